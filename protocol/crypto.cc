@@ -1,0 +1,135 @@
+#include "protocol/crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+
+namespace geopbft {
+namespace {
+
+std::string Derive(std::string_view label, uint64_t seed, uint64_t a, uint64_t b = 0) {
+  std::string material = absl::StrCat("geopbft/", absl::string_view(label.data(), label.size()), "/", seed, "/", a, "/", b);
+  Digest d = Sha256(material);
+  return std::string(d.view());
+}
+
+// FAST-mode tag: a keyed mix of the digest, expanded to `len` bytes.
+std::string FastTag(uint64_t secret, const Digest& d, size_t len) {
+  uint64_t h = secret;
+  for (size_t i = 0; i < 32; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, d.bytes.data() + i, 8);
+    h = Mix64(h ^ w);
+  }
+  std::string out(len, '\0');
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t w = Mix64(h + i);
+    std::memcpy(out.data() + i, &w, 8);
+  }
+  return out;
+}
+
+}  // namespace
+
+Digest Sha256(std::string_view data) {
+  Digest d;
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), d.bytes.data(), &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("EVP_Digest(SHA-256) failed");
+  }
+  return d;
+}
+
+struct KeyRing::EdKey {
+  EVP_PKEY* pkey = nullptr;
+  uint64_t fast_secret = 0;
+  ~EdKey() { EVP_PKEY_free(pkey); }
+};
+
+KeyRing::KeyRing(uint64_t seed, CryptoMode mode) : seed_(seed), mode_(mode) {}
+KeyRing::~KeyRing() = default;
+
+const KeyRing::EdKey& KeyRing::KeyOf(NodeId who) const {
+  if (who >= ed_keys_.size()) ed_keys_.resize(who + 1);
+  auto& slot = ed_keys_[who];
+  if (!slot) {
+    slot = std::make_unique<EdKey>();
+    std::string secret = Derive("ed25519", seed_, who);
+    std::memcpy(&slot->fast_secret, secret.data(), 8);
+    if (mode_ == CryptoMode::kReal) {
+      slot->pkey = EVP_PKEY_new_raw_private_key(
+          EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(secret.data()), 32);
+      if (slot->pkey == nullptr) throw std::runtime_error("Ed25519 key derivation failed");
+    }
+  }
+  return *slot;
+}
+
+uint64_t KeyRing::FastSecret(NodeId who) const { return KeyOf(who).fast_secret; }
+
+std::string KeyRing::PairKey(NodeId a, NodeId b) const {
+  if (a > b) std::swap(a, b);
+  return Derive("hmac", seed_, a, b);
+}
+
+std::string KeyRing::Sign(NodeId signer, const Digest& d) const {
+  const EdKey& key = KeyOf(signer);
+  if (mode_ == CryptoMode::kFast) return FastTag(key.fast_secret, d, kSignatureSize);
+  std::string sig(kSignatureSize, '\0');
+  size_t len = sig.size();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key.pkey) == 1 &&
+            EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
+                           d.bytes.data(), d.bytes.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok || len != kSignatureSize) throw std::runtime_error("Ed25519 sign failed");
+  return sig;
+}
+
+bool KeyRing::Verify(NodeId signer, const Digest& d, std::string_view signature) const {
+  if (signature.size() != kSignatureSize) return false;
+  const EdKey& key = KeyOf(signer);
+  if (mode_ == CryptoMode::kFast) return FastTag(key.fast_secret, d, kSignatureSize) == signature;
+  std::string memo = absl::StrCat(signer, ":");
+  memo.append(d.view());
+  memo.append(signature);
+  if (verified_.contains(memo)) return true;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key.pkey) == 1 &&
+            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
+                             signature.size(), d.bytes.data(), d.bytes.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (ok) {
+    // Bounded memo: forget everything now and then rather than grow with the run.
+    if (verified_.size() > (1u << 20)) verified_.clear();
+    verified_.insert(std::move(memo));
+  }
+  return ok;
+}
+
+std::string KeyRing::Mac(NodeId from, NodeId to, const Digest& d) const {
+  if (mode_ == CryptoMode::kFast) {
+    uint64_t a = FastSecret(std::min(from, to)), b = FastSecret(std::max(from, to));
+    return FastTag(Mix64(a ^ (b * 0x9e3779b97f4a7c15ULL)), d, kMacSize);
+  }
+  std::string key = PairKey(from, to);
+  std::string tag(kMacSize, '\0');
+  size_t len = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                d.bytes.data(), d.bytes.size(), reinterpret_cast<unsigned char*>(tag.data()),
+                tag.size(), &len) == nullptr ||
+      len != kMacSize) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
+  return tag;
+}
+
+bool KeyRing::VerifyMac(NodeId from, NodeId to, const Digest& d, std::string_view tag) const {
+  return tag.size() == kMacSize && Mac(from, to, d) == tag;
+}
+
+}  // namespace geopbft

@@ -1,0 +1,83 @@
+// Keys and cryptographic operations of a run.
+//
+// REAL mode computes Ed25519 signatures and HMAC-SHA256 tags through OpenSSL EVP. FAST mode
+// substitutes keyed 64-bit-mixing tags of the same length: an actor that only holds its own key
+// (see Identity) still cannot produce another principal's tag, but nothing expensive is computed.
+// Digests are SHA-256 in both modes, so message contents, sizes, simulated CPU cost and therefore
+// results and trace digest are identical across modes; only wall time differs.
+//
+// All keys are derived deterministically from the run's seed and the principal's node id.
+#ifndef GEOPBFT_PROTOCOL_CRYPTO_H_
+#define GEOPBFT_PROTOCOL_CRYPTO_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "protocol/types.h"
+
+namespace geopbft {
+
+enum class CryptoMode { kFast, kReal };
+
+inline constexpr size_t kSignatureSize = 64;  // Ed25519
+inline constexpr size_t kMacSize = 32;        // HMAC-SHA256
+
+// SHA-256 of arbitrary bytes (OpenSSL EVP).
+Digest Sha256(std::string_view data);
+
+class KeyRing {
+ public:
+  KeyRing(uint64_t seed, CryptoMode mode);
+  ~KeyRing();
+  KeyRing(const KeyRing&) = delete;
+  KeyRing& operator=(const KeyRing&) = delete;
+
+  CryptoMode mode() const { return mode_; }
+
+  std::string Sign(NodeId signer, const Digest& d) const;
+  bool Verify(NodeId signer, const Digest& d, std::string_view signature) const;
+  std::string Mac(NodeId from, NodeId to, const Digest& d) const;
+  bool VerifyMac(NodeId from, NodeId to, const Digest& d, std::string_view tag) const;
+
+ private:
+  struct EdKey;
+  const EdKey& KeyOf(NodeId who) const;
+  uint64_t FastSecret(NodeId who) const;
+  std::string PairKey(NodeId a, NodeId b) const;
+
+  uint64_t seed_;
+  CryptoMode mode_;
+  // Lazily derived per-principal keys (a run with 1,000 replicas only derives what it uses).
+  mutable std::vector<std::unique_ptr<EdKey>> ed_keys_;
+  // REAL mode: identical (signer, digest, signature) triples verified before. A certificate
+  // forwarded to many replicas is verified with OpenSSL once. Pure cache: it never changes a result.
+  mutable absl::flat_hash_set<std::string> verified_;
+};
+
+// What one actor may do with keys: sign and MAC as itself only, verify anyone. A Byzantine
+// behaviour receives the Identity of its own replica, so it cannot forge another's signature.
+class Identity {
+ public:
+  Identity(const KeyRing* keys, NodeId self) : keys_(keys), self_(self) {}
+  NodeId self() const { return self_; }
+  std::string Sign(const Digest& d) const { return keys_->Sign(self_, d); }
+  std::string MacFor(NodeId to, const Digest& d) const { return keys_->Mac(self_, to, d); }
+  bool Verify(NodeId signer, const Digest& d, std::string_view sig) const {
+    return keys_->Verify(signer, d, sig);
+  }
+  bool VerifyMacFrom(NodeId from, const Digest& d, std::string_view tag) const {
+    return keys_->VerifyMac(from, self_, d, tag);
+  }
+
+ private:
+  const KeyRing* keys_;
+  NodeId self_;
+};
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_PROTOCOL_CRYPTO_H_

@@ -1,0 +1,80 @@
+// Inputs to and effects of a protocol state machine step. The state machine never touches the
+// network, a clock or a random source; it returns what it wants done and the simulator does it.
+#ifndef GEOPBFT_PROTOCOL_EFFECTS_H_
+#define GEOPBFT_PROTOCOL_EFFECTS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "protocol/message.h"
+#include "protocol/types.h"
+
+namespace geopbft {
+
+struct Input {
+  enum class Kind { kStart, kMessage, kTimer, kSubmit };
+  Kind kind = Kind::kStart;
+  MessagePtr msg;      // kMessage
+  uint64_t timer = 0;  // kTimer: the id given when it was set
+
+  static Input Start() { return {Kind::kStart, nullptr, 0}; }
+  static Input Deliver(MessagePtr m) { return {Kind::kMessage, std::move(m), 0}; }
+  static Input Timer(uint64_t id) { return {Kind::kTimer, nullptr, id}; }
+  static Input Submit() { return {Kind::kSubmit, nullptr, 0}; }
+};
+
+// Destination meaning "every other member of my group".
+inline constexpr NodeId kToGroup = UINT32_MAX;
+
+struct Outgoing {
+  MessagePtr msg;
+  NodeId to = kToGroup;
+};
+
+// Set (or re-set) timer `id` to fire at `at`; or cancel it. Setting an id that is pending
+// replaces it; a cancelled or replaced timer never fires.
+struct TimerOp {
+  uint64_t id = 0;
+  TimeNs at = 0;
+  bool cancel = false;
+};
+
+// A batch executed at a sequence number: what the agreement checker compares across replicas.
+struct Execution {
+  uint64_t seq = 0;
+  uint64_t view = 0;
+  Digest digest;
+  uint32_t requests = 0;  // requests actually executed (duplicates excluded)
+};
+
+// A client request that gathered f+1 matching replies.
+struct Completion {
+  uint64_t timestamp = 0;
+  TimeNs submitted = 0;
+  TimeNs completed = 0;
+};
+
+struct Effects {
+  std::vector<Outgoing> sends;
+  std::vector<TimerOp> timers;
+  std::vector<Execution> executed;
+  std::vector<Completion> completions;
+  OpCounts ops;
+  uint32_t rejected = 0;  // inputs dropped as malformed, unauthenticated or out of place
+
+  void Send(MessagePtr m, NodeId to) { sends.push_back({std::move(m), to}); }
+  void SetTimer(uint64_t id, TimeNs at) { timers.push_back({id, at, false}); }
+  void CancelTimer(uint64_t id) { timers.push_back({id, 0, true}); }
+  void Clear() {
+    sends.clear();
+    timers.clear();
+    executed.clear();
+    completions.clear();
+    ops = {};
+    rejected = 0;
+  }
+};
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_PROTOCOL_EFFECTS_H_

@@ -1,0 +1,83 @@
+// An immutable, sealed message: built once by its sender (serialized once for size, digested once,
+// signed or MAC'd once) and shared by every receiver of a broadcast through a MessagePtr.
+#ifndef GEOPBFT_PROTOCOL_MESSAGE_H_
+#define GEOPBFT_PROTOCOL_MESSAGE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "protocol/crypto.h"
+#include "protocol/messages.pb.h"
+#include "protocol/types.h"
+
+namespace geopbft {
+
+using MsgType = wire::Envelope::BodyCase;
+std::string_view MsgTypeName(MsgType t);
+
+struct Message {
+  wire::Envelope env;
+  MsgType type = MsgType::BODY_NOT_SET;
+  NodeId sender = 0;
+  uint64_t view = 0;  // of the body, 0 when it has none (trace and metrics only)
+  uint64_t seq = 0;
+  Digest body_digest;   // SHA-256 of the serialized body; what the signature or MACs cover
+  Digest batch_digest;  // PRE-PREPARE: SHA-256 of the serialized batch, computed by the builder
+  std::vector<Digest> request_digests;  // PRE-PREPARE: each request's body digest, in batch order
+  uint32_t body_bytes = 0;  // serialized body size (what gets hashed)
+  uint32_t payload_bytes = 0;  // modelled application payload carried (requests' payload_size)
+  uint32_t wire_size = 0;      // serialized envelope + payload: what the network carries
+};
+using MessagePtr = std::shared_ptr<const Message>;
+
+// How a message is authenticated.
+struct Auth {
+  enum class Kind { kSignature, kMacTo, kMacGroup };
+  Kind kind = Kind::kSignature;
+  NodeId to = 0;                      // kMacTo
+  const std::vector<NodeId>* group = nullptr;  // kMacGroup: one tag per member, in member order
+  static Auth Signature() { return {}; }
+  static Auth MacTo(NodeId to) { return {Kind::kMacTo, to, nullptr}; }
+  static Auth MacGroup(const std::vector<NodeId>* g) { return {Kind::kMacGroup, 0, g}; }
+};
+
+// Crypto work done while building or checking messages; the simulator turns it into CPU time.
+struct OpCounts {
+  uint32_t signs = 0;
+  uint32_t verifies = 0;
+  uint32_t macs = 0;
+  uint64_t hashed_bytes = 0;
+  void Add(const OpCounts& o) {
+    signs += o.signs;
+    verifies += o.verifies;
+    macs += o.macs;
+    hashed_bytes += o.hashed_bytes;
+  }
+};
+
+// Seals `env` (whose body is set) as `id`: serializes the body once, digests it, authenticates it
+// and computes the wire size. `ops` is charged for the work.
+MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops);
+
+// Seals a PRE-PREPARE whose batch is made of the given request messages (each sealed by its
+// client). Request digests are reused, not recomputed.
+MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests,
+                          const Identity& id, const std::vector<NodeId>* group, OpCounts& ops);
+
+// Checks the authentication of `m` as received by `self` (whose position in its group is
+// `self_index`, for authenticators). Charges `ops`.
+bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCounts& ops);
+
+// Parses bytes received from the wire into a sealed message: the path a Byzantine peer's garbage
+// takes. Rejects anything malformed; never aborts.
+absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes);
+
+// Serializes a sealed message as it travels on the wire.
+std::string EncodeMessage(const Message& m);
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_PROTOCOL_MESSAGE_H_

@@ -1,0 +1,197 @@
+// `geopbft run` and `geopbft validate`.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "sim/cli/commands.h"
+#include "sim/run_outputs.h"
+#include "sim/scenario_loader.h"
+#include "sim/simulation.h"
+
+namespace geopbft::cli {
+namespace {
+
+struct RunArgs {
+  std::string scenario;
+  std::string out;
+  std::vector<std::string> overrides;
+  bool trace = false;
+  std::string crypto;  // "" = the scenario's
+};
+
+bool FlagValue(const std::string& arg, const char* name, std::string* value) {
+  std::string prefix = absl::StrCat(name, "=");
+  if (!absl::StartsWith(arg, prefix)) return false;
+  *value = arg.substr(prefix.size());
+  return true;
+}
+
+// Parses run's arguments; prints a message and returns false on anything unknown.
+bool ParseRunArgs(const std::vector<std::string>& args, RunArgs* out) {
+  for (const std::string& a : args) {
+    std::string v;
+    if (FlagValue(a, "--seed", &v)) {
+      uint64_t seed;
+      if (!absl::SimpleAtoi(v, &seed)) {
+        std::fprintf(stderr, "geopbft run: --seed needs a non-negative integer, got '%s'\n", v.c_str());
+        return false;
+      }
+      out->overrides.push_back(absl::StrCat("seed=", seed));
+    } else if (FlagValue(a, "--out", &v)) {
+      out->out = v;
+    } else if (FlagValue(a, "--set", &v)) {
+      out->overrides.push_back(v);
+    } else if (FlagValue(a, "--crypto", &v)) {
+      if (v != "real" && v != "fast") {
+        std::fprintf(stderr, "geopbft run: --crypto must be real or fast, got '%s'\n", v.c_str());
+        return false;
+      }
+      out->crypto = v;
+    } else if (a == "--trace") {
+      out->trace = true;
+    } else if (absl::StartsWith(a, "-")) {
+      std::fprintf(stderr, "geopbft run: unknown option '%s'\n", a.c_str());
+      return false;
+    } else if (out->scenario.empty()) {
+      out->scenario = a;
+    } else {
+      std::fprintf(stderr, "geopbft run: one scenario at a time (got '%s' and '%s')\n",
+                   out->scenario.c_str(), a.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+class ProgressBar {
+ public:
+  ProgressBar() : enabled_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()) {}
+  void operator()(double fraction) {
+    if (!enabled_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (fraction < 1.0 && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    int width = 40, filled = static_cast<int>(fraction * width);
+    double secs = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr, "\r[%s%s] %3d%% %.1fs", std::string(filled, '#').c_str(),
+                 std::string(width - filled, '.').c_str(), static_cast<int>(fraction * 100), secs);
+    if (fraction >= 1.0) std::fputs("\n", stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+}  // namespace
+
+std::string DefaultScenarioPath() {
+  const char* home = std::getenv("GEOPBFT_HOME");
+  std::string base = home && *home ? std::string(home) + "/" : "";
+  return base + "scenarios/default.textproto";
+}
+
+int RunCommand(const std::vector<std::string>& args) {
+  RunArgs ra;
+  if (!ParseRunArgs(args, &ra)) return 2;
+  if (ra.scenario.empty()) ra.scenario = DefaultScenarioPath();
+  LoadedScenario loaded = LoadScenario(ra.scenario, ra.overrides);
+  if (!loaded.ok()) {
+    for (const std::string& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    return 2;
+  }
+  scenario::Scenario& sc = loaded.scenario;
+  CryptoMode crypto = sc.crypto().mode() == scenario::Crypto::REAL ? CryptoMode::kReal : CryptoMode::kFast;
+  if (!ra.crypto.empty()) crypto = ra.crypto == "real" ? CryptoMode::kReal : CryptoMode::kFast;
+  // The effective scenario names its seed explicitly, so replaying it needs no flags.
+  sc.set_seed(sc.seed());
+  std::string out_dir = ra.out.empty() ? absl::StrCat("out/", sc.name()) : ra.out;
+  if (absl::Status st = MakeDirs(out_dir); !st.ok()) {
+    std::fprintf(stderr, "geopbft run: %s\n", std::string(st.message()).c_str());
+    return 2;
+  }
+
+  std::string trace_tmp = absl::StrCat(out_dir, "/trace.log.tmp.", getpid());
+  std::FILE* trace_file = nullptr;
+  if (ra.trace) {
+    trace_file = std::fopen(trace_tmp.c_str(), "wb");
+    if (!trace_file) {
+      std::fprintf(stderr, "geopbft run: cannot write %s\n", trace_tmp.c_str());
+      return 2;
+    }
+  }
+
+  auto wall_start = std::chrono::steady_clock::now();
+  Simulation sim(sc, crypto, trace_file);
+  ProgressBar bar;
+  sim.Run([&bar](double f) { bar(f); });
+  WallStats wall;
+  wall.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  struct File {
+    std::string name, content;
+  };
+  std::vector<File> files = {
+      {"scenario.textproto", ScenarioToText(sc)},
+      {"timeseries.csv", TimeseriesCsv(sim)},
+      {"replicas.csv", ReplicasCsv(sim)},
+  };
+  if (sim.stalled()) files.push_back({"stall.txt", sim.stall_report()});
+  // summary.json last: its presence means the run's outputs are complete.
+  files.push_back({"summary.json", SummaryJson(sim, wall)});
+  bool ok = true;
+  if (trace_file) {
+    ok = std::fclose(trace_file) == 0 &&
+         std::rename(trace_tmp.c_str(), (out_dir + "/trace.log").c_str()) == 0;
+  } else {
+    std::remove((out_dir + "/trace.log").c_str());  // a stale trace would not match this run
+  }
+  if (!sim.stalled()) std::remove((out_dir + "/stall.txt").c_str());
+  std::remove((out_dir + "/summary.json").c_str());
+  for (const File& f : files) {
+    absl::Status st = WriteFileAtomic(out_dir + "/" + f.name, f.content);
+    if (!st.ok()) {
+      std::fprintf(stderr, "geopbft run: %s\n", std::string(st.message()).c_str());
+      ok = false;
+      break;
+    }
+  }
+  if (!ok) {
+    std::remove(trace_tmp.c_str());
+    return 2;
+  }
+  std::fputs(HumanSummary(sim, wall, out_dir).c_str(), stdout);
+  if (sim.safety_violations() > 0) return 1;
+  if (sim.stalled() && sc.checks().expect_liveness()) return 1;
+  return 0;
+}
+
+int ValidateCommand(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::fprintf(stderr, "usage: geopbft validate SCENARIO...\n");
+    return 2;
+  }
+  int status = 0;
+  for (const std::string& path : args) {
+    LoadedScenario loaded = LoadScenario(path, {});
+    if (loaded.ok()) {
+      std::printf("%s: ok (%d replicas, %s)\n", path.c_str(), TotalReplicas(loaded.scenario),
+                  scenario::Protocol::Kind_Name(loaded.scenario.protocol().kind()).c_str());
+    } else {
+      for (const std::string& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+      status = 2;
+    }
+  }
+  return status;
+}
+
+}  // namespace geopbft::cli

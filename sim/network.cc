@@ -1,0 +1,51 @@
+#include "sim/network.h"
+
+#include <algorithm>
+
+#include "sim/distribution.h"
+
+namespace geopbft {
+
+Network::Network(const scenario::Network& config, RegionCatalog catalog, std::vector<int> node_region)
+    : config_(config),
+      catalog_(std::move(catalog)),
+      node_region_(std::move(node_region)),
+      uniform_(config.has_uniform_delay()) {
+  size_t r = catalog_.size();
+  one_way_.assign(r * r, 0);
+  ns_per_byte_.assign(r * r, 0);
+  for (size_t a = 0; a < r; ++a) {
+    for (size_t b = 0; b < r; ++b) {
+      int ia = static_cast<int>(a), ib = static_cast<int>(b);
+      double rtt = catalog_.rtt_ms(ia, ib), bw = catalog_.bandwidth_mbps(ia, ib);
+      if (a == b && rtt < 0) rtt = config_.intra_region_rtt_ms();
+      if (a == b && bw <= 0) bw = config_.intra_region_bandwidth_mbps();
+      if (uniform_) bw = config_.uniform_bandwidth_mbps();
+      one_way_[a * r + b] = MsToNs(std::max(0.0, rtt) / 2);
+      // bytes * 8 bits / (Mbit/s * 1e6) seconds = bytes * 8000 / Mbit/s nanoseconds.
+      ns_per_byte_[a * r + b] = bw > 0 ? 8000.0 / bw : 0;
+    }
+  }
+  uplink_free_at_.assign(node_region_.size() * r, 0);
+}
+
+Network::Transit Network::Send(TimeNs now, NodeId from, NodeId to, uint32_t bytes, Rng& rng) {
+  size_t r = catalog_.size();
+  int a = node_region_[from], b = node_region_[to];
+  Transit t;
+  t.wan = a != b;
+  TimeNs depart = now;
+  double cost = ns_per_byte_[a * r + b];
+  if (cost > 0) {
+    TimeNs& free_at = uplink_free_at_[from * r + b];
+    depart = std::max(now, free_at) + static_cast<TimeNs>(bytes * cost + 0.5);
+    free_at = depart;
+  }
+  TimeNs delay = uniform_ ? DrawDelay(config_.uniform_delay(), rng)
+                          : one_way_[a * r + b] + DrawDelay(config_.jitter(), rng);
+  t.arrival = depart + delay;
+  t.lost = rng.Bernoulli(config_.loss_ratio());
+  return t;
+}
+
+}  // namespace geopbft

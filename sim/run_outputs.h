@@ -1,0 +1,29 @@
+// The files a run writes (DESIGN §7): summary.json, timeseries.csv, replicas.csv, stall.txt,
+// scenario.textproto. Each file is written under a temporary name and renamed into place, so a
+// reader never sees half a file and a failed run leaves none behind.
+#ifndef GEOPBFT_SIM_RUN_OUTPUTS_H_
+#define GEOPBFT_SIM_RUN_OUTPUTS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "sim/simulation.h"
+
+namespace geopbft {
+
+struct WallStats {
+  double wall_seconds = 0;
+};
+
+std::string SummaryJson(const Simulation& sim, const WallStats& wall);
+std::string TimeseriesCsv(const Simulation& sim);
+std::string ReplicasCsv(const Simulation& sim);
+// A few lines for a human at the terminal.
+std::string HumanSummary(const Simulation& sim, const WallStats& wall, const std::string& out_dir);
+
+absl::Status WriteFileAtomic(const std::string& path, const std::string& content);
+absl::Status MakeDirs(const std::string& path);
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_SIM_RUN_OUTPUTS_H_

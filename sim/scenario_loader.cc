@@ -1,0 +1,375 @@
+#include "sim/scenario_loader.h"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "protocol/quorum.h"
+#include "sim/region_catalog.h"
+
+namespace geopbft {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using google::protobuf::TextFormat;
+
+class Collector : public google::protobuf::io::ErrorCollector {
+ public:
+  Collector(const std::string& path, std::vector<std::string>* out, absl::string_view text = {})
+      : path_(path), out_(out), lines_(absl::StrSplit(text, '\n')) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
+    // The parser reports an unknown field after its name; point at the name itself.
+    static const std::string kMarker = "has no field named \"";
+    if (size_t at = message.find(kMarker); at != std::string::npos && line >= 0 &&
+                                           static_cast<size_t>(line) < lines_.size()) {
+      std::string name = message.substr(at + kMarker.size());
+      name = name.substr(0, name.find('"'));
+      size_t pos = lines_[line].rfind(name, static_cast<size_t>(column));
+      if (!name.empty() && pos != absl::string_view::npos) column = static_cast<int>(pos);
+    }
+    out_->push_back(absl::StrFormat("%s:%d:%d: %s", path_, line + 1, column + 1, message));
+  }
+  void AddWarning(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
+    AddError(line, column, message);  // warnings (e.g. deprecated syntax) are problems too
+  }
+
+ private:
+  std::string path_;
+  std::vector<std::string>* out_;
+  std::vector<absl::string_view> lines_;
+};
+
+// Semantic checks, each located at the field that is wrong (or its closest written ancestor).
+class Validator {
+ public:
+  Validator(const scenario::Scenario& s, const std::string& path,
+            const TextFormat::ParseInfoTree* tree, std::vector<std::string>* errors)
+      : s_(s), path_(path), tree_(tree), errors_(errors) {}
+
+  void Run();
+
+ private:
+  struct Step {
+    const char* field;
+    int index = -1;
+  };
+  void Error(std::initializer_list<Step> where, const std::string& message);
+  void CheckDistribution(std::initializer_list<Step> where, const scenario::Distribution& d);
+
+  const scenario::Scenario& s_;
+  std::string path_;
+  const TextFormat::ParseInfoTree* tree_;
+  std::vector<std::string>* errors_;
+};
+
+void Validator::Error(std::initializer_list<Step> where, const std::string& message) {
+  int line = 0, col = 0;
+  const Descriptor* desc = scenario::Scenario::descriptor();
+  const TextFormat::ParseInfoTree* tree = tree_;
+  for (const Step& step : where) {
+    if (desc == nullptr || tree == nullptr) break;
+    const FieldDescriptor* field = desc->FindFieldByName(step.field);
+    if (field == nullptr) break;
+    int index = field->is_repeated() ? std::max(step.index, 0) : -1;
+    TextFormat::ParseLocation loc = tree->GetLocation(field, index);
+    if (loc.line < 0) break;
+    line = loc.line;
+    col = loc.column;
+    tree = field->type() == FieldDescriptor::TYPE_MESSAGE ? tree->GetTreeForNested(field, index) : nullptr;
+    desc = field->message_type();
+  }
+  errors_->push_back(absl::StrFormat("%s:%d:%d: %s", path_, line + 1, col + 1, message));
+}
+
+void Validator::CheckDistribution(std::initializer_list<Step> where, const scenario::Distribution& d) {
+  if (d.mean_ms() < 0 || !std::isfinite(d.mean_ms())) Error(where, "distribution mean_ms must be >= 0");
+  if (d.sd_ms() < 0 || !std::isfinite(d.sd_ms())) Error(where, "distribution sd_ms must be >= 0");
+  if (d.kind() == scenario::Distribution::UNIFORM && !(d.min_ms() >= 0 && d.min_ms() <= d.max_ms())) {
+    Error(where, "uniform distribution needs 0 <= min_ms <= max_ms");
+  }
+  if (d.kind() == scenario::Distribution::EXPONENTIAL && d.mean_ms() <= 0) {
+    Error(where, "exponential distribution needs mean_ms > 0");
+  }
+}
+
+void Validator::Run() {
+  if (!(s_.duration_s() > 0 && s_.duration_s() <= 1e6)) {
+    Error({{"duration_s"}}, "duration_s must be in (0, 1e6] seconds");
+  }
+
+  // Topology.
+  const auto& topo = s_.topology();
+  if (topo.clusters() < 1 || topo.clusters() > 1000) {
+    Error({{"topology"}, {"clusters"}}, "topology.clusters must be between 1 and 1000");
+  }
+  if (topo.replicas_per_cluster() < 1 || topo.replicas_per_cluster() > 10000) {
+    Error({{"topology"}, {"replicas_per_cluster"}}, "topology.replicas_per_cluster must be between 1 and 10000");
+  }
+  uint32_t n = TotalReplicas(s_);
+  if (topo.f() > 0 && !GroupCanTolerate(n, topo.f())) {
+    Error({{"topology"}, {"f"}},
+          absl::StrFormat("a group of n=%d replicas cannot tolerate f=%d: PBFT needs n >= 3f+1 = %d",
+                          n, topo.f(), 3 * topo.f() + 1));
+  }
+
+  // Regions.
+  const auto& net = s_.network();
+  RegionCatalog catalog = net.regions_size() > 0 ? RegionCatalog::FromScenario(net) : RegionCatalog::Embedded();
+  std::set<std::string> seen;
+  for (int i = 0; i < net.regions_size(); ++i) {
+    const std::string& name = net.regions(i).name();
+    if (name.empty()) Error({{"network"}, {"regions", i}}, "region needs a name");
+    if (!seen.insert(name).second) Error({{"network"}, {"regions", i}}, "region '" + name + "' defined twice");
+  }
+  for (int i = 0; i < net.links_size(); ++i) {
+    const auto& l = net.links(i);
+    if (net.regions_size() == 0) {
+      Error({{"network"}, {"links", i}}, "network.links needs network.regions (a custom catalog)");
+      break;
+    }
+    if (catalog.Find(l.a()) < 0) Error({{"network"}, {"links", i}}, "unknown region '" + l.a() + "' in link");
+    if (catalog.Find(l.b()) < 0) Error({{"network"}, {"links", i}}, "unknown region '" + l.b() + "' in link");
+    if (!(l.rtt_ms() >= 0)) Error({{"network"}, {"links", i}}, "link rtt_ms must be >= 0");
+    if (!(l.bandwidth_mbps() > 0)) Error({{"network"}, {"links", i}}, "link bandwidth_mbps must be > 0");
+  }
+  std::vector<int> used;
+  if (topo.cluster_regions_size() > 0) {
+    if (static_cast<uint32_t>(topo.cluster_regions_size()) != topo.clusters()) {
+      Error({{"topology"}, {"cluster_regions"}},
+            absl::StrFormat("topology.cluster_regions names %d regions for %d clusters",
+                            topo.cluster_regions_size(), topo.clusters()));
+    }
+    for (int i = 0; i < topo.cluster_regions_size(); ++i) {
+      int r = catalog.Find(topo.cluster_regions(i));
+      if (r < 0) {
+        std::string known;
+        for (size_t k = 0; k < catalog.size(); ++k) absl::StrAppend(&known, k ? ", " : "", catalog.name(k));
+        Error({{"topology"}, {"cluster_regions", i}},
+              absl::StrFormat("unknown region '%s' (known: %s)", topo.cluster_regions(i), known));
+      } else {
+        used.push_back(r);
+      }
+    }
+  } else if (topo.clusters() > catalog.size()) {
+    Error({{"topology"}, {"clusters"}},
+          absl::StrFormat("%d clusters but the region catalog has only %d regions; name them in "
+                          "topology.cluster_regions (regions may repeat)",
+                          topo.clusters(), catalog.size()));
+  } else {
+    for (uint32_t i = 0; i < topo.clusters(); ++i) used.push_back(static_cast<int>(i));
+  }
+  if (net.regions_size() > 0 && !net.has_uniform_delay()) {
+    for (size_t i = 0; i < used.size(); ++i) {
+      for (size_t j = i + 1; j < used.size(); ++j) {
+        if (used[i] != used[j] && catalog.rtt_ms(used[i], used[j]) < 0) {
+          Error({{"network"}},
+                absl::StrFormat("no link between regions '%s' and '%s' in network.links",
+                                catalog.name(used[i]), catalog.name(used[j])));
+        }
+      }
+    }
+  }
+  if (net.has_uniform_delay()) CheckDistribution({{"network"}, {"uniform_delay"}}, net.uniform_delay());
+  if (net.has_jitter()) CheckDistribution({{"network"}, {"jitter"}}, net.jitter());
+  if (!(net.loss_ratio() >= 0 && net.loss_ratio() < 1)) {
+    Error({{"network"}, {"loss_ratio"}}, "network.loss_ratio must be in [0, 1)");
+  }
+  if (!(net.uniform_bandwidth_mbps() >= 0)) {
+    Error({{"network"}, {"uniform_bandwidth_mbps"}}, "network.uniform_bandwidth_mbps must be >= 0");
+  }
+  if (!(net.intra_region_rtt_ms() >= 0)) Error({{"network"}, {"intra_region_rtt_ms"}}, "must be >= 0");
+  if (!(net.intra_region_bandwidth_mbps() > 0)) {
+    Error({{"network"}, {"intra_region_bandwidth_mbps"}}, "must be > 0");
+  }
+
+  // Protocol.
+  const auto& p = s_.protocol();
+  if (p.batch_size() < 1) Error({{"protocol"}, {"batch_size"}}, "protocol.batch_size must be >= 1");
+  if (!(p.batch_timeout_ms() >= 0)) Error({{"protocol"}, {"batch_timeout_ms"}}, "protocol.batch_timeout_ms must be >= 0");
+  if (p.window() < 1) Error({{"protocol"}, {"window"}}, "protocol.window must be >= 1");
+
+  // Workload.
+  const auto& w = s_.workload();
+  if (w.mode() == scenario::Workload::CLOSED_LOOP && w.outstanding() < 1) {
+    Error({{"workload"}, {"outstanding"}}, "a closed-loop client needs outstanding >= 1");
+  }
+  if (w.mode() == scenario::Workload::OPEN_LOOP && !(w.rate_per_client_tps() > 0)) {
+    Error({{"workload"}, {"rate_per_client_tps"}}, "an open-loop client needs rate_per_client_tps > 0");
+  }
+  if (w.mode() == scenario::Workload::FIXED_COUNT && w.count() < 1) {
+    Error({{"workload"}, {"count"}}, "a fixed-count client needs count >= 1");
+  }
+  if (!(w.retransmit_timeout_ms() > 0)) {
+    Error({{"workload"}, {"retransmit_timeout_ms"}}, "workload.retransmit_timeout_ms must be > 0");
+  }
+  if (w.clients_per_cluster() > 100000) {
+    Error({{"workload"}, {"clients_per_cluster"}}, "workload.clients_per_cluster must be <= 100000");
+  }
+
+  // CPU.
+  const auto& c = s_.cpu();
+  for (const char* field : {"base_us", "per_byte_ns", "sign_us", "verify_us", "mac_us", "hash_ns_per_byte"}) {
+    const FieldDescriptor* fd = scenario::Cpu::descriptor()->FindFieldByName(field);
+    double v = c.GetReflection()->GetDouble(c, fd);
+    if (!(v >= 0 && std::isfinite(v))) Error({{"cpu"}, {field}}, absl::StrCat("cpu.", field, " must be >= 0"));
+  }
+  if (!(c.speed() > 0)) Error({{"cpu"}, {"speed"}}, "cpu.speed must be > 0");
+  for (int i = 0; i < c.replica_speed_size(); ++i) {
+    if (c.replica_speed(i).replica() >= n) {
+      Error({{"cpu"}, {"replica_speed", i}},
+            absl::StrFormat("unknown replica %d (replicas are 0..%d)", c.replica_speed(i).replica(), n - 1));
+    }
+    if (!(c.replica_speed(i).speed() > 0)) Error({{"cpu"}, {"replica_speed", i}}, "speed must be > 0");
+  }
+
+  if (!(s_.checks().stall_after_s() > 0)) Error({{"checks"}, {"stall_after_s"}}, "checks.stall_after_s must be > 0");
+  if (!(s_.metrics().interval_s() > 0)) Error({{"metrics"}, {"interval_s"}}, "metrics.interval_s must be > 0");
+}
+
+std::string Basename(const std::string& path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  for (const char* suffix : {".textproto", ".txtpb", ".pbtxt"}) {
+    if (absl::EndsWith(name, suffix)) return name.substr(0, name.size() - absl::string_view(suffix).size());
+  }
+  return name;
+}
+
+}  // namespace
+
+uint32_t TotalReplicas(const scenario::Scenario& s) {
+  return s.topology().clusters() * s.topology().replicas_per_cluster();
+}
+
+uint32_t GroupFaults(const scenario::Scenario& s) {
+  return s.topology().f() > 0 ? s.topology().f() : MaxFaults(TotalReplicas(s));
+}
+
+absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) {
+  size_t eq = assignment.find('=');
+  if (eq == absl::string_view::npos || eq == 0) {
+    return absl::InvalidArgumentError("expected path=value, e.g. topology.replicas_per_cluster=10");
+  }
+  absl::string_view path = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  Message* msg = &s;
+  std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    absl::string_view part = parts[i];
+    int index = -1;
+    if (size_t bracket = part.find('['); bracket != absl::string_view::npos) {
+      if (part.back() != ']' || !absl::SimpleAtoi(part.substr(bracket + 1, part.size() - bracket - 2), &index) ||
+          index < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("bad index in '", part, "'"));
+      }
+      part = part.substr(0, bracket);
+    }
+    const Descriptor* desc = msg->GetDescriptor();
+    const Reflection* refl = msg->GetReflection();
+    const FieldDescriptor* field = desc->FindFieldByName(std::string(part));
+    if (field == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown field '", part, "' in ", desc->full_name()));
+    }
+    if (index >= 0 && !field->is_repeated()) {
+      return absl::InvalidArgumentError(absl::StrCat("'", part, "' is not a repeated field"));
+    }
+    bool last = i + 1 == parts.size();
+    if (!last) {
+      if (field->type() != FieldDescriptor::TYPE_MESSAGE) {
+        return absl::InvalidArgumentError(absl::StrCat("'", part, "' is not a message; cannot descend into it"));
+      }
+      if (field->is_repeated()) {
+        if (index < 0) return absl::InvalidArgumentError(absl::StrCat("'", part, "' is repeated: give an index"));
+        int size = refl->FieldSize(*msg, field);
+        if (index > size) {
+          return absl::InvalidArgumentError(absl::StrFormat("index %d out of range for '%s' (size %d)", index, part, size));
+        }
+        msg = index == size ? refl->AddMessage(msg, field) : refl->MutableRepeatedMessage(msg, field, index);
+      } else {
+        msg = refl->MutableMessage(msg, field);
+      }
+      continue;
+    }
+    // The last field: parse the value with the text-format parser, so enums, numbers, booleans,
+    // nested messages ({...}) and lists ([a, b]) all work as they do in a scenario file.
+    if (index >= 0) {
+      return absl::InvalidArgumentError("set a repeated field as a whole: path=[v1, v2]");
+    }
+    std::string text(value);
+    if (field->type() == FieldDescriptor::TYPE_STRING) {
+      absl::string_view v = absl::StripAsciiWhitespace(value);
+      bool quoted = v.size() >= 2 && (v.front() == '"' || v.front() == '\'');
+      bool list = field->is_repeated() && !v.empty() && v.front() == '[';
+      if (!quoted && !list) text = absl::StrCat("\"", absl::CEscape(v), "\"");
+    }
+    std::unique_ptr<Message> scratch(msg->New());
+    std::vector<std::string> errors;
+    Collector collector("--set", &errors);
+    TextFormat::Parser parser;
+    parser.RecordErrorsTo(&collector);
+    std::string field_text = absl::StrCat(field->name(), field->type() == FieldDescriptor::TYPE_MESSAGE ? " " : ": ", text);
+    if (!parser.ParseFromString(field_text, scratch.get())) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot parse value '", value, "' for ", field->full_name(),
+                                                     errors.empty() ? "" : ": " + errors.front()));
+    }
+    refl->ClearField(msg, field);
+    msg->MergeFrom(*scratch);
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("empty path");
+}
+
+LoadedScenario LoadScenarioText(absl::string_view text, const std::string& path,
+                                const std::vector<std::string>& overrides) {
+  LoadedScenario out;
+  Collector collector(path, &out.errors, text);
+  TextFormat::Parser parser;
+  parser.RecordErrorsTo(&collector);
+  TextFormat::ParseInfoTree tree;
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(std::string(text), &out.scenario)) {
+    if (out.errors.empty()) out.errors.push_back(path + ":1:1: cannot parse scenario");
+    return out;
+  }
+  for (const std::string& o : overrides) {
+    absl::Status st = ApplyOverride(out.scenario, o);
+    if (!st.ok()) out.errors.push_back(absl::StrCat("--set=", o, ": ", st.message()));
+  }
+  if (!out.ok()) return out;
+  if (out.scenario.name().empty()) out.scenario.set_name(Basename(path));
+  Validator(out.scenario, path, &tree, &out.errors).Run();
+  return out;
+}
+
+LoadedScenario LoadScenario(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadedScenario out;
+    out.errors.push_back(path + ":1:1: cannot open scenario file");
+    return out;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return LoadScenarioText(buf.str(), path, overrides);
+}
+
+std::string ScenarioToText(const scenario::Scenario& s) {
+  std::string text;
+  TextFormat::Printer printer;
+  printer.PrintToString(s, &text);
+  return text;
+}
+
+}  // namespace geopbft

@@ -1,0 +1,376 @@
+#include "sim/simulation.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "sim/distribution.h"
+#include "sim/region_catalog.h"
+#include "sim/scenario_loader.h"
+
+namespace geopbft {
+namespace {
+
+double NsToMs(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
+
+LoadMode ToLoadMode(scenario::Workload::Mode m) {
+  switch (m) {
+    case scenario::Workload::OPEN_LOOP: return LoadMode::kOpenLoop;
+    case scenario::Workload::FIXED_COUNT: return LoadMode::kFixedCount;
+    case scenario::Workload::CLOSED_LOOP: break;
+  }
+  return LoadMode::kClosedLoop;
+}
+
+}  // namespace
+
+Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, std::FILE* trace_sink)
+    : scenario_(scenario),
+      keys_(scenario.seed(), crypto),
+      cpu_(scenario.cpu()),
+      trace_(trace_sink),
+      agreement_(TotalReplicas(scenario)) {
+  const auto& topo = scenario_.topology();
+  const uint32_t n = TotalReplicas(scenario_);
+  const uint32_t per_cluster = topo.replicas_per_cluster();
+  f_ = GroupFaults(scenario_);
+  end_ = MsToNs(scenario_.duration_s() * 1e3);
+  interval_ = std::max<TimeNs>(1, MsToNs(scenario_.metrics().interval_s() * 1e3));
+  stall_after_ = MsToNs(scenario_.checks().stall_after_s() * 1e3);
+
+  // Placement: cluster c lives in its named region, or the c-th catalog region.
+  RegionCatalog catalog = scenario_.network().regions_size() > 0
+                              ? RegionCatalog::FromScenario(scenario_.network())
+                              : RegionCatalog::Embedded();
+  std::vector<int> cluster_region(topo.clusters());
+  for (uint32_t c = 0; c < topo.clusters(); ++c) {
+    cluster_region[c] = topo.cluster_regions_size() > 0 ? catalog.Find(topo.cluster_regions(c))
+                                                        : static_cast<int>(c);
+  }
+  const uint32_t clients_per_cluster = scenario_.workload().clients_per_cluster();
+  std::vector<int> node_region;
+  for (uint32_t r = 0; r < n; ++r) node_region.push_back(cluster_region[r / per_cluster]);
+  for (uint32_t c = 0; c < topo.clusters(); ++c) {
+    for (uint32_t k = 0; k < clients_per_cluster; ++k) node_region.push_back(cluster_region[c]);
+  }
+  for (int region : node_region) region_names_.push_back(catalog.name(region));
+  network_ = std::make_unique<Network>(scenario_.network(), std::move(catalog), node_region);
+
+  // Replicas: one flat PBFT group over every cluster's replicas (the baseline).
+  for (NodeId r = 0; r < n; ++r) group_.push_back(r);
+  const auto& p = scenario_.protocol();
+  replicas_.resize(n);
+  for (NodeId r = 0; r < n; ++r) {
+    ReplicaHost& h = replicas_[r];
+    PbftConfig cfg;
+    cfg.members = group_;
+    cfg.self_index = r;
+    cfg.f = f_;
+    cfg.batch_size = p.batch_size();
+    cfg.batch_timeout = MsToNs(p.batch_timeout_ms());
+    cfg.window = p.window();
+    h.sm = std::make_unique<PbftReplica>(std::move(cfg), Identity(&keys_, r));
+    h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kReplica, r);
+    h.cluster = r / per_cluster;
+    h.speed = scenario_.cpu().speed();
+  }
+  for (const auto& rs : scenario_.cpu().replica_speed()) replicas_[rs.replica()].speed = rs.speed();
+
+  // Clients, attached to their cluster's region.
+  const auto& w = scenario_.workload();
+  clients_.resize(topo.clusters() * clients_per_cluster);
+  for (uint32_t c = 0; c < clients_.size(); ++c) {
+    ClientHost& h = clients_[c];
+    NodeId id = n + c;
+    ClientConfig cfg;
+    cfg.replicas = group_;
+    cfg.f = f_;
+    cfg.mode = ToLoadMode(w.mode());
+    cfg.outstanding = w.outstanding();
+    cfg.count = w.count();
+    cfg.payload_size = w.request_size_bytes();
+    cfg.retransmit_timeout = MsToNs(w.retransmit_timeout_ms());
+    h.sm = std::make_unique<Client>(std::move(cfg), Identity(&keys_, id));
+    h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kClient, c);
+    h.cluster = c / std::max<uint32_t>(1, clients_per_cluster);
+  }
+
+  for (NodeId r = 0; r < n; ++r) {
+    trace_.NameNode(r, false, absl::StrFormat("replica %d (%s)", r, region_names_[r]));
+  }
+  for (uint32_t c = 0; c < clients_.size(); ++c) {
+    trace_.NameNode(n + c, true, absl::StrFormat("client %d (%s)", n + c, region_names_[n + c]));
+  }
+}
+
+Simulation::~Simulation() = default;
+
+void Simulation::Run(const std::function<void(double)>& progress) {
+  // Clients start at time zero; open-loop clients draw their first arrival.
+  for (uint32_t c = 0; c < clients_.size(); ++c) {
+    ClientHost& h = clients_[c];
+    h.fx.Clear();
+    h.sm->Step(0, Input::Start(), h.fx);
+    ApplyClientEffects(c);
+    if (scenario_.workload().mode() == scenario::Workload::OPEN_LOOP) ScheduleNextArrival(c);
+  }
+  Schedule(interval_, {EventKind::kSample, 0, 0, 0, 0, nullptr});
+
+  uint64_t next_progress = 1 << 16;
+  while (!queue_.empty() && !stop_) {
+    if (queue_.top_time() > end_) break;
+    Event ev = queue_.Pop(&now_);
+    ++events_;
+    Dispatch(ev);
+    if (progress && events_ >= next_progress) {
+      next_progress += 1 << 16;
+      progress(static_cast<double>(now_) / static_cast<double>(end_));
+    }
+  }
+  if (!stop_) now_ = end_;
+  // The last partial interval, so that timeseries.csv covers the whole run.
+  if (samples_.empty() || last_sample_ < now_) Sample();
+  trace_.Finish(now_);
+  if (progress) progress(1.0);
+}
+
+void Simulation::Dispatch(Event& ev) {
+  TraceRecord rec;
+  rec.time = now_;
+  rec.kind = static_cast<uint32_t>(ev.kind);
+  rec.target = ev.target;
+  rec.source = ev.source;
+  rec.client = ev.kind != EventKind::kSample && IsClient(ev.target);
+  std::string_view name;
+  switch (ev.kind) {
+    case EventKind::kDeliver:
+      rec.msg_type = static_cast<uint32_t>(ev.msg->type);
+      rec.view = ev.msg->view;
+      rec.seq = ev.msg->seq;
+      rec.extra = ev.msg->wire_size;
+      name = MsgTypeName(ev.msg->type);
+      break;
+    case EventKind::kTimer: rec.extra = ev.timer_id; name = "timer"; break;
+    case EventKind::kCpuDone: name = "cpu-done"; break;
+    case EventKind::kSubmit: name = "submit"; break;
+    case EventKind::kSample: name = "sample"; break;
+  }
+  trace_.Record(rec, name);
+
+  switch (ev.kind) {
+    case EventKind::kDeliver:
+      return Deliver(ev.target, ev.msg);
+    case EventKind::kTimer: {
+      bool client = IsClient(ev.target);
+      Timers& timers = client ? clients_[ev.target - replicas_.size()].timers : replicas_[ev.target].timers;
+      auto it = timers.pending.find(ev.timer_id);
+      if (it == timers.pending.end() || it->second != ev.generation) return;  // cancelled/replaced
+      timers.pending.erase(it);
+      if (client) {
+        uint32_t c = ev.target - static_cast<uint32_t>(replicas_.size());
+        clients_[c].fx.Clear();
+        clients_[c].sm->Step(now_, Input::Timer(ev.timer_id), clients_[c].fx);
+        return ApplyClientEffects(c);
+      }
+      return OnReplicaInput(ev.target, Input::Timer(ev.timer_id), 0);
+    }
+    case EventKind::kCpuDone: {
+      ReplicaHost& h = replicas_[ev.target];
+      h.busy = false;
+      ApplyReplicaEffects(ev.target);
+      return ProcessInbox(ev.target);
+    }
+    case EventKind::kSubmit: {
+      uint32_t c = ev.target - static_cast<uint32_t>(replicas_.size());
+      clients_[c].fx.Clear();
+      clients_[c].sm->Step(now_, Input::Submit(), clients_[c].fx);
+      ApplyClientEffects(c);
+      return ScheduleNextArrival(c);
+    }
+    case EventKind::kSample:
+      Sample();
+      if (!stop_) Schedule(now_ + interval_, {EventKind::kSample, 0, 0, 0, 0, nullptr});
+      return;
+  }
+}
+
+void Simulation::ScheduleNextArrival(uint32_t c) {
+  double mean_ms = 1e3 / scenario_.workload().rate_per_client_tps();
+  TimeNs gap = std::max<TimeNs>(1, MsToNs(clients_[c].rng.Exponential(mean_ms)));
+  Schedule(now_ + gap, {EventKind::kSubmit, static_cast<NodeId>(replicas_.size() + c), 0, 0, 0, nullptr});
+}
+
+void Simulation::Deliver(NodeId to, const MessagePtr& m) {
+  ++messages_delivered_;
+  if (IsClient(to)) {
+    uint32_t c = to - static_cast<uint32_t>(replicas_.size());
+    clients_[c].fx.Clear();
+    clients_[c].sm->Step(now_, Input::Deliver(m), clients_[c].fx);
+    return ApplyClientEffects(c);
+  }
+  ReplicaStats& st = replicas_[to].stats;
+  ++st.messages_received;
+  st.bytes_received += m->wire_size;
+  OnReplicaInput(to, Input::Deliver(m), m->wire_size);
+}
+
+void Simulation::OnReplicaInput(uint32_t r, Input in, uint32_t bytes) {
+  ReplicaHost& h = replicas_[r];
+  h.inbox.push_back(std::move(in));
+  if (!h.busy) ProcessInbox(r);
+}
+
+// Runs queued inputs through the state machine, one at a time. An input's effects take effect when
+// the CPU finishes handling it; with zero costs that is immediately.
+void Simulation::ProcessInbox(uint32_t r) {
+  ReplicaHost& h = replicas_[r];
+  while (!h.busy && !h.inbox.empty()) {
+    Input in = std::move(h.inbox.front());
+    h.inbox.pop_front();
+    uint32_t bytes = in.msg ? in.msg->wire_size : 0;
+    h.fx.Clear();
+    h.sm->Step(now_, in, h.fx);
+    TimeNs cost = cpu_.Cost(bytes, h.fx.ops, h.speed);
+    h.stats.cpu_busy += cost;
+    if (cost > 0) {
+      h.busy = true;
+      Schedule(now_ + cost, {EventKind::kCpuDone, r, r, 0, 0, nullptr});
+      return;
+    }
+    ApplyReplicaEffects(r);
+  }
+}
+
+void Simulation::ApplyReplicaEffects(uint32_t r) {
+  ReplicaHost& h = replicas_[r];
+  Effects& fx = h.fx;
+  h.stats.rejected += fx.rejected;
+  for (const Outgoing& o : fx.sends) {
+    if (o.msg->type == MsgType::kPrepare || o.msg->type == MsgType::kCommit) ++h.stats.votes_sent;
+    if (o.to == kToGroup) {
+      for (NodeId member : group_) {
+        if (member != r) Transmit(r, member, o.msg, h.rng);
+      }
+    } else {
+      Transmit(r, o.to, o.msg, h.rng);
+    }
+  }
+  ApplyTimers(r, h.timers, fx.timers);
+  for (const Execution& ex : fx.executed) {
+    agreement_.OnExecuted(r, ex, now_);
+    ++h.stats.executed_batches;
+    h.stats.executed_requests += ex.requests;
+    ++interval_executed_;
+    last_progress_ = now_;
+  }
+  fx.Clear();
+}
+
+void Simulation::ApplyClientEffects(uint32_t c) {
+  ClientHost& h = clients_[c];
+  NodeId self = static_cast<NodeId>(replicas_.size() + c);
+  for (const Outgoing& o : h.fx.sends) Transmit(self, o.to, o.msg, h.rng);
+  ApplyTimers(self, h.timers, h.fx.timers);
+  for (const Completion& done : h.fx.completions) {
+    ++completed_;
+    ++interval_completed_;
+    latency_total_.Record(done.completed - done.submitted);
+    latency_interval_.Record(done.completed - done.submitted);
+  }
+  bool fixed = scenario_.workload().mode() == scenario::Workload::FIXED_COUNT;
+  if (fixed && !h.fx.completions.empty() && h.sm->done() &&
+      std::all_of(clients_.begin(), clients_.end(), [](const ClientHost& x) { return x.sm->done(); })) {
+    stop_ = true;  // every request answered: the experiment is over
+  }
+  h.fx.Clear();
+}
+
+void Simulation::ApplyTimers(NodeId node, Timers& timers, const std::vector<TimerOp>& ops) {
+  for (const TimerOp& op : ops) {
+    if (op.cancel) {
+      timers.pending.erase(op.id);
+      continue;
+    }
+    uint64_t gen = ++timers.next_generation;
+    timers.pending[op.id] = gen;
+    Schedule(std::max(op.at, now_), {EventKind::kTimer, node, node, op.id, gen, nullptr});
+  }
+}
+
+void Simulation::Transmit(NodeId from, NodeId to, const MessagePtr& m, Rng& rng) {
+  Network::Transit t = network_->Send(now_, from, to, m->wire_size, rng);
+  ++messages_sent_;
+  ++interval_messages_;
+  total_bytes_ += m->wire_size;
+  if (t.wan) {
+    wan_bytes_ += m->wire_size;
+    interval_wan_ += m->wire_size;
+  }
+  if (!IsClient(from)) {
+    ++replicas_[from].stats.messages_sent;
+    replicas_[from].stats.bytes_sent += m->wire_size;
+  }
+  if (t.lost) {
+    ++messages_lost_;
+    return;
+  }
+  Schedule(t.arrival, {EventKind::kDeliver, to, from, 0, 0, m});
+}
+
+void Simulation::Sample() {
+  IntervalSample s;
+  s.time_s = static_cast<double>(now_) / kSecond;
+  double span_s = static_cast<double>(now_ - last_sample_) / kSecond;
+  last_sample_ = now_;
+  s.completed = interval_completed_;
+  s.throughput_tps = span_s > 0 ? static_cast<double>(interval_completed_) / span_s : 0;
+  s.latency_p50_ms = NsToMs(latency_interval_.Quantile(0.5));
+  s.latency_p99_ms = NsToMs(latency_interval_.Quantile(0.99));
+  s.executed_batches = interval_executed_;
+  s.messages = interval_messages_;
+  s.wan_bytes = interval_wan_;
+  for (const ClientHost& c : clients_) s.outstanding += c.sm->outstanding();
+  samples_.push_back(s);
+  interval_completed_ = interval_executed_ = interval_messages_ = interval_wan_ = 0;
+  latency_interval_.Clear();
+  if (s.outstanding == 0) last_progress_ = now_;
+  DetectStall();
+}
+
+void Simulation::DetectStall() {
+  if (stalled_ || now_ - last_progress_ < stall_after_) return;
+  stalled_ = true;
+  stop_ = true;
+  std::string& r = stall_report_;
+  absl::StrAppendFormat(&r, "stall detected at %.3f s: no replica executed anything for %.3f s while "
+                        "client requests were outstanding\n\n",
+                        static_cast<double>(now_) / kSecond,
+                        static_cast<double>(now_ - last_progress_) / kSecond);
+  for (uint32_t i = 0; i < replicas_.size(); ++i) {
+    const ReplicaHost& h = replicas_[i];
+    absl::StrAppendFormat(&r, "replica %d (cluster %d, %s): %s; inbox %d\n", i, h.cluster,
+                          region_names_[i], h.sm->Describe(), h.inbox.size());
+  }
+  for (uint32_t c = 0; c < clients_.size(); ++c) {
+    absl::StrAppendFormat(&r, "client %d (%s): %d requests outstanding, %d completed\n",
+                          replicas_.size() + c, region_names_[replicas_.size() + c],
+                          clients_[c].sm->outstanding(), clients_[c].sm->completed());
+  }
+}
+
+Simulation::ReplicaView Simulation::replica(uint32_t i) const {
+  const ReplicaHost& h = replicas_[i];
+  ReplicaView v;
+  v.cluster = h.cluster;
+  v.id = i;
+  v.region = region_names_[i];
+  v.behaviour = "honest";
+  v.role = h.sm->IsPrimary() ? "representative" : "committee";
+  v.view = h.sm->view();
+  v.executed_seq = h.sm->last_executed();
+  v.stats = &h.stats;
+  return v;
+}
+
+}  // namespace geopbft

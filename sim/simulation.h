@@ -1,0 +1,184 @@
+// The simulation of one scenario: builds the world (replica hosts, clients, network, CPU model),
+// owns the clock and the event queue, runs the real protocol state machines, and feeds observers
+// (trace digest, metrics, agreement and liveness checkers). Single-threaded and deterministic:
+// the same scenario and seed give the same events in the same order.
+#ifndef GEOPBFT_SIM_SIMULATION_H_
+#define GEOPBFT_SIM_SIMULATION_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "protocol/client.h"
+#include "protocol/crypto.h"
+#include "protocol/effects.h"
+#include "protocol/pbft_replica.h"
+#include "scenarios/scenario.pb.h"
+#include "sim/agreement_checker.h"
+#include "sim/cpu_model.h"
+#include "sim/event_queue.h"
+#include "sim/latency_histogram.h"
+#include "sim/network.h"
+#include "sim/rng.h"
+#include "sim/trace.h"
+
+namespace geopbft {
+
+// One row of timeseries.csv.
+struct IntervalSample {
+  double time_s = 0;
+  double throughput_tps = 0;
+  double latency_p50_ms = 0;
+  double latency_p99_ms = 0;
+  uint64_t completed = 0;
+  uint64_t executed_batches = 0;
+  uint64_t messages = 0;
+  uint64_t wan_bytes = 0;
+  uint64_t view_changes = 0;
+  uint64_t outstanding = 0;
+};
+
+struct ReplicaStats {
+  uint64_t messages_sent = 0, bytes_sent = 0;
+  uint64_t messages_received = 0, bytes_received = 0;
+  uint64_t votes_sent = 0;
+  uint64_t rejected = 0;
+  uint64_t executed_batches = 0, executed_requests = 0;
+  TimeNs cpu_busy = 0;
+};
+
+class Simulation {
+ public:
+  // `trace_sink`, when not null, receives trace.log lines.
+  Simulation(const scenario::Scenario& scenario, CryptoMode crypto, std::FILE* trace_sink = nullptr);
+  ~Simulation();
+
+  // Runs to the end of the scenario. `progress` (may be empty) is called now and then with the
+  // fraction of simulated time done; it must not influence the run.
+  void Run(const std::function<void(double)>& progress = {});
+
+  // Results.
+  const scenario::Scenario& scenario() const { return scenario_; }
+  TimeNs now() const { return now_; }
+  uint64_t events() const { return events_; }
+  std::string trace_digest() const { return trace_.DigestHex(); }
+  uint64_t completed_requests() const { return completed_; }
+  const LatencyHistogram& latency() const { return latency_total_; }
+  uint64_t messages_sent() const { return messages_sent_; }
+  uint64_t messages_delivered() const { return messages_delivered_; }
+  uint64_t messages_lost() const { return messages_lost_; }
+  uint64_t wan_bytes() const { return wan_bytes_; }
+  uint64_t total_bytes() const { return total_bytes_; }
+  uint64_t safety_violations() const { return agreement_.violations(); }
+  const std::string& first_violation() const { return agreement_.first_violation(); }
+  bool stalled() const { return stalled_; }
+  const std::string& stall_report() const { return stall_report_; }
+  const std::vector<IntervalSample>& samples() const { return samples_; }
+  uint32_t num_replicas() const { return static_cast<uint32_t>(replicas_.size()); }
+  uint32_t faults() const { return f_; }
+
+  struct ReplicaView {
+    uint32_t cluster;
+    NodeId id;
+    std::string region;
+    std::string behaviour;
+    std::string role;
+    uint64_t view;
+    uint64_t executed_seq;
+    const ReplicaStats* stats;
+  };
+  ReplicaView replica(uint32_t i) const;
+  // Direct access for tests.
+  const PbftReplica& replica_state(uint32_t i) const { return *replicas_[i].sm; }
+
+ private:
+  enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample };
+  struct Event {
+    EventKind kind = EventKind::kDeliver;
+    NodeId target = 0;
+    NodeId source = 0;
+    uint64_t timer_id = 0;
+    uint64_t generation = 0;
+    MessagePtr msg;
+  };
+  // Timers of one node: the generation of each pending id; a fired event whose generation no
+  // longer matches was cancelled or replaced.
+  struct Timers {
+    absl::flat_hash_map<uint64_t, uint64_t> pending;
+    uint64_t next_generation = 0;
+  };
+  struct ReplicaHost {
+    std::unique_ptr<PbftReplica> sm;
+    Rng rng{0};
+    double speed = 1;
+    uint32_t cluster = 0;
+    std::deque<Input> inbox;  // inputs waiting for the CPU
+    uint32_t inbox_bytes_front = 0;
+    bool busy = false;
+    Effects fx;
+    Timers timers;
+    ReplicaStats stats;
+  };
+  struct ClientHost {
+    std::unique_ptr<Client> sm;
+    Rng rng{0};
+    uint32_t cluster = 0;
+    Effects fx;
+    Timers timers;
+  };
+
+  bool IsClient(NodeId n) const { return n >= replicas_.size(); }
+  void Schedule(TimeNs at, Event ev) { queue_.Push(at, std::move(ev)); }
+  void Dispatch(Event& ev);
+  void Deliver(NodeId to, const MessagePtr& m);
+  void OnReplicaInput(uint32_t r, Input in, uint32_t bytes);
+  void ProcessInbox(uint32_t r);
+  void ApplyReplicaEffects(uint32_t r);
+  void ApplyClientEffects(uint32_t c);
+  void ApplyTimers(NodeId node, Timers& timers, const std::vector<TimerOp>& ops);
+  void Transmit(NodeId from, NodeId to, const MessagePtr& m, Rng& rng);
+  void Sample();
+  void DetectStall();
+  void ScheduleNextArrival(uint32_t c);
+
+  scenario::Scenario scenario_;
+  KeyRing keys_;
+  CpuModel cpu_;
+  std::unique_ptr<Network> network_;
+  Trace trace_;
+  EventQueue<Event> queue_;
+  std::vector<ReplicaHost> replicas_;
+  std::vector<ClientHost> clients_;
+  std::vector<NodeId> group_;  // the PBFT group (all replicas, flat)
+  std::vector<std::string> region_names_;  // per node
+  uint32_t f_ = 0;
+  AgreementChecker agreement_;
+
+  TimeNs now_ = 0;
+  TimeNs end_ = 0;
+  TimeNs interval_ = 0;
+  TimeNs stall_after_ = 0;
+  uint64_t events_ = 0;
+  bool stop_ = false;
+
+  // Metrics.
+  uint64_t completed_ = 0;
+  LatencyHistogram latency_total_, latency_interval_;
+  uint64_t interval_completed_ = 0, interval_executed_ = 0, interval_messages_ = 0, interval_wan_ = 0;
+  uint64_t messages_sent_ = 0, messages_delivered_ = 0, messages_lost_ = 0;
+  uint64_t wan_bytes_ = 0, total_bytes_ = 0;
+  std::vector<IntervalSample> samples_;
+  TimeNs last_progress_ = 0;
+  TimeNs last_sample_ = 0;
+  bool stalled_ = false;
+  std::string stall_report_;
+};
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_SIM_SIMULATION_H_

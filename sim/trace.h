@@ -1,0 +1,50 @@
+// Observer of every dispatched event. Always keeps a rolling 64-bit digest of the run (the
+// trace_digest of summary.json: equal digests mean the same events at the same times in the same
+// order). With a sink it also writes trace.log: one event per line in the Chrome trace-event JSON
+// array format, readable as text and loadable by Perfetto / chrome://tracing.
+#ifndef GEOPBFT_SIM_TRACE_H_
+#define GEOPBFT_SIM_TRACE_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "protocol/types.h"
+
+namespace geopbft {
+
+struct TraceRecord {
+  TimeNs time = 0;
+  uint32_t kind = 0;     // event kind
+  NodeId target = 0;
+  NodeId source = 0;
+  uint32_t msg_type = 0;
+  uint64_t view = 0;
+  uint64_t seq = 0;
+  uint64_t extra = 0;    // timer id, message size...
+  bool client = false;   // target is a client (a separate lane in the viewer)
+};
+
+class Trace {
+ public:
+  // Writes lines to `sink` when not null (the caller owns and closes it).
+  explicit Trace(std::FILE* sink = nullptr);
+
+  void Record(const TraceRecord& r, std::string_view name);
+  // Names a node in the viewer (written once at the start).
+  void NameNode(NodeId node, bool is_client, std::string_view label);
+  void Finish(TimeNs end);
+
+  uint64_t digest() const { return digest_; }
+  std::string DigestHex() const;
+
+ private:
+  void Mix(uint64_t v) { digest_ = Mix64(digest_ ^ v) * 0x100000001b3ULL; }
+  std::FILE* sink_;
+  uint64_t digest_ = 0xcbf29ce484222325ULL;
+};
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_SIM_TRACE_H_

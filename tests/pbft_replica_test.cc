@@ -1,0 +1,286 @@
+// PBFT driven by hand through Step(): every message is delivered explicitly, so each assertion is
+// about what a replica does in response to exactly one input.
+#include "protocol/pbft_replica.h"
+
+#include <deque>
+#include <map>
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "protocol/quorum.h"
+
+namespace geopbft {
+namespace {
+
+constexpr NodeId kClient = 4;
+
+class PbftGroup {
+ public:
+  explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64) {
+    for (NodeId i = 0; i < 4; ++i) {
+      PbftConfig cfg;
+      cfg.members = members_;
+      cfg.self_index = i;
+      cfg.f = 1;
+      cfg.batch_size = batch_size;
+      cfg.batch_timeout = kMillisecond;
+      cfg.window = window;
+      replicas.push_back(std::make_unique<PbftReplica>(cfg, Identity(&keys, i)));
+    }
+  }
+
+  MessagePtr Request(uint64_t ts, NodeId client = kClient) {
+    wire::Envelope env;
+    env.mutable_request()->set_client(client);
+    env.mutable_request()->set_timestamp(ts);
+    env.mutable_request()->set_payload_size(100);
+    OpCounts ops;
+    return Seal(env, Identity(&keys, client), Auth::Signature(), ops);
+  }
+
+  // Steps replica `to` with `in` and routes what it sends.
+  Effects StepAndRoute(NodeId to, const Input& in) {
+    Effects fx = replicas[to]->Step(now, in);
+    for (const Outgoing& o : fx.sends) {
+      if (o.to == kToGroup) {
+        for (NodeId m : members_) {
+          if (m != to) queue.push_back({m, o.msg});
+        }
+      } else if (o.to < 4) {
+        queue.push_back({o.to, o.msg});
+      } else {
+        to_client.push_back(o.msg);
+      }
+    }
+    for (const Execution& e : fx.executed) executed[to].push_back(e);
+    return fx;
+  }
+
+  // Delivers everything in flight (and what that causes) in FIFO order.
+  void Pump(int limit = 100000) {
+    while (!queue.empty() && limit-- > 0) {
+      auto [to, m] = queue.front();
+      queue.pop_front();
+      StepAndRoute(to, Input::Deliver(m));
+    }
+  }
+
+  KeyRing keys{1, CryptoMode::kFast};
+  std::vector<NodeId> members_ = {0, 1, 2, 3};
+  std::vector<std::unique_ptr<PbftReplica>> replicas;
+  std::deque<std::pair<NodeId, MessagePtr>> queue;
+  std::vector<MessagePtr> to_client;
+  std::map<NodeId, std::vector<Execution>> executed;
+  TimeNs now = 0;
+};
+
+int CountType(const Effects& fx, MsgType t) {
+  int n = 0;
+  for (const Outgoing& o : fx.sends) n += o.msg->type == t;
+  return n;
+}
+
+TEST(PbftReplica, NormalCasePhasesStepByStep) {
+  PbftGroup g;
+  // First request: the primary waits for a full batch and arms the batch timer.
+  Effects fx = g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  EXPECT_EQ(CountType(fx, MsgType::kPrePrepare), 0);
+  ASSERT_EQ(fx.timers.size(), 1u);
+  EXPECT_EQ(fx.timers[0].id, PbftReplica::kBatchTimer);
+  // Second request fills the batch: one PRE-PREPARE for seq 1 to the whole group.
+  fx = g.StepAndRoute(0, Input::Deliver(g.Request(2)));
+  ASSERT_EQ(CountType(fx, MsgType::kPrePrepare), 1);
+  const Message& pp = *fx.sends[0].msg;
+  EXPECT_EQ(fx.sends[0].to, kToGroup);
+  EXPECT_EQ(pp.env.pre_prepare().seq(), 1u);
+  EXPECT_EQ(pp.env.pre_prepare().view(), 0u);
+  EXPECT_EQ(pp.env.pre_prepare().batch().requests_size(), 2);
+  EXPECT_EQ(pp.payload_bytes, 200u);
+
+  // A backup answers the PRE-PREPARE with a PREPARE.
+  auto [to1, pp_msg] = g.queue.front();
+  g.queue.pop_front();
+  ASSERT_EQ(to1, 1u);
+  fx = g.StepAndRoute(1, Input::Deliver(pp_msg));
+  ASSERT_EQ(CountType(fx, MsgType::kPrepare), 1);
+  EXPECT_EQ(fx.sends[0].msg->env.prepare().digest(), pp.env.pre_prepare().digest());
+
+  // Everything else: all four execute seq 1 and each replies to the client for both requests.
+  g.Pump();
+  for (NodeId r = 0; r < 4; ++r) {
+    ASSERT_EQ(g.executed[r].size(), 1u) << "replica " << r;
+    EXPECT_EQ(g.executed[r][0].seq, 1u);
+    EXPECT_EQ(g.executed[r][0].digest, pp.batch_digest);
+    EXPECT_EQ(g.executed[r][0].requests, 2u);
+    EXPECT_EQ(g.replicas[r]->last_executed(), 1u);
+  }
+  ASSERT_EQ(g.to_client.size(), 8u);
+  std::map<uint64_t, std::set<uint64_t>> results;  // timestamp -> distinct results
+  for (const MessagePtr& m : g.to_client) results[m->env.reply().timestamp()].insert(m->env.reply().result());
+  EXPECT_EQ(results.size(), 2u);
+  for (const auto& [ts, set] : results) EXPECT_EQ(set.size(), 1u) << "replicas disagree on ts " << ts;
+}
+
+TEST(PbftReplica, CommitCarriesPrepareEvidence) {
+  PbftGroup g;
+  g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  g.StepAndRoute(0, Input::Deliver(g.Request(2)));
+  // Deliver the PRE-PREPARE to 1 and 2 only, then PREPAREs among 0, 1, 2.
+  std::vector<std::pair<NodeId, MessagePtr>> pps(g.queue.begin(), g.queue.end());
+  g.queue.clear();
+  g.StepAndRoute(1, Input::Deliver(pps[0].second));
+  g.StepAndRoute(2, Input::Deliver(pps[1].second));
+  // Route prepares only to replica 1 (from 2) and 0 (from 1 and 2).
+  std::vector<std::pair<NodeId, MessagePtr>> prepares(g.queue.begin(), g.queue.end());
+  g.queue.clear();
+  Effects commit_fx;
+  for (auto& [to, m] : prepares) {
+    if (to == 1 && m->sender == 2) commit_fx = g.replicas[1]->Step(0, Input::Deliver(m));
+  }
+  ASSERT_EQ(CountType(commit_fx, MsgType::kCommit), 1);
+  const wire::Commit& c = commit_fx.sends[0].msg->env.commit();
+  ASSERT_EQ(c.prepare_evidence().size(), 1u);
+  // Replica 1 saw its own PREPARE and replica 2's: bits 1 and 2.
+  EXPECT_EQ(static_cast<uint8_t>(c.prepare_evidence()[0]), 0b0110);
+  EXPECT_FALSE(commit_fx.sends[0].msg->env.signature().empty());  // COMMITs are signed
+}
+
+TEST(PbftReplica, BatchTimerProposesAPartialBatch) {
+  PbftGroup g(/*batch_size=*/10);
+  Effects fx = g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  EXPECT_EQ(CountType(fx, MsgType::kPrePrepare), 0);
+  g.now = kMillisecond;
+  fx = g.StepAndRoute(0, Input::Timer(PbftReplica::kBatchTimer));
+  ASSERT_EQ(CountType(fx, MsgType::kPrePrepare), 1);
+  EXPECT_EQ(fx.sends[0].msg->env.pre_prepare().batch().requests_size(), 1);
+}
+
+TEST(PbftReplica, VotesForAnotherDigestDoNotCount) {
+  PbftGroup g;
+  g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  g.StepAndRoute(0, Input::Deliver(g.Request(2)));
+  MessagePtr pp = g.queue.front().second;
+  g.queue.clear();
+  g.replicas[1]->Step(0, Input::Deliver(pp));
+  // Replicas 2 and 3 prepare a different digest (vote against): replica 1 must not commit.
+  for (NodeId liar : {2u, 3u}) {
+    wire::Envelope env;
+    env.mutable_prepare()->set_view(0);
+    env.mutable_prepare()->set_seq(1);
+    env.mutable_prepare()->set_digest(std::string(Sha256("something else").view()));
+    env.mutable_prepare()->set_replica(liar);
+    OpCounts ops;
+    MessagePtr m = Seal(env, Identity(&g.keys, liar), Auth::MacGroup(&g.members_), ops);
+    Effects fx = g.replicas[1]->Step(0, Input::Deliver(m));
+    EXPECT_EQ(CountType(fx, MsgType::kCommit), 0);
+  }
+  EXPECT_NE(g.replicas[1]->Describe().find("waiting for PREPAREs (1 of 2)"), std::string::npos)
+      << g.replicas[1]->Describe();
+}
+
+TEST(PbftReplica, DuplicateVotesCountOnce) {
+  PbftGroup g;
+  g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  g.StepAndRoute(0, Input::Deliver(g.Request(2)));
+  MessagePtr pp = g.queue.front().second;
+  g.queue.clear();
+  g.replicas[1]->Step(0, Input::Deliver(pp));
+  Effects fx2 = g.replicas[2]->Step(0, Input::Deliver(pp));
+  MessagePtr prepare2 = fx2.sends[0].msg;
+  // Replica 2's PREPARE delivered twice to replica 1 is one vote: with its own that makes 2 = 2f,
+  // so replica 1 commits on the first copy and does nothing on the second.
+  Effects a = g.replicas[1]->Step(0, Input::Deliver(prepare2));
+  Effects b = g.replicas[1]->Step(0, Input::Deliver(prepare2));
+  EXPECT_EQ(CountType(a, MsgType::kCommit), 1);
+  EXPECT_EQ(CountType(b, MsgType::kCommit), 0);
+}
+
+TEST(PbftReplica, ForgedSenderIsRejected) {
+  PbftGroup g;
+  g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  g.StepAndRoute(0, Input::Deliver(g.Request(2)));
+  MessagePtr pp = g.queue.front().second;
+  g.queue.clear();
+  g.replicas[1]->Step(0, Input::Deliver(pp));
+  // Replica 3 builds a PREPARE with its own keys but claims to be replica 2.
+  wire::Envelope env;
+  env.mutable_prepare()->set_view(0);
+  env.mutable_prepare()->set_seq(1);
+  env.mutable_prepare()->set_digest(pp->env.pre_prepare().digest());
+  env.mutable_prepare()->set_replica(2);
+  OpCounts ops;
+  MessagePtr honest = Seal(env, Identity(&g.keys, 3), Auth::MacGroup(&g.members_), ops);
+  auto forged = std::make_shared<Message>(*honest);
+  forged->env.set_sender(2);
+  forged->sender = 2;
+  Effects fx = g.replicas[1]->Step(0, Input::Deliver(forged));
+  EXPECT_EQ(fx.rejected, 1u);
+  EXPECT_EQ(CountType(fx, MsgType::kCommit), 0);
+}
+
+TEST(PbftReplica, RequestsFromReplicasOrWithBadSignaturesAreRejected) {
+  PbftGroup g;
+  Effects fx = g.replicas[0]->Step(0, Input::Deliver(g.Request(1, /*client=*/2)));
+  EXPECT_EQ(fx.rejected, 1u);
+  auto bad = std::make_shared<Message>(*g.Request(1));
+  bad->env.set_signature(std::string(kSignatureSize, 'x'));
+  fx = g.replicas[0]->Step(0, Input::Deliver(bad));
+  EXPECT_EQ(fx.rejected, 1u);
+  EXPECT_EQ(g.replicas[0]->pending_requests(), 0u);
+}
+
+TEST(PbftReplica, ExecutesInOrderAndAgreesAcrossReplicas) {
+  PbftGroup g(/*batch_size=*/1);
+  for (uint64_t ts = 1; ts <= 20; ++ts) g.StepAndRoute(0, Input::Deliver(g.Request(ts)));
+  // Deliver in reverse order of arrival for a while: execution must still follow sequence order.
+  std::reverse(g.queue.begin(), g.queue.end());
+  g.Pump();
+  for (NodeId r = 0; r < 4; ++r) {
+    ASSERT_EQ(g.executed[r].size(), 20u);
+    for (size_t i = 0; i < 20; ++i) {
+      EXPECT_EQ(g.executed[r][i].seq, i + 1);
+      EXPECT_EQ(g.executed[r][i].digest, g.executed[0][i].digest);
+    }
+  }
+}
+
+TEST(PbftReplica, AtMostOnceAndRepliesAgainToARetransmission) {
+  PbftGroup g(/*batch_size=*/1);
+  MessagePtr req = g.Request(1);
+  g.StepAndRoute(0, Input::Deliver(req));
+  g.Pump();
+  size_t replies = g.to_client.size();
+  ASSERT_EQ(replies, 4u);
+  // The client re-sends to a backup: it answers from its record and does not execute again.
+  Effects fx = g.StepAndRoute(2, Input::Deliver(req));
+  EXPECT_EQ(CountType(fx, MsgType::kReply), 1);
+  EXPECT_EQ(fx.sends[0].msg->env.reply().result(), g.to_client[0]->env.reply().result());
+  EXPECT_TRUE(fx.executed.empty());
+  // And the primary does not propose it a second time.
+  fx = g.StepAndRoute(0, Input::Deliver(req));
+  EXPECT_EQ(CountType(fx, MsgType::kPrePrepare), 0);
+}
+
+TEST(PbftReplica, ReorderedRequestsOfOneClientAllExecute) {
+  PbftGroup g(/*batch_size=*/1);
+  for (uint64_t ts : {3, 1, 2}) g.StepAndRoute(0, Input::Deliver(g.Request(ts)));
+  g.Pump();
+  uint32_t executed = 0;
+  for (const Execution& e : g.executed[1]) executed += e.requests;
+  EXPECT_EQ(executed, 3u);
+}
+
+TEST(PbftReplica, WindowBoundsProposalsInFlight) {
+  PbftGroup g(/*batch_size=*/1, /*window=*/2);
+  int proposed = 0;
+  for (uint64_t ts = 1; ts <= 5; ++ts) {
+    proposed += CountType(g.StepAndRoute(0, Input::Deliver(g.Request(ts))), MsgType::kPrePrepare);
+  }
+  EXPECT_EQ(proposed, 2);
+  EXPECT_EQ(g.replicas[0]->pending_requests(), 3u);
+  g.Pump();  // executing frees the window: the rest follows
+  EXPECT_EQ(g.replicas[3]->last_executed(), 5u);
+}
+
+}  // namespace
+}  // namespace geopbft

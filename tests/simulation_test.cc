@@ -1,0 +1,177 @@
+// Whole runs on small scenarios: what a user of `./geopbft run` would notice.
+#include "sim/simulation.h"
+
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sim/agreement_checker.h"
+#include "sim/run_outputs.h"
+#include "sim/scenario_loader.h"
+
+namespace geopbft {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<Simulation> RunText(const std::string& text, std::vector<std::string> overrides = {},
+                                    CryptoMode mode = CryptoMode::kFast) {
+  LoadedScenario l = LoadScenarioText(text, "test.textproto", overrides);
+  EXPECT_TRUE(l.ok()) << (l.errors.empty() ? "" : l.errors[0]);
+  auto sim = std::make_unique<Simulation>(l.scenario, mode);
+  sim->Run();
+  return sim;
+}
+
+// Four replicas in one region, closed-loop clients.
+const char kSmall[] = R"(
+duration_s: 2
+topology { clusters: 1 replicas_per_cluster: 4 }
+network { jitter { kind: NORMAL sd_ms: 0.2 } }
+protocol { batch_size: 10 batch_timeout_ms: 1 }
+workload { clients_per_cluster: 2 outstanding: 20 }
+)";
+
+// Flat group over four regions.
+const char kGeo[] = R"(
+duration_s: 3
+topology { clusters: 4 replicas_per_cluster: 1 }
+network { jitter { kind: NORMAL sd_ms: 2 } }
+protocol { batch_size: 10 }
+workload { outstanding: 10 }
+)";
+
+void ExpectAllExecutedTheSamePrefix(const Simulation& sim) {
+  EXPECT_EQ(sim.safety_violations(), 0u) << sim.first_violation();
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (uint32_t i = 0; i < sim.num_replicas(); ++i) {
+    lo = std::min(lo, sim.replica_state(i).last_executed());
+    hi = std::max(hi, sim.replica_state(i).last_executed());
+  }
+  EXPECT_GT(lo, 0u);
+  // Replicas stop at slightly different points, never further apart than the window.
+  EXPECT_LE(hi - lo, sim.scenario().protocol().window());
+}
+
+TEST(Simulation, FourReplicasCommitAndAgree) {
+  auto sim = RunText(kSmall);
+  EXPECT_GT(sim->completed_requests(), 1000u);
+  EXPECT_FALSE(sim->stalled());
+  ExpectAllExecutedTheSamePrefix(*sim);
+}
+
+TEST(Simulation, ThirtyOneReplicasCommitAndAgree) {
+  auto sim = RunText(kSmall, {"topology.replicas_per_cluster=31", "duration_s=1"});
+  EXPECT_EQ(sim->faults(), 10u);
+  EXPECT_GT(sim->completed_requests(), 100u);
+  ExpectAllExecutedTheSamePrefix(*sim);
+}
+
+TEST(Simulation, SameScenarioAndSeedGiveIdenticalOutputs) {
+  auto a = RunText(kGeo);
+  auto b = RunText(kGeo);
+  EXPECT_EQ(a->trace_digest(), b->trace_digest());
+  EXPECT_EQ(a->events(), b->events());
+  EXPECT_EQ(TimeseriesCsv(*a), TimeseriesCsv(*b));
+  EXPECT_EQ(ReplicasCsv(*a), ReplicasCsv(*b));
+  EXPECT_EQ(SummaryJson(*a, {}), SummaryJson(*b, {}));
+}
+
+TEST(Simulation, FastAndRealCryptoGiveTheSameRun) {
+  auto fast = RunText(kGeo, {"duration_s=1"}, CryptoMode::kFast);
+  auto real = RunText(kGeo, {"duration_s=1"}, CryptoMode::kReal);
+  EXPECT_EQ(fast->trace_digest(), real->trace_digest());
+  EXPECT_EQ(fast->completed_requests(), real->completed_requests());
+  EXPECT_EQ(SummaryJson(*fast, {}), SummaryJson(*real, {}));
+}
+
+TEST(Simulation, AnotherSeedChangesTheRunWhenThereIsJitter) {
+  auto a = RunText(kGeo, {"seed=1"});
+  auto b = RunText(kGeo, {"seed=2"});
+  EXPECT_NE(a->trace_digest(), b->trace_digest());
+  EXPECT_EQ(a->safety_violations() + b->safety_violations(), 0u);
+}
+
+TEST(Simulation, WideAreaLatencyReflectsTheRegions) {
+  // Flat PBFT over oregon/iowa/montreal/belgium needs several WAN trips; in one region it does not.
+  auto geo = RunText(kGeo);
+  auto local = RunText(kGeo, {"topology.cluster_regions=[\"oregon\",\"oregon\",\"oregon\",\"oregon\"]"});
+  EXPECT_GT(geo->latency().Quantile(0.5), 60 * kMillisecond);
+  EXPECT_LT(local->latency().Quantile(0.5), 10 * kMillisecond);
+  EXPECT_GT(geo->wan_bytes(), 0u);
+  EXPECT_EQ(local->wan_bytes(), 0u);
+}
+
+TEST(Simulation, UniformDelayDistribution) {
+  // normal(250 ms, 50 ms) between every pair: a decision takes about five one-way delays.
+  auto sim = RunText(kSmall, {"network.uniform_delay={kind: NORMAL mean_ms: 250 sd_ms: 50}", "duration_s=10"});
+  EXPECT_GT(sim->latency().Quantile(0.5), 900 * kMillisecond);
+  EXPECT_LT(sim->latency().Quantile(0.5), 1600 * kMillisecond);
+  EXPECT_EQ(sim->safety_violations(), 0u);
+}
+
+TEST(Simulation, SlowerCpusLowerSaturatedThroughput) {
+  const char* loaded = "workload.outstanding=200";
+  auto fast = RunText(kSmall, {loaded});
+  auto slow = RunText(kSmall, {loaded, "cpu.speed=0.25"});
+  EXPECT_LT(slow->completed_requests() * 2, fast->completed_requests());
+}
+
+TEST(Simulation, ZeroCpuCostsAreAllowed) {
+  auto sim = RunText(kSmall, {"cpu={base_us: 0 per_byte_ns: 0 sign_us: 0 verify_us: 0 mac_us: 0 hash_ns_per_byte: 0}"});
+  EXPECT_GT(sim->completed_requests(), 1000u);
+  for (uint32_t i = 0; i < sim->num_replicas(); ++i) EXPECT_EQ(sim->replica(i).stats->cpu_busy, 0);
+}
+
+TEST(Simulation, PayloadSizeCountsOnTheWire) {
+  auto small = RunText(kGeo, {"workload.request_size_bytes=10"});
+  auto big = RunText(kGeo, {"workload.request_size_bytes=4000"});
+  EXPECT_GT(static_cast<double>(big->wan_bytes()) / big->completed_requests(),
+            static_cast<double>(small->wan_bytes()) / small->completed_requests() + 3000);
+}
+
+TEST(Simulation, OpenLoopThroughputFollowsTheArrivalRate) {
+  auto sim = RunText(kSmall, {"workload.mode=OPEN_LOOP", "workload.rate_per_client_tps=200", "duration_s=5"});
+  // 2 clients x 200 tps x 5 s, minus what is still in flight at the end.
+  EXPECT_NEAR(static_cast<double>(sim->completed_requests()), 2000, 150);
+}
+
+TEST(Simulation, FixedCountEndsWhenTheLastRequestCommits) {
+  auto sim = RunText(kSmall, {"workload.mode=FIXED_COUNT", "workload.count=50", "duration_s=100"});
+  EXPECT_EQ(sim->completed_requests(), 100u);  // 2 clients x 50
+  EXPECT_LT(sim->now(), 5 * kSecond);
+}
+
+TEST(Simulation, StallDetectorNamesWhatEachReplicaWaitsFor) {
+  // A network that loses most messages: the normal case cannot complete a decision.
+  auto sim = RunText(kSmall, {"network.loss_ratio=0.9", "checks.stall_after_s=1", "duration_s=30"});
+  EXPECT_TRUE(sim->stalled());
+  EXPECT_LT(sim->now(), 30 * kSecond);  // the run stops at the stall
+  EXPECT_THAT(sim->stall_report(), HasSubstr("replica 3 (cluster 0, oregon): view 0 executed"));
+  EXPECT_THAT(sim->stall_report(), HasSubstr("waiting for"));
+  EXPECT_THAT(sim->stall_report(), HasSubstr("requests outstanding"));
+}
+
+TEST(Simulation, TimeseriesCoversTheRun) {
+  auto sim = RunText(kSmall);  // 2 s at the default 0.5 s interval
+  ASSERT_EQ(sim->samples().size(), 4u);
+  EXPECT_DOUBLE_EQ(sim->samples().back().time_s, 2.0);
+  uint64_t total = 0;
+  for (const auto& s : sim->samples()) total += s.completed;
+  EXPECT_EQ(total, sim->completed_requests());
+}
+
+TEST(AgreementChecker, FlagsDifferentBatchesAtOneSequenceNumber) {
+  AgreementChecker c(3);
+  Execution a{1, 0, Sha256("a"), 1}, b{1, 0, Sha256("b"), 1};
+  c.OnExecuted(0, a, 0);
+  c.OnExecuted(1, a, 0);
+  EXPECT_EQ(c.violations(), 0u);
+  c.OnExecuted(2, b, 5);
+  EXPECT_EQ(c.violations(), 1u);
+  EXPECT_THAT(c.first_violation(), HasSubstr("sequence 1"));
+  EXPECT_EQ(c.tracked(), 0u);  // everyone executed seq 1: forgotten
+}
+
+}  // namespace
+}  // namespace geopbft
