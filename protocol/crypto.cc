@@ -33,22 +33,71 @@ std::string FastTag(uint64_t secret, const Digest& d, size_t len) {
   return out;
 }
 
+// Algorithm handles fetched once: implicit fetching on every call costs more than hashing a
+// small message.
+const EVP_MD* Sha256Md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+EVP_MAC* HmacAlgorithm() {
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
 }  // namespace
 
 Digest Sha256(std::string_view data) {
+  // One reusable context: allocating and fetching per call costs more than hashing a small body.
+  // Pure scratch space; the result depends on `data` only.
+  static EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   Digest d;
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), d.bytes.data(), &len, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("EVP_Digest(SHA-256) failed");
+  if (EVP_DigestInit_ex2(ctx, Sha256Md(), nullptr) != 1 || EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, d.bytes.data(), &len) != 1) {
+    throw std::runtime_error("SHA-256 failed");
   }
   return d;
 }
 
+// An Ed25519 key with signing and verifying contexts initialized once; each operation works on a
+// copy, which skips the algorithm fetch and key setup that dominate a fresh initialization.
 struct KeyRing::EdKey {
   EVP_PKEY* pkey = nullptr;
+  EVP_MD_CTX* sign_template = nullptr;
+  EVP_MD_CTX* verify_template = nullptr;
+  EVP_MD_CTX* work = nullptr;
   uint64_t fast_secret = 0;
-  ~EdKey() { EVP_PKEY_free(pkey); }
+  ~EdKey() {
+    EVP_MD_CTX_free(sign_template);
+    EVP_MD_CTX_free(verify_template);
+    EVP_MD_CTX_free(work);
+    EVP_PKEY_free(pkey);
+  }
 };
+
+struct KeyRing::MacContext {
+  EVP_MAC_CTX* ctx = nullptr;
+  ~MacContext() { EVP_MAC_CTX_free(ctx); }
+};
+
+KeyRing::MacContext& KeyRing::MacContextOf(NodeId a, NodeId b) const {
+  if (a > b) std::swap(a, b);
+  auto& slot = mac_contexts_[(uint64_t{a} << 32) | b];
+  if (!slot) {
+    slot = std::make_unique<MacContext>();
+    std::string key = PairKey(a, b);
+    char digest_name[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                           OSSL_PARAM_construct_end()};
+    slot->ctx = EVP_MAC_CTX_new(HmacAlgorithm());
+    if (slot->ctx == nullptr ||
+        EVP_MAC_init(slot->ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) {
+      throw std::runtime_error("HMAC-SHA256 key setup failed");
+    }
+  }
+  return *slot;
+}
 
 KeyRing::KeyRing(uint64_t seed, CryptoMode mode) : seed_(seed), mode_(mode) {}
 KeyRing::~KeyRing() = default;
@@ -63,7 +112,14 @@ const KeyRing::EdKey& KeyRing::KeyOf(NodeId who) const {
     if (mode_ == CryptoMode::kReal) {
       slot->pkey = EVP_PKEY_new_raw_private_key(
           EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(secret.data()), 32);
-      if (slot->pkey == nullptr) throw std::runtime_error("Ed25519 key derivation failed");
+      slot->sign_template = EVP_MD_CTX_new();
+      slot->verify_template = EVP_MD_CTX_new();
+      slot->work = EVP_MD_CTX_new();
+      if (slot->pkey == nullptr || !slot->sign_template || !slot->verify_template || !slot->work ||
+          EVP_DigestSignInit(slot->sign_template, nullptr, nullptr, nullptr, slot->pkey) != 1 ||
+          EVP_DigestVerifyInit(slot->verify_template, nullptr, nullptr, nullptr, slot->pkey) != 1) {
+        throw std::runtime_error("Ed25519 key derivation failed");
+      }
     }
   }
   return *slot;
@@ -81,11 +137,9 @@ std::string KeyRing::Sign(NodeId signer, const Digest& d) const {
   if (mode_ == CryptoMode::kFast) return FastTag(key.fast_secret, d, kSignatureSize);
   std::string sig(kSignatureSize, '\0');
   size_t len = sig.size();
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key.pkey) == 1 &&
-            EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
+  bool ok = EVP_MD_CTX_copy_ex(key.work, key.sign_template) == 1 &&
+            EVP_DigestSign(key.work, reinterpret_cast<unsigned char*>(sig.data()), &len,
                            d.bytes.data(), d.bytes.size()) == 1;
-  EVP_MD_CTX_free(ctx);
   if (!ok || len != kSignatureSize) throw std::runtime_error("Ed25519 sign failed");
   return sig;
 }
@@ -98,11 +152,9 @@ bool KeyRing::Verify(NodeId signer, const Digest& d, std::string_view signature)
   memo.append(d.view());
   memo.append(signature);
   if (verified_.contains(memo)) return true;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key.pkey) == 1 &&
-            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
+  bool ok = EVP_MD_CTX_copy_ex(key.work, key.verify_template) == 1 &&
+            EVP_DigestVerify(key.work, reinterpret_cast<const unsigned char*>(signature.data()),
                              signature.size(), d.bytes.data(), d.bytes.size()) == 1;
-  EVP_MD_CTX_free(ctx);
   if (ok) {
     // Bounded memo: forget everything now and then rather than grow with the run.
     if (verified_.size() > (1u << 20)) verified_.clear();
@@ -116,12 +168,12 @@ std::string KeyRing::Mac(NodeId from, NodeId to, const Digest& d) const {
     uint64_t a = FastSecret(std::min(from, to)), b = FastSecret(std::max(from, to));
     return FastTag(Mix64(a ^ (b * 0x9e3779b97f4a7c15ULL)), d, kMacSize);
   }
-  std::string key = PairKey(from, to);
+  EVP_MAC_CTX* ctx = MacContextOf(from, to).ctx;
   std::string tag(kMacSize, '\0');
   size_t len = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                d.bytes.data(), d.bytes.size(), reinterpret_cast<unsigned char*>(tag.data()),
-                tag.size(), &len) == nullptr ||
+  // Re-initializing with a null key keeps the key schedule computed once for this pair.
+  if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 || EVP_MAC_update(ctx, d.bytes.data(), d.bytes.size()) != 1 ||
+      EVP_MAC_final(ctx, reinterpret_cast<unsigned char*>(tag.data()), &len, tag.size()) != 1 ||
       len != kMacSize) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "protocol/types.h"
 
@@ -48,6 +49,8 @@ class KeyRing {
   const EdKey& KeyOf(NodeId who) const;
   uint64_t FastSecret(NodeId who) const;
   std::string PairKey(NodeId a, NodeId b) const;
+  struct MacContext;
+  MacContext& MacContextOf(NodeId a, NodeId b) const;
 
   uint64_t seed_;
   CryptoMode mode_;
@@ -56,6 +59,9 @@ class KeyRing {
   // REAL mode: identical (signer, digest, signature) triples verified before. A certificate
   // forwarded to many replicas is verified with OpenSSL once. Pure cache: it never changes a result.
   mutable absl::flat_hash_set<std::string> verified_;
+  // REAL mode: one keyed HMAC context per pair of principals that talk, re-initialized per tag
+  // (key schedule done once). Looked up only, never iterated.
+  mutable absl::flat_hash_map<uint64_t, std::unique_ptr<MacContext>> mac_contexts_;
 };
 
 // What one actor may do with keys: sign and MAC as itself only, verify anyone. A Byzantine
