@@ -61,6 +61,8 @@ struct Effects {
   std::vector<Completion> completions;
   OpCounts ops;
   uint32_t rejected = 0;  // inputs dropped as malformed, unauthenticated or out of place
+  uint64_t state_transferred_to = 0;  // a replica installed a certified state up to this sequence
+  uint32_t views_installed = 0;       // NEW-VIEWs installed in this step
 
   void Send(MessagePtr m, NodeId to) { sends.push_back({std::move(m), to}); }
   void SetTimer(uint64_t id, TimeNs at) { timers.push_back({id, at, false}); }
@@ -72,6 +74,8 @@ struct Effects {
     completions.clear();
     ops = {};
     rejected = 0;
+    state_transferred_to = 0;
+    views_installed = 0;
   }
 };
 

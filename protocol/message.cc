@@ -14,6 +14,12 @@ std::string SerializeBody(const wire::Envelope& env) {
     case MsgType::kPrepare: return env.prepare().SerializeAsString();
     case MsgType::kCommit: return env.commit().SerializeAsString();
     case MsgType::kReply: return env.reply().SerializeAsString();
+    case MsgType::kCheckpoint: return env.checkpoint().SerializeAsString();
+    case MsgType::kFetchState: return env.fetch_state().SerializeAsString();
+    case MsgType::kStateTransfer: return env.state_transfer().SerializeAsString();
+    case MsgType::kViewChange: return env.view_change().SerializeAsString();
+    case MsgType::kNewView: return env.new_view().SerializeAsString();
+    case MsgType::kStatus: return env.status().SerializeAsString();
     case MsgType::BODY_NOT_SET: break;
   }
   return {};
@@ -29,6 +35,12 @@ void FillHeader(Message& m) {
     case MsgType::kCommit: m.view = e.commit().view(); m.seq = e.commit().seq(); break;
     case MsgType::kReply: m.view = e.reply().view(); m.seq = e.reply().timestamp(); break;
     case MsgType::kRequest: m.seq = e.request().timestamp(); break;
+    case MsgType::kCheckpoint: m.seq = e.checkpoint().seq(); break;
+    case MsgType::kFetchState: m.seq = e.fetch_state().seq(); break;
+    case MsgType::kStateTransfer: m.seq = e.state_transfer().snapshot().seq(); break;
+    case MsgType::kViewChange: m.view = e.view_change().new_view(); m.seq = e.view_change().stable_seq(); break;
+    case MsgType::kNewView: m.view = e.new_view().view(); break;
+    case MsgType::kStatus: m.view = e.status().view(); m.seq = e.status().last_executed(); break;
     case MsgType::BODY_NOT_SET: break;
   }
   if (m.type == MsgType::kRequest) m.payload_bytes = e.request().payload_size();
@@ -72,6 +84,12 @@ std::string_view MsgTypeName(MsgType t) {
     case MsgType::kPrepare: return "PREPARE";
     case MsgType::kCommit: return "COMMIT";
     case MsgType::kReply: return "REPLY";
+    case MsgType::kCheckpoint: return "CHECKPOINT";
+    case MsgType::kFetchState: return "FETCH-STATE";
+    case MsgType::kStateTransfer: return "STATE-TRANSFER";
+    case MsgType::kViewChange: return "VIEW-CHANGE";
+    case MsgType::kNewView: return "NEW-VIEW";
+    case MsgType::kStatus: return "STATUS";
     case MsgType::BODY_NOT_SET: break;
   }
   return "NONE";
@@ -135,6 +153,15 @@ bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCo
   if (self_index >= static_cast<uint32_t>(macs.size())) return false;
   ++ops.macs;
   return self.VerifyMacFrom(m.sender, m.body_digest, macs[self_index]);
+}
+
+bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self,
+                            OpCounts& ops) {
+  if (env.sender() != signer || env.signature().empty()) return false;
+  std::string body = SerializeBody(env);
+  ops.hashed_bytes += body.size();
+  ++ops.verifies;
+  return self.Verify(signer, Sha256(body), env.signature());
 }
 
 absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {

@@ -71,6 +71,11 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
 // `self_index`, for authenticators). Charges `ops`.
 bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCounts& ops);
 
+// Checks the signature of an envelope embedded in a certificate (a CHECKPOINT in a proof, a
+// VIEW-CHANGE in a NEW-VIEW): it must be signed by `signer`. Charges `ops` for hashing and verifying.
+bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self,
+                            OpCounts& ops);
+
 // Parses bytes received from the wire into a sealed message: the path a Byzantine peer's garbage
 // takes. Rejects anything malformed; never aborts.
 absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes);

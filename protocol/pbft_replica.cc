@@ -1,3 +1,4 @@
+// PBFT normal case: requests, batching, PRE-PREPARE / PREPARE / COMMIT, execution and replies.
 #include "protocol/pbft_replica.h"
 
 #include <algorithm>
@@ -30,7 +31,7 @@ void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
   }
   results[ts] = result;
   // Keep the results of the most recent requests only: memory stays bounded per client.
-  constexpr size_t kKeptResults = 1024;
+  constexpr size_t kKeptResults = 256;
   while (results.size() > kKeptResults) results.erase(results.begin());
 }
 
@@ -44,11 +45,26 @@ int PbftReplica::IndexOf(NodeId node) const {
   return it == index_of_.end() ? -1 : static_cast<int>(it->second);
 }
 
-PbftSlot& PbftReplica::SlotFor(uint64_t seq) { return log_[seq]; }
+size_t PbftReplica::state_entries() const {
+  size_t n = log_.size() + snapshots_.size() + waiting_.size() + pending_.size() + in_flight_.size();
+  for (const auto& [seq, votes] : checkpoint_votes_) n += votes.size();
+  for (const auto& [v, msgs] : view_change_msgs_) n += msgs.size();
+  for (const auto& [c, rec] : clients_) n += 1 + rec.above.size() + rec.results.size();
+  return n;
+}
 
 void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
   switch (in.kind) {
     case Input::Kind::kStart:
+      // Start, or restart after a crash: timers did not survive, so re-arm what is owed.
+      batch_timer_armed_ = false;
+      vc_timer_armed_ = false;
+      status_timer_armed_ = false;
+      ArmStatusTimer(now, out);
+      if (view_changing_ || !waiting_.empty()) ArmViewChangeTimer(now, out);
+      if (fetching_seq_ > 0) out.SetTimer(kFetchTimer, now + config_.request_timeout / 4);
+      TryPropose(now, out);
+      return;
     case Input::Kind::kSubmit:
       return;
     case Input::Kind::kTimer:
@@ -62,6 +78,12 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
     case MsgType::kPrePrepare: return OnPrePrepare(now, m, out);
     case MsgType::kPrepare:
     case MsgType::kCommit: return OnVote(now, m, out);
+    case MsgType::kCheckpoint: return OnCheckpoint(now, m, out);
+    case MsgType::kFetchState: return OnFetchState(m, out);
+    case MsgType::kStateTransfer: return OnStateTransfer(now, m, out);
+    case MsgType::kViewChange: return OnViewChange(now, m, out);
+    case MsgType::kNewView: return OnNewView(now, m, out);
+    case MsgType::kStatus: return OnStatus(m, out);
     case MsgType::kReply:
     case MsgType::BODY_NOT_SET: break;
   }
@@ -79,14 +101,15 @@ void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
   if (rec != clients_.end() && rec->second.Executed(req.timestamp())) {
     // Already executed: the client lost our reply; send it again if we still have it.
     auto result = rec->second.results.find(req.timestamp());
-    if (result != rec->second.results.end()) {
-      SendReply(req.client(), req.timestamp(), result->second, out);
-    }
+    if (result != rec->second.results.end()) SendReply(req.client(), req.timestamp(), result->second, out);
     return;
   }
-  if (!IsPrimary()) {
-    // A client re-sent to everyone: make sure the primary has it.
-    out.Send(m, primary());
+  if (!IsPrimary() || view_changing_) {
+    // A client re-sent to everyone: the primary may be faulty. Make sure it has the request, and
+    // suspect it if the request is not executed in time.
+    waiting_.try_emplace({req.client(), req.timestamp()}, m);
+    if (!view_changing_) out.Send(m, primary());
+    if (!vc_timer_armed_) ArmViewChangeTimer(now, out);
     return;
   }
   if (!in_flight_.insert({req.client(), req.timestamp()}).second) return;  // duplicate
@@ -95,8 +118,9 @@ void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
 }
 
 void PbftReplica::TryPropose(TimeNs now, Effects& out) {
-  if (!IsPrimary()) return;
-  while (!pending_.empty() && next_seq_ < last_executed_ + config_.window) {
+  if (!IsPrimary() || view_changing_) return;
+  while (!pending_.empty() && next_seq_ < stable_seq_ + config_.window &&
+         (!config_.drop_out_of_order || next_seq_ == last_executed_)) {
     if (pending_.size() < config_.batch_size && !batch_due_) break;
     size_t take = std::min<size_t>(config_.batch_size, pending_.size());
     std::vector<MessagePtr> batch(pending_.begin(), pending_.begin() + take);
@@ -105,10 +129,7 @@ void PbftReplica::TryPropose(TimeNs now, Effects& out) {
     MessagePtr pp = SealPrePrepare(view_, seq, batch, identity_, &config_.members, out.ops);
     out.Send(pp, kToGroup);
     batch_due_ = false;
-    Slot& slot = SlotFor(seq);
-    slot.pre_prepare = pp;
-    slot.digest = pp->batch_digest;
-    Advance(seq, slot, now, out);
+    AcceptPrePrepare(now, seq, pp, pp->batch_digest, out);
   }
   if (pending_.empty()) {
     if (batch_timer_armed_) out.CancelTimer(kBatchTimer);
@@ -121,19 +142,57 @@ void PbftReplica::TryPropose(TimeNs now, Effects& out) {
 }
 
 void PbftReplica::OnTimer(TimeNs now, uint64_t id, Effects& out) {
-  if (id != kBatchTimer) return;
-  batch_timer_armed_ = false;
-  batch_due_ = true;
-  TryPropose(now, out);
+  switch (id) {
+    case kBatchTimer:
+      batch_timer_armed_ = false;
+      batch_due_ = true;
+      return TryPropose(now, out);
+    case kViewChangeTimer:
+      vc_timer_armed_ = false;
+      if (!view_changing_ && GroupIsAhead()) {
+        // f+1 replicas (one correct at least) checkpointed beyond what we executed: the group is
+        // making progress and we are the one behind. Catch up instead of blaming the primary.
+        ArmViewChangeTimer(now, out);
+        return;
+      }
+      // No progress on a request we wait for (or the view change itself stalled): next view.
+      return StartViewChange(now, view_ + 1, out);
+    case kFetchTimer:
+      return RequestState(now, out);
+    case kStatusTimer:
+      return OnStatusTimer(now, out);
+  }
+}
+
+bool PbftReplica::GroupIsAhead() const {
+  for (auto it = checkpoint_votes_.upper_bound(last_executed_); it != checkpoint_votes_.end(); ++it) {
+    for (const auto& [digest, signers] : it->second) {
+      if (signers.size() >= config_.f + 1) return true;
+    }
+  }
+  return false;
+}
+
+bool PbftReplica::LegacyDropOnArrival(const Message& m) {
+  if (!config_.drop_out_of_order) return false;
+  if (m.type != MsgType::kPrePrepare && m.type != MsgType::kPrepare && m.type != MsgType::kCommit) return false;
+  return LegacyDrops(m.view, m.seq);
+}
+
+bool PbftReplica::LegacyDrops(uint64_t view, uint64_t seq) {
+  if (!config_.drop_out_of_order || (view == view_ && seq == last_executed_ + 1)) return false;
+  ++legacy_dropped_;
+  return true;
 }
 
 void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::PrePrepare& pp = m->env.pre_prepare();
-  if (pp.view() != view_ || !InWindow(pp.seq())) return;  // stale or not for this view
+  if (pp.view() != view_ || view_changing_ || !InWindow(pp.seq())) return;  // stale or not for now
   if (m->sender != primary() || IsPrimary() || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
+  if (LegacyDrops(pp.view(), pp.seq())) return;
   // The batch must hash to the announced digest and every request must be signed by its client.
   out.ops.hashed_bytes += m->payload_bytes;
   if (Digest::FromBytes(pp.digest()) != m->batch_digest ||
@@ -151,28 +210,58 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
     }
   }
   Slot& slot = SlotFor(pp.seq());
-  if (slot.pre_prepare) {
+  if (slot.pre_prepare && slot.view == view_) {
     if (slot.digest != m->batch_digest) ++out.rejected;  // conflicting proposal: keep the first
     return;
   }
-  slot.pre_prepare = m;
-  slot.digest = m->batch_digest;
+  AcceptPrePrepare(now, pp.seq(), m, m->batch_digest, out);
+}
+
+// Adopts `pp` as the proposal for `seq` in the current view (from the primary, or re-proposed by
+// a NEW-VIEW) and, on a backup, sends its PREPARE.
+void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, const Digest& digest, Effects& out) {
+  Slot& slot = SlotInView(seq);
+  slot.pre_prepare = std::move(pp);
+  slot.digest = digest;
+  bool found = false;
+  for (auto& [d, v] : slot.pre_prepared) {
+    if (d == digest) v = std::max(v, view_), found = true;
+  }
+  if (!found) slot.pre_prepared.push_back({digest, view_});
   // Votes that overtook the PRE-PREPARE now count for or against its digest.
   for (VoteSet* votes : {&slot.prepares, &slot.commits}) {
     for (const auto& [index, d] : votes->early) (d == slot.digest ? votes->matching : votes->conflicting)++;
     votes->early.clear();
     votes->early.shrink_to_fit();
   }
-  wire::Envelope env;
-  wire::Prepare* p = env.mutable_prepare();
-  p->set_view(view_);
-  p->set_seq(pp.seq());
-  p->set_digest(pp.digest());
-  p->set_replica(identity_.self());
-  out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops), kToGroup);
-  slot.prepares.Mark(config_.self_index);
-  ++slot.prepares.matching;
-  Advance(pp.seq(), slot, now, out);
+  if (!IsPrimary()) {
+    wire::Envelope env;
+    wire::Prepare* p = env.mutable_prepare();
+    p->set_view(view_);
+    p->set_seq(seq);
+    p->set_digest(std::string(digest.view()));
+    p->set_replica(identity_.self());
+    slot.own_prepare = Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops);
+    out.Send(slot.own_prepare, kToGroup);
+    if (slot.prepares.Mark(config_.self_index)) ++slot.prepares.matching;
+  }
+  Advance(seq, slot, now, out);
+  ArmStatusTimer(now, out);
+}
+
+PbftSlot& PbftReplica::SlotInView(uint64_t seq) {
+  Slot& slot = SlotFor(seq);
+  if (slot.view != view_) {
+    // Proposal and votes of an older view do not count in this one; P and Q survive.
+    slot.view = view_;
+    slot.pre_prepare = nullptr;
+    slot.own_prepare = slot.own_commit = nullptr;
+    slot.commit_msgs.clear();
+    slot.prepares = {};
+    slot.commits = {};
+    slot.prepared = slot.commit_sent = slot.committed = false;
+  }
+  return slot;
 }
 
 void PbftReplica::Vote(VoteSet& votes, uint32_t index, const Digest& d, const Slot& slot) {
@@ -192,26 +281,34 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
   uint64_t seq = is_prepare ? m->env.prepare().seq() : m->env.commit().seq();
   uint32_t replica = is_prepare ? m->env.prepare().replica() : m->env.commit().replica();
   // Late votes (for executed sequence numbers) and votes of other views are normal; ignore them.
-  if (view != view_ || !InWindow(seq)) return;
+  if (view != view_ || view_changing_ || !InWindow(seq)) return;
   int index = IndexOf(m->sender);
   // The primary proposes; it never sends PREPAREs.
-  if (index < 0 || replica != m->sender ||
-      (is_prepare && static_cast<uint32_t>(index) == primary_index()) ||
+  if (index < 0 || replica != m->sender || (is_prepare && static_cast<uint32_t>(index) == primary_index()) ||
       !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
+  if (LegacyDrops(view, seq)) return;
   const std::string& digest = is_prepare ? m->env.prepare().digest() : m->env.commit().digest();
-  Slot& slot = SlotFor(seq);
+  Slot& slot = SlotInView(seq);
+  if (!is_prepare && !slot.commits.Has(static_cast<uint32_t>(index))) slot.commit_msgs.push_back(m);
   Vote(is_prepare ? slot.prepares : slot.commits, index, Digest::FromBytes(digest), slot);
+  ArmStatusTimer(now, out);
   Advance(seq, slot, now, out);
 }
 
 // Moves a slot as far as its votes allow: prepared -> send COMMIT; committed -> execute.
 void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
-  if (!slot.pre_prepare) return;
-  bool prepared = slot.prepares.matching >= PrepareQuorum(config_.f);
-  if (prepared && !slot.commit_sent) {
+  if (!slot.pre_prepare || slot.view != view_) return;
+  if (!slot.prepared && slot.prepares.matching >= PrepareQuorum(config_.f)) {
+    slot.prepared = true;
+    slot.has_prepared_claim = true;
+    slot.prepared_view = view_;
+    slot.prepared_digest = slot.digest;
+    slot.prepared_batch = slot.pre_prepare;
+  }
+  if (slot.prepared && !slot.commit_sent) {
     slot.commit_sent = true;
     wire::Envelope env;
     wire::Commit* c = env.mutable_commit();
@@ -225,40 +322,54 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
       if (slot.prepares.Has(i)) bitmap[i / 8] = static_cast<char>(bitmap[i / 8] | (1 << (i % 8)));
     }
     c->set_prepare_evidence(std::move(bitmap));
-    out.Send(Seal(std::move(env), identity_, Auth::Signature(), out.ops), kToGroup);
-    slot.commits.Mark(config_.self_index);
-    ++slot.commits.matching;
+    slot.own_commit = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
+    out.Send(slot.own_commit, kToGroup);
+    if (slot.commits.Mark(config_.self_index)) ++slot.commits.matching;
   }
-  if (prepared && !slot.committed && slot.commits.matching >= CommitQuorum(config_.f)) {
+  // 2f+1 matching COMMITs mean at least f+1 correct replicas prepared this digest: it is decided,
+  // even if this replica missed PREPAREs (lost, or it was behind).
+  if (!slot.committed && slot.commits.matching >= CommitQuorum(config_.f)) {
     slot.committed = true;
     TryExecute(now, out);
   }
 }
 
 void PbftReplica::TryExecute(TimeNs now, Effects& out) {
-  bool executed_any = false;
-  for (auto it = log_.begin(); it != log_.end() && it->first == last_executed_ + 1 &&
-                               it->second.committed;
-       it = log_.erase(it)) {
+  bool executed_any = false, waited_done = false;
+  for (auto it = log_.find(last_executed_ + 1); it != log_.end() && it->first == last_executed_ + 1 &&
+                                                it->second.committed && it->second.view == view_;
+       it = log_.find(last_executed_ + 1)) {
+    const uint64_t seq = it->first;
     const Slot& slot = it->second;
     const wire::PrePrepare& pp = slot.pre_prepare->env.pre_prepare();
-    Execution ex{it->first, view_, slot.digest, 0};
+    Execution ex{seq, view_, slot.digest, 0};
     for (const wire::SignedRequest& sr : pp.batch().requests()) {
       const wire::Request& r = sr.request();
       ClientRecord& rec = clients_[r.client()];
+      waited_done |= waiting_.erase({r.client(), r.timestamp()}) > 0;
       if (rec.Executed(r.timestamp())) continue;  // executed before: at most once
       // The state machine's result: a deterministic function of the operation and its position.
-      uint64_t result = Mix64(it->first ^ Mix64((uint64_t{r.client()} << 40) ^ r.timestamp()));
+      uint64_t result = Mix64(seq ^ Mix64((uint64_t{r.client()} << 40) ^ r.timestamp()));
       rec.Record(r.timestamp(), result);
       ++ex.requests;
       in_flight_.erase({r.client(), r.timestamp()});
       SendReply(r.client(), r.timestamp(), result, out);
     }
+    // The application state: a hash chain over every executed batch.
+    std::string link(chain_.view());
+    link.append(reinterpret_cast<const char*>(&seq), sizeof seq);
+    link.append(slot.digest.view());
+    chain_ = Sha256(link);
+    out.ops.hashed_bytes += link.size();
     out.executed.push_back(ex);
-    ++last_executed_;
+    last_executed_ = seq;
     executed_any = true;
+    if (config_.checkpoint_interval > 0 && seq % config_.checkpoint_interval == 0) TakeCheckpoint(now, seq, out);
   }
-  if (executed_any) TryPropose(now, out);  // the window moved
+  if (executed_any) {
+    OnProgress(now, waited_done, out);
+    TryPropose(now, out);  // the window may have moved
+  }
 }
 
 void PbftReplica::SendReply(NodeId client, uint64_t timestamp, uint64_t result, Effects& out) {
@@ -273,25 +384,32 @@ void PbftReplica::SendReply(NodeId client, uint64_t timestamp, uint64_t result, 
 }
 
 std::string PbftReplica::Describe() const {
-  std::string s = absl::StrFormat("view %d executed %d %s", view_, last_executed_,
+  std::string s = absl::StrFormat("view %d%s executed %d stable %d %s", view_,
+                                  view_changing_ ? " (changing)" : "", last_executed_, stable_seq_,
                                   IsPrimary() ? "primary" : "backup");
-  if (IsPrimary()) {
-    absl::StrAppendFormat(&s, " proposed %d pending %d", next_seq_, pending_.size());
-  }
+  if (IsPrimary()) absl::StrAppendFormat(&s, " proposed %d pending %d", next_seq_, pending_.size());
   uint64_t next = last_executed_ + 1;
   auto it = log_.find(next);
   uint32_t f = config_.f;
-  if (it == log_.end() || !it->second.pre_prepare) {
-    uint32_t prepares = it == log_.end() ? 0 : static_cast<uint32_t>(it->second.prepares.early.size());
-    absl::StrAppendFormat(&s, " seq %d phase idle waiting for PRE-PREPARE from replica %d",
-                          next, primary());
-    if (prepares) absl::StrAppendFormat(&s, " (holds %d early PREPAREs)", prepares);
+  if (view_changing_) {
+    auto vcs = view_change_msgs_.find(view_);
+    absl::StrAppendFormat(&s, " phase view-change waiting for NEW-VIEW %d from replica %d (holds %d VIEW-CHANGEs)",
+                          view_, primary(), vcs == view_change_msgs_.end() ? 0 : vcs->second.size());
+  } else if (fetching_seq_ > 0) {
+    absl::StrAppendFormat(&s, " phase state-transfer waiting for STATE of checkpoint %d", fetching_seq_);
+  } else if (it == log_.end() || !it->second.pre_prepare || it->second.view != view_) {
+    absl::StrAppendFormat(&s, " seq %d phase idle waiting for PRE-PREPARE from replica %d", next, primary());
   } else if (!it->second.commit_sent) {
     absl::StrAppendFormat(&s, " seq %d phase pre-prepared waiting for PREPAREs (%d of %d)", next,
                           it->second.prepares.matching, PrepareQuorum(f));
   } else {
     absl::StrAppendFormat(&s, " seq %d phase prepared waiting for COMMITs (%d of %d)", next,
                           it->second.commits.matching, CommitQuorum(f));
+  }
+  if (!waiting_.empty()) absl::StrAppendFormat(&s, "; %d client requests waiting", waiting_.size());
+  if (legacy_dropped_ > 0) {
+    absl::StrAppendFormat(&s, "; dropped %d messages not for (view %d, seq %d) [legacy drop_out_of_order]",
+                          legacy_dropped_, view_, next);
   }
   return s;
 }

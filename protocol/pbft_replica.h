@@ -1,5 +1,10 @@
 // PBFT (Castro & Liskov) replica as a pure state machine: Step(now, input) -> Effects.
-// Normal case: request batching, PRE-PREPARE / PREPARE / COMMIT, in-order execution, replies.
+//  - normal case: request batching, PRE-PREPARE / PREPARE / COMMIT, in-order execution, replies;
+//  - checkpoints every K sequence numbers, stable at 2f+1 signed CHECKPOINTs, watermarks and
+//    garbage collection (pbft_checkpoint.cc);
+//  - state transfer for a replica that fell below the others' stable checkpoint (same file);
+//  - view change driven by request timers with exponential back-off, NEW-VIEW validated by every
+//    replica (pbft_view_change.cc; the selection rule is in pbft_certificates.cc).
 // The replica never reads a clock, a random source or the network; see protocol/effects.h.
 #ifndef GEOPBFT_PROTOCOL_PBFT_REPLICA_H_
 #define GEOPBFT_PROTOCOL_PBFT_REPLICA_H_
@@ -17,6 +22,7 @@
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
 #include "protocol/message.h"
+#include "protocol/pbft_certificates.h"
 #include "protocol/types.h"
 
 namespace geopbft {
@@ -27,32 +33,52 @@ struct PbftConfig {
   uint32_t f = 0;
   uint32_t batch_size = 10;
   TimeNs batch_timeout = kMillisecond;
-  uint32_t window = 64;  // sequence numbers in flight beyond the last executed one
+  uint32_t window = 64;               // watermark window L: sequence numbers above the stable checkpoint
+  uint32_t checkpoint_interval = 16;  // K
+  TimeNs request_timeout = kSecond;   // view-change timer, doubled on each consecutive view change
+  // Legacy behaviour of the original design: accept protocol messages only for the sequence number
+  // being worked on (drop the next one's), and no state transfer. Reproduces its slow-node deadlock.
+  bool drop_out_of_order = false;
 };
 
 // Votes of one phase for one sequence number, one per member.
 struct PbftVoteSet {
-  std::vector<uint64_t> seen;                        // bitset over member indexes
-  std::vector<std::pair<uint32_t, Digest>> early;    // arrived before the PRE-PREPARE
-  uint32_t matching = 0;                              // votes for the accepted digest
-  uint32_t conflicting = 0;                           // votes for another digest
-  bool Mark(uint32_t index);                          // false when this member already voted
+  std::vector<uint64_t> seen;                      // bitset over member indexes
+  std::vector<std::pair<uint32_t, Digest>> early;  // arrived before the PRE-PREPARE
+  uint32_t matching = 0;                           // votes for the accepted digest
+  uint32_t conflicting = 0;                        // votes for another digest
+  bool Mark(uint32_t index);                       // false when this member already voted
   bool Has(uint32_t index) const;
 };
+
 // One sequence number of the log.
 struct PbftSlot {
+  uint64_t view = 0;  // the view the votes below belong to
   MessagePtr pre_prepare;
   Digest digest;
+  MessagePtr own_prepare, own_commit;  // kept to resend to a replica that lost them
+  std::vector<MessagePtr> commit_msgs;  // signed COMMITs received: forwardable to a replica behind
   PbftVoteSet prepares;
   PbftVoteSet commits;
+  bool prepared = false;
   bool commit_sent = false;
   bool committed = false;
+  // View-change memory (P and Q of the paper): the latest prepared (view, digest, batch) and the
+  // digests pre-prepared in each view, kept across views until garbage collection.
+  bool has_prepared_claim = false;
+  uint64_t prepared_view = 0;
+  Digest prepared_digest;
+  MessagePtr prepared_batch;  // the PRE-PREPARE (or NEW-VIEW proposal) whose batch prepared
+  std::vector<std::pair<Digest, uint64_t>> pre_prepared;  // (digest, latest view)
 };
 
 class PbftReplica {
  public:
   // Timer ids this replica sets.
   static constexpr uint64_t kBatchTimer = 1;
+  static constexpr uint64_t kViewChangeTimer = 2;
+  static constexpr uint64_t kFetchTimer = 3;
+  static constexpr uint64_t kStatusTimer = 4;
 
   PbftReplica(PbftConfig config, Identity identity);
 
@@ -65,13 +91,26 @@ class PbftReplica {
 
   NodeId self() const { return identity_.self(); }
   uint64_t view() const { return view_; }
+  bool view_changing() const { return view_changing_; }
+  uint64_t view_changes() const { return view_changes_installed_; }
   uint64_t last_executed() const { return last_executed_; }
-  uint32_t primary_index() const { return static_cast<uint32_t>(view_ % config_.members.size()); }
+  uint64_t stable_checkpoint() const { return stable_seq_; }
+  uint32_t primary_index() const { return PrimaryOf(view_); }
   NodeId primary() const { return config_.members[primary_index()]; }
   bool IsPrimary() const { return primary_index() == config_.self_index; }
   size_t pending_requests() const { return pending_.size(); }
   size_t log_size() const { return log_.size(); }
+  // Everything the replica keeps that could grow with the run (for the memory-bound checks).
+  size_t state_entries() const;
+  uint64_t state_transfers() const { return state_transfers_; }
+  const Digest& state_chain() const { return chain_; }
   const PbftConfig& config() const { return config_; }
+
+  // The legacy receive path (protocol.pbft.drop_out_of_order): the original design handled each
+  // message on arrival, concurrently with its consensus work, and dropped protocol messages that
+  // were not for the (view, sequence) it was still working on. The simulator asks this when a
+  // message arrives, before it waits for the CPU; true means the message is dropped (and counted).
+  bool LegacyDropOnArrival(const Message& m);
 
   // One line for the stall report: view, sequence, phase, and what the replica waits for.
   std::string Describe() const;
@@ -79,41 +118,96 @@ class PbftReplica {
  private:
   using VoteSet = PbftVoteSet;
   using Slot = PbftSlot;
+
   // What this replica executed for one client. A client may have many requests outstanding and the
   // network may reorder them, so execution is tracked per timestamp, not as a single "last one".
   struct ClientRecord {
-    uint64_t low = 0;                           // every timestamp <= low has executed
-    absl::btree_set<uint64_t> above;            // executed timestamps > low
+    uint64_t low = 0;                             // every timestamp <= low has executed
+    absl::btree_set<uint64_t> above;              // executed timestamps > low
     absl::btree_map<uint64_t, uint64_t> results;  // recent results, to answer re-sent requests
     bool Executed(uint64_t ts) const { return ts <= low || above.contains(ts); }
     void Record(uint64_t ts, uint64_t result);
   };
+  // CHECKPOINT messages for one sequence number, by digest then signer index.
+  using CheckpointVotes = absl::btree_map<std::string, absl::btree_map<uint32_t, MessagePtr>>;
 
+  // pbft_replica.cc: normal case.
   void OnRequest(TimeNs now, const MessagePtr& m, Effects& out);
   void OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out);
   void OnVote(TimeNs now, const MessagePtr& m, Effects& out);
   void OnTimer(TimeNs now, uint64_t id, Effects& out);
-
   void TryPropose(TimeNs now, Effects& out);
+  void AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, const Digest& digest, Effects& out);
   void Vote(VoteSet& votes, uint32_t index, const Digest& d, const Slot& slot);
   void Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out);
   void TryExecute(TimeNs now, Effects& out);
   void SendReply(NodeId client, uint64_t timestamp, uint64_t result, Effects& out);
+  bool LegacyDrops(uint64_t view, uint64_t seq);
+  bool GroupIsAhead() const;  // f+1 replicas checkpointed above what we executed
 
-  bool InWindow(uint64_t seq) const {
-    return seq > last_executed_ && seq <= last_executed_ + config_.window;
+  // pbft_retransmit.cc: repair of lost messages.
+  void ArmStatusTimer(TimeNs now, Effects& out);
+  void OnStatusTimer(TimeNs now, Effects& out);
+  void OnStatus(const MessagePtr& m, Effects& out);
+  void SendStatus(Effects& out);
+
+  // pbft_checkpoint.cc: checkpoints, garbage collection, state transfer.
+  void TakeCheckpoint(TimeNs now, uint64_t seq, Effects& out);
+  void OnCheckpoint(TimeNs now, const MessagePtr& m, Effects& out);
+  void MaybeStabilize(TimeNs now, uint64_t seq, Effects& out);
+  void CollectGarbage(uint64_t seq);
+  void RequestState(TimeNs now, Effects& out);
+  void OnFetchState(const MessagePtr& m, Effects& out);
+  void OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out);
+  std::string SnapshotBytes(uint64_t seq) const;
+
+  // pbft_view_change.cc: view change.
+  void ArmViewChangeTimer(TimeNs now, Effects& out);
+  void StartViewChange(TimeNs now, uint64_t new_view, Effects& out);
+  void OnViewChange(TimeNs now, const MessagePtr& m, Effects& out);
+  void TryNewView(TimeNs now, Effects& out);
+  void OnNewView(TimeNs now, const MessagePtr& m, Effects& out);
+  void InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan, Effects& out);
+  void OnProgress(TimeNs now, bool waited_request_done, Effects& out);
+  MessagePtr MakeProposal(uint64_t view, uint64_t seq, const Digest& digest, const wire::Batch* batch) const;
+
+  GroupInfo group() const {
+    return {&config_.members, config_.f, config_.window, config_.checkpoint_interval};
   }
-  // Member index of a node id, or -1.
-  int IndexOf(NodeId node) const;
-  Slot& SlotFor(uint64_t seq);
+  uint32_t PrimaryOf(uint64_t view) const { return static_cast<uint32_t>(view % config_.members.size()); }
+  bool InWindow(uint64_t seq) const { return seq > stable_seq_ && seq <= stable_seq_ + config_.window; }
+  int IndexOf(NodeId node) const;  // member index of a node id, or -1
+  Slot& SlotFor(uint64_t seq) { return log_[seq]; }
+  Slot& SlotInView(uint64_t seq);  // the slot, reset if it still holds an older view
 
   PbftConfig config_;
   Identity identity_;
-  absl::flat_hash_map<NodeId, uint32_t> index_of_;
+  absl::flat_hash_map<NodeId, uint32_t> index_of_;  // lookups only
   uint64_t view_ = 0;
+  bool view_changing_ = false;
+  uint64_t view_changes_installed_ = 0;
   uint64_t last_executed_ = 0;
+  Digest chain_;  // hash chain of executed batches: the replicated application state
   absl::btree_map<uint64_t, Slot> log_;
-  absl::flat_hash_map<NodeId, ClientRecord> clients_;
+  absl::btree_map<NodeId, ClientRecord> clients_;  // ordered: it is part of the checkpointed state
+
+  // Checkpoints.
+  uint64_t stable_seq_ = 0;
+  Digest stable_digest_;
+  std::vector<wire::Envelope> stable_proof_;           // 2f+1 signed CHECKPOINTs for stable_seq_
+  std::string stable_snapshot_;                        // serialized StateSnapshot at stable_seq_
+  absl::btree_map<uint64_t, std::string> snapshots_;   // own snapshots above the stable checkpoint
+  absl::btree_map<uint64_t, CheckpointVotes> checkpoint_votes_;
+  uint64_t fetching_seq_ = 0;  // state transfer in progress towards at least this checkpoint
+  uint32_t fetch_attempt_ = 0;
+  uint64_t state_transfers_ = 0;
+
+  // View change.
+  uint32_t vc_attempts_ = 0;  // consecutive view changes without progress: back-off exponent
+  bool vc_timer_armed_ = false;
+  absl::btree_map<uint64_t, absl::btree_map<uint32_t, MessagePtr>> view_change_msgs_;  // view -> index
+  absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> waiting_;  // requests not yet executed
+  MessagePtr last_new_view_;  // the NEW-VIEW of the current view, re-sent to replicas left behind
 
   // Primary only.
   uint64_t next_seq_ = 0;  // last sequence number assigned
@@ -121,6 +215,10 @@ class PbftReplica {
   absl::flat_hash_set<std::pair<NodeId, uint64_t>> in_flight_;  // proposed or pending, not executed
   bool batch_timer_armed_ = false;
   bool batch_due_ = false;
+
+  uint64_t legacy_dropped_ = 0;
+  bool status_timer_armed_ = false;
+  uint64_t status_mark_ = 0;  // last_executed_ when the status timer was armed
 };
 
 }  // namespace geopbft

@@ -19,7 +19,13 @@ void AgreementChecker::OnExecuted(NodeId replica, const Execution& ex, TimeNs no
     }
     ++violations_;
   }
-  if (++e.count >= honest_) executed_.erase(it);
+  if (++e.count >= honest_) {
+    executed_.erase(it);
+  } else if (executed_.size() > kMaxTracked) {
+    // A crashed replica, or one that caught up by state transfer, never executes some sequence
+    // numbers: forget the oldest rather than grow without bound.
+    executed_.erase(executed_.begin());
+  }
 }
 
 }  // namespace geopbft

@@ -28,6 +28,7 @@ class AgreementChecker {
     NodeId first_replica = 0;
     uint32_t count = 0;
   };
+  static constexpr size_t kMaxTracked = 1 << 16;
   uint32_t honest_;
   absl::btree_map<uint64_t, Entry> executed_;
   uint64_t violations_ = 0;

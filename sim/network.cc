@@ -29,7 +29,8 @@ Network::Network(const scenario::Network& config, RegionCatalog catalog, std::ve
   uplink_free_at_.assign(node_region_.size() * r, 0);
 }
 
-Network::Transit Network::Send(TimeNs now, NodeId from, NodeId to, uint32_t bytes, Rng& rng) {
+Network::Transit Network::Send(TimeNs now, NodeId from, NodeId to, uint32_t bytes, Rng& rng,
+                               const scenario::Fault* link) {
   size_t r = catalog_.size();
   int a = node_region_[from], b = node_region_[to];
   Transit t;
@@ -41,10 +42,11 @@ Network::Transit Network::Send(TimeNs now, NodeId from, NodeId to, uint32_t byte
     depart = std::max(now, free_at) + static_cast<TimeNs>(bytes * cost + 0.5);
     free_at = depart;
   }
-  TimeNs delay = uniform_ ? DrawDelay(config_.uniform_delay(), rng)
-                          : one_way_[a * r + b] + DrawDelay(config_.jitter(), rng);
+  const scenario::Distribution& jitter = link && link->has_jitter() ? link->jitter() : config_.jitter();
+  TimeNs delay = uniform_ ? DrawDelay(config_.uniform_delay(), rng) + (link && link->has_jitter() ? DrawDelay(jitter, rng) : 0)
+                          : one_way_[a * r + b] + DrawDelay(jitter, rng);
   t.arrival = depart + delay;
-  t.lost = rng.Bernoulli(config_.loss_ratio());
+  t.lost = rng.Bernoulli(link ? link->loss_ratio() : config_.loss_ratio());
   return t;
 }
 

@@ -25,7 +25,9 @@ class Network {
     bool wan = false;  // crosses regions
   };
   // A message of `bytes` leaves `from` for `to` at `now`. Draws jitter and loss from `rng`.
-  Transit Send(TimeNs now, NodeId from, NodeId to, uint32_t bytes, Rng& rng);
+  // `link`, when not null, is an active LINK fault whose loss ratio (and jitter, if set) apply.
+  Transit Send(TimeNs now, NodeId from, NodeId to, uint32_t bytes, Rng& rng,
+               const scenario::Fault* link = nullptr);
 
   int region_of(NodeId n) const { return node_region_[n]; }
   const RegionCatalog& catalog() const { return catalog_; }

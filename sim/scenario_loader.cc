@@ -200,6 +200,13 @@ void Validator::Run() {
   if (p.batch_size() < 1) Error({{"protocol"}, {"batch_size"}}, "protocol.batch_size must be >= 1");
   if (!(p.batch_timeout_ms() >= 0)) Error({{"protocol"}, {"batch_timeout_ms"}}, "protocol.batch_timeout_ms must be >= 0");
   if (p.window() < 1) Error({{"protocol"}, {"window"}}, "protocol.window must be >= 1");
+  if (p.pbft().checkpoint_interval() < 1 || p.pbft().checkpoint_interval() > p.window()) {
+    Error({{"protocol"}, {"pbft"}, {"checkpoint_interval"}},
+          absl::StrFormat("protocol.pbft.checkpoint_interval must be between 1 and protocol.window (%d)", p.window()));
+  }
+  if (!(p.pbft().request_timeout_ms() > 0)) {
+    Error({{"protocol"}, {"pbft"}, {"request_timeout_ms"}}, "protocol.pbft.request_timeout_ms must be > 0");
+  }
 
   // Workload.
   const auto& w = s_.workload();
@@ -233,6 +240,52 @@ void Validator::Run() {
             absl::StrFormat("unknown replica %d (replicas are 0..%d)", c.replica_speed(i).replica(), n - 1));
     }
     if (!(c.replica_speed(i).speed() > 0)) Error({{"cpu"}, {"replica_speed", i}}, "speed must be > 0");
+  }
+
+  // Fault schedule.
+  for (int i = 0; i < s_.faults_size(); ++i) {
+    const scenario::Fault& f = s_.faults(i);
+    if (!(f.at_s() >= 0)) Error({{"faults", i}, {"at_s"}}, "fault at_s must be >= 0");
+    if (f.until_s() != 0 && !(f.until_s() > f.at_s())) {
+      Error({{"faults", i}, {"until_s"}},
+            absl::StrFormat("fault ends (until_s %g) before it starts (at_s %g)", f.until_s(), f.at_s()));
+    }
+    for (int k = 0; k < f.replicas_size(); ++k) {
+      if (f.replicas(k) >= n) {
+        Error({{"faults", i}, {"replicas", k}},
+              absl::StrFormat("unknown replica %d (replicas are 0..%d)", f.replicas(k), n - 1));
+      }
+    }
+    for (int k = 0; k < f.other_replicas_size(); ++k) {
+      if (f.other_replicas(k) >= n) {
+        Error({{"faults", i}, {"other_replicas", k}},
+              absl::StrFormat("unknown replica %d (replicas are 0..%d)", f.other_replicas(k), n - 1));
+      }
+    }
+    for (int k = 0; k < f.regions_size(); ++k) {
+      if (catalog.Find(f.regions(k)) < 0) Error({{"faults", i}, {"regions", k}}, "unknown region '" + f.regions(k) + "'");
+    }
+    for (int k = 0; k < f.other_regions_size(); ++k) {
+      if (catalog.Find(f.other_regions(k)) < 0) {
+        Error({{"faults", i}, {"other_regions", k}}, "unknown region '" + f.other_regions(k) + "'");
+      }
+    }
+    switch (f.kind()) {
+      case scenario::Fault::CRASH:
+      case scenario::Fault::SLOW:
+        if (f.replicas_size() == 0) Error({{"faults", i}}, "a CRASH or SLOW fault needs replicas");
+        if (f.kind() == scenario::Fault::SLOW && !(f.speed() > 0)) Error({{"faults", i}, {"speed"}}, "speed must be > 0");
+        break;
+      case scenario::Fault::PARTITION:
+        if (f.replicas_size() + f.regions_size() == 0) {
+          Error({{"faults", i}}, "a PARTITION needs side A: replicas and/or regions");
+        }
+        break;
+      case scenario::Fault::LINK:
+        if (!(f.loss_ratio() >= 0 && f.loss_ratio() < 1)) Error({{"faults", i}, {"loss_ratio"}}, "loss_ratio must be in [0, 1)");
+        if (f.has_jitter()) CheckDistribution({{"faults", i}, {"jitter"}}, f.jitter());
+        break;
+    }
   }
 
   if (!(s_.checks().stall_after_s() > 0)) Error({{"checks"}, {"stall_after_s"}}, "checks.stall_after_s must be > 0");

@@ -55,6 +55,7 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     for (uint32_t k = 0; k < clients_per_cluster; ++k) node_region.push_back(cluster_region[c]);
   }
   for (int region : node_region) region_names_.push_back(catalog.name(region));
+  faults_ = std::make_unique<FaultSchedule>(scenario_, catalog, node_region);
   network_ = std::make_unique<Network>(scenario_.network(), std::move(catalog), node_region);
 
   // Replicas: one flat PBFT group over every cluster's replicas (the baseline).
@@ -70,12 +71,16 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     cfg.batch_size = p.batch_size();
     cfg.batch_timeout = MsToNs(p.batch_timeout_ms());
     cfg.window = p.window();
+    cfg.checkpoint_interval = p.pbft().checkpoint_interval();
+    cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
+    cfg.drop_out_of_order = p.pbft().drop_out_of_order();
     h.sm = std::make_unique<PbftReplica>(std::move(cfg), Identity(&keys_, r));
     h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kReplica, r);
     h.cluster = r / per_cluster;
     h.speed = scenario_.cpu().speed();
   }
   for (const auto& rs : scenario_.cpu().replica_speed()) replicas_[rs.replica()].speed = rs.speed();
+  for (ReplicaHost& h : replicas_) h.base_speed = h.speed;
 
   // Clients, attached to their cluster's region.
   const auto& w = scenario_.workload();
@@ -116,6 +121,10 @@ void Simulation::Run(const std::function<void(double)>& progress) {
     if (scenario_.workload().mode() == scenario::Workload::OPEN_LOOP) ScheduleNextArrival(c);
   }
   Schedule(interval_, {EventKind::kSample, 0, 0, 0, 0, nullptr});
+  const auto& transitions = faults_->transitions();
+  for (uint32_t i = 0; i < transitions.size(); ++i) {
+    Schedule(transitions[i].at, {EventKind::kFault, 0, 0, i, 0, nullptr});
+  }
 
   uint64_t next_progress = 1 << 16;
   while (!queue_.empty() && !stop_) {
@@ -141,7 +150,7 @@ void Simulation::Dispatch(Event& ev) {
   rec.kind = static_cast<uint32_t>(ev.kind);
   rec.target = ev.target;
   rec.source = ev.source;
-  rec.client = ev.kind != EventKind::kSample && IsClient(ev.target);
+  rec.client = ev.kind != EventKind::kSample && ev.kind != EventKind::kFault && IsClient(ev.target);
   std::string_view name;
   switch (ev.kind) {
     case EventKind::kDeliver:
@@ -155,6 +164,7 @@ void Simulation::Dispatch(Event& ev) {
     case EventKind::kCpuDone: name = "cpu-done"; break;
     case EventKind::kSubmit: name = "submit"; break;
     case EventKind::kSample: name = "sample"; break;
+    case EventKind::kFault: rec.extra = ev.timer_id; name = "fault"; break;
   }
   trace_.Record(rec, name);
 
@@ -177,6 +187,7 @@ void Simulation::Dispatch(Event& ev) {
     }
     case EventKind::kCpuDone: {
       ReplicaHost& h = replicas_[ev.target];
+      if (ev.generation != h.epoch) return;  // started before a crash: void
       h.busy = false;
       ApplyReplicaEffects(ev.target);
       return ProcessInbox(ev.target);
@@ -192,6 +203,50 @@ void Simulation::Dispatch(Event& ev) {
       Sample();
       if (!stop_) Schedule(now_ + interval_, {EventKind::kSample, 0, 0, 0, 0, nullptr});
       return;
+    case EventKind::kFault:
+      return ApplyFault(faults_->transitions()[ev.timer_id]);
+  }
+}
+
+void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
+  faults_->Apply(t);
+  const scenario::Fault& f = faults_->fault(t.fault);
+  switch (f.kind()) {
+    case scenario::Fault::CRASH:
+      for (uint32_t r : f.replicas()) {
+        ReplicaHost& h = replicas_[r];
+        if (t.start && !h.crashed) {
+          // Queued inputs, pending timers and work in progress are lost; the state is kept (as on
+          // stable storage) and the replica catches up when it recovers.
+          h.crashed = true;
+          ++h.epoch;
+          h.busy = false;
+          h.inbox.clear();
+          h.timers.pending.clear();
+          h.fx.Clear();
+        } else if (!t.start && h.crashed) {
+          h.crashed = false;
+          OnReplicaInput(r, Input::Start(), 0);
+        }
+      }
+      return;
+    case scenario::Fault::SLOW:
+      // The speed of each replica is that of the most recently started active SLOW fault on it.
+      for (uint32_t r : f.replicas()) {
+        ReplicaHost& h = replicas_[r];
+        h.speed = h.base_speed;
+        for (uint32_t i = 0; i < scenario_.faults_size(); ++i) {
+          const scenario::Fault& g = scenario_.faults(i);
+          if (faults_->active(i) && g.kind() == scenario::Fault::SLOW &&
+              std::count(g.replicas().begin(), g.replicas().end(), r) > 0) {
+            h.speed = g.speed();
+          }
+        }
+      }
+      return;
+    case scenario::Fault::PARTITION:
+    case scenario::Fault::LINK:
+      return;  // consulted by Transmit
   }
 }
 
@@ -209,14 +264,17 @@ void Simulation::Deliver(NodeId to, const MessagePtr& m) {
     clients_[c].sm->Step(now_, Input::Deliver(m), clients_[c].fx);
     return ApplyClientEffects(c);
   }
+  if (replicas_[to].crashed) return;  // lost with the crashed host
   ReplicaStats& st = replicas_[to].stats;
   ++st.messages_received;
   st.bytes_received += m->wire_size;
+  if (replicas_[to].sm->LegacyDropOnArrival(*m)) return;
   OnReplicaInput(to, Input::Deliver(m), m->wire_size);
 }
 
 void Simulation::OnReplicaInput(uint32_t r, Input in, uint32_t bytes) {
   ReplicaHost& h = replicas_[r];
+  if (h.crashed) return;
   h.inbox.push_back(std::move(in));
   if (!h.busy) ProcessInbox(r);
 }
@@ -235,7 +293,7 @@ void Simulation::ProcessInbox(uint32_t r) {
     h.stats.cpu_busy += cost;
     if (cost > 0) {
       h.busy = true;
-      Schedule(now_ + cost, {EventKind::kCpuDone, r, r, 0, 0, nullptr});
+      Schedule(now_ + cost, {EventKind::kCpuDone, r, r, 0, h.epoch, nullptr});
       return;
     }
     ApplyReplicaEffects(r);
@@ -257,6 +315,11 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
     }
   }
   ApplyTimers(r, h.timers, fx.timers);
+  if (fx.views_installed > 0 && installed_views_.insert(h.sm->view()).second) {
+    ++view_changes_;
+    ++interval_view_changes_;
+  }
+  if (fx.state_transferred_to > 0) ++state_transfers_;
   for (const Execution& ex : fx.executed) {
     agreement_.OnExecuted(r, ex, now_);
     ++h.stats.executed_batches;
@@ -299,7 +362,8 @@ void Simulation::ApplyTimers(NodeId node, Timers& timers, const std::vector<Time
 }
 
 void Simulation::Transmit(NodeId from, NodeId to, const MessagePtr& m, Rng& rng) {
-  Network::Transit t = network_->Send(now_, from, to, m->wire_size, rng);
+  Network::Transit t = network_->Send(now_, from, to, m->wire_size, rng, faults_->LinkFault(from, to));
+  t.lost = t.lost || faults_->Blocked(from, to);
   ++messages_sent_;
   ++interval_messages_;
   total_bytes_ += m->wire_size;
@@ -330,6 +394,8 @@ void Simulation::Sample() {
   s.executed_batches = interval_executed_;
   s.messages = interval_messages_;
   s.wan_bytes = interval_wan_;
+  s.view_changes = interval_view_changes_;
+  interval_view_changes_ = 0;
   for (const ClientHost& c : clients_) s.outstanding += c.sm->outstanding();
   samples_.push_back(s);
   interval_completed_ = interval_executed_ = interval_messages_ = interval_wan_ = 0;
@@ -349,8 +415,8 @@ void Simulation::DetectStall() {
                         static_cast<double>(now_ - last_progress_) / kSecond);
   for (uint32_t i = 0; i < replicas_.size(); ++i) {
     const ReplicaHost& h = replicas_[i];
-    absl::StrAppendFormat(&r, "replica %d (cluster %d, %s): %s; inbox %d\n", i, h.cluster,
-                          region_names_[i], h.sm->Describe(), h.inbox.size());
+    absl::StrAppendFormat(&r, "replica %d (cluster %d, %s)%s: %s; inbox %d\n", i, h.cluster,
+                          region_names_[i], h.crashed ? " CRASHED" : "", h.sm->Describe(), h.inbox.size());
   }
   for (uint32_t c = 0; c < clients_.size(); ++c) {
     absl::StrAppendFormat(&r, "client %d (%s): %d requests outstanding, %d completed\n",
@@ -366,7 +432,7 @@ Simulation::ReplicaView Simulation::replica(uint32_t i) const {
   v.id = i;
   v.region = region_names_[i];
   v.behaviour = "honest";
-  v.role = h.sm->IsPrimary() ? "representative" : "committee";
+  v.role = h.crashed ? "crashed" : h.sm->IsPrimary() ? "representative" : "committee";
   v.view = h.sm->view();
   v.executed_seq = h.sm->last_executed();
   v.stats = &h.stats;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "protocol/client.h"
 #include "protocol/crypto.h"
@@ -22,6 +23,7 @@
 #include "sim/agreement_checker.h"
 #include "sim/cpu_model.h"
 #include "sim/event_queue.h"
+#include "sim/fault_schedule.h"
 #include "sim/latency_histogram.h"
 #include "sim/network.h"
 #include "sim/rng.h"
@@ -74,6 +76,8 @@ class Simulation {
   uint64_t messages_lost() const { return messages_lost_; }
   uint64_t wan_bytes() const { return wan_bytes_; }
   uint64_t total_bytes() const { return total_bytes_; }
+  uint64_t view_changes() const { return view_changes_; }
+  uint64_t state_transfers() const { return state_transfers_; }
   uint64_t safety_violations() const { return agreement_.violations(); }
   const std::string& first_violation() const { return agreement_.first_violation(); }
   bool stalled() const { return stalled_; }
@@ -97,7 +101,7 @@ class Simulation {
   const PbftReplica& replica_state(uint32_t i) const { return *replicas_[i].sm; }
 
  private:
-  enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample };
+  enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample, kFault };
   struct Event {
     EventKind kind = EventKind::kDeliver;
     NodeId target = 0;
@@ -120,6 +124,9 @@ class Simulation {
     std::deque<Input> inbox;  // inputs waiting for the CPU
     uint32_t inbox_bytes_front = 0;
     bool busy = false;
+    bool crashed = false;
+    uint64_t epoch = 0;  // bumped by a crash: work started before it is void
+    double base_speed = 1;
     Effects fx;
     Timers timers;
     ReplicaStats stats;
@@ -145,11 +152,13 @@ class Simulation {
   void Sample();
   void DetectStall();
   void ScheduleNextArrival(uint32_t c);
+  void ApplyFault(const FaultSchedule::Transition& t);
 
   scenario::Scenario scenario_;
   KeyRing keys_;
   CpuModel cpu_;
   std::unique_ptr<Network> network_;
+  std::unique_ptr<FaultSchedule> faults_;
   Trace trace_;
   EventQueue<Event> queue_;
   std::vector<ReplicaHost> replicas_;
@@ -170,6 +179,9 @@ class Simulation {
   uint64_t completed_ = 0;
   LatencyHistogram latency_total_, latency_interval_;
   uint64_t interval_completed_ = 0, interval_executed_ = 0, interval_messages_ = 0, interval_wan_ = 0;
+  uint64_t interval_view_changes_ = 0;
+  uint64_t view_changes_ = 0, state_transfers_ = 0;
+  absl::btree_set<uint64_t> installed_views_;
   uint64_t messages_sent_ = 0, messages_delivered_ = 0, messages_lost_ = 0;
   uint64_t wan_bytes_ = 0, total_bytes_ = 0;
   std::vector<IntervalSample> samples_;

@@ -16,7 +16,7 @@ constexpr NodeId kClient = 4;
 
 class PbftGroup {
  public:
-  explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64) {
+  explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64, uint32_t checkpoint_interval = 16) {
     for (NodeId i = 0; i < 4; ++i) {
       PbftConfig cfg;
       cfg.members = members_;
@@ -25,6 +25,7 @@ class PbftGroup {
       cfg.batch_size = batch_size;
       cfg.batch_timeout = kMillisecond;
       cfg.window = window;
+      cfg.checkpoint_interval = checkpoint_interval;
       replicas.push_back(std::make_unique<PbftReplica>(cfg, Identity(&keys, i)));
     }
   }
@@ -271,15 +272,17 @@ TEST(PbftReplica, ReorderedRequestsOfOneClientAllExecute) {
 }
 
 TEST(PbftReplica, WindowBoundsProposalsInFlight) {
-  PbftGroup g(/*batch_size=*/1, /*window=*/2);
+  // Watermarks: the primary proposes at most `window` sequence numbers above the stable checkpoint.
+  PbftGroup g(/*batch_size=*/1, /*window=*/2, /*checkpoint_interval=*/2);
   int proposed = 0;
   for (uint64_t ts = 1; ts <= 5; ++ts) {
     proposed += CountType(g.StepAndRoute(0, Input::Deliver(g.Request(ts))), MsgType::kPrePrepare);
   }
   EXPECT_EQ(proposed, 2);
   EXPECT_EQ(g.replicas[0]->pending_requests(), 3u);
-  g.Pump();  // executing frees the window: the rest follows
+  g.Pump();  // executing and a stable checkpoint at 2 and 4 move the window: the rest follows
   EXPECT_EQ(g.replicas[3]->last_executed(), 5u);
+  EXPECT_EQ(g.replicas[3]->stable_checkpoint(), 4u);
 }
 
 }  // namespace

@@ -1,0 +1,99 @@
+// Repair of lost messages. Links lose messages, and PBFT's normal case sends everything once; a
+// replica that misses a PRE-PREPARE or too many votes would otherwise wait for a checkpoint and a
+// state transfer (or, if too many replicas miss something, for a view change).
+//
+// A replica that knows of work above what it executed but made no progress for a quarter of the
+// request timeout broadcasts STATUS (view, last executed). The f+1 members after it (so at least
+// one correct replica) resend what it misses: the primary's PRE-PREPARE (its authenticator holds a
+// MAC for every member, so any replica can forward it) and the signed COMMITs they hold, enough to
+// execute; or the NEW-VIEW of a view it missed; or a state transfer when it is below their stable
+// checkpoint.
+#include <algorithm>
+
+#include "protocol/pbft_replica.h"
+#include "protocol/quorum.h"
+
+namespace geopbft {
+namespace {
+constexpr uint64_t kSlotsPerStatus = 16;  // bounded work per STATUS
+}  // namespace
+
+void PbftReplica::ArmStatusTimer(TimeNs now, Effects& out) {
+  if (status_timer_armed_ || config_.drop_out_of_order) return;
+  bool work_above = log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty();
+  if (!work_above) return;
+  status_mark_ = last_executed_;
+  status_timer_armed_ = true;
+  out.SetTimer(kStatusTimer, now + std::max<TimeNs>(1, config_.request_timeout / 4));
+}
+
+void PbftReplica::OnStatusTimer(TimeNs now, Effects& out) {
+  status_timer_armed_ = false;
+  if (last_executed_ == status_mark_ && (log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty())) {
+    SendStatus(out);
+  }
+  ArmStatusTimer(now, out);
+}
+
+void PbftReplica::SendStatus(Effects& out) {
+  if (config_.drop_out_of_order) return;
+  wire::Envelope env;
+  wire::Status* st = env.mutable_status();
+  st->set_view(view_);
+  st->set_last_executed(last_executed_);
+  st->set_replica(identity_.self());
+  out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops), kToGroup);
+}
+
+void PbftReplica::OnStatus(const MessagePtr& m, Effects& out) {
+  const wire::Status& st = m->env.status();
+  int index = IndexOf(m->sender);
+  if (index < 0 || st.replica() != m->sender || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+    ++out.rejected;
+    return;
+  }
+  // The f+1 members following the sender resend what costs most (proposals, certificates, state):
+  // one correct answer is enough. Every member resends its own votes, which only it can.
+  uint32_t n = static_cast<uint32_t>(config_.members.size());
+  uint32_t distance = (config_.self_index + n - static_cast<uint32_t>(index)) % n;
+  bool follower = distance >= 1 && distance <= config_.f + 1;
+  if (st.view() < view_) {
+    if (follower && last_new_view_) out.Send(last_new_view_, m->sender);
+    return;
+  }
+  if (st.view() != view_ || view_changing_) return;
+  if (follower && st.last_executed() < stable_seq_ && stable_seq_ > 0) {
+    // It is below what we garbage-collected: send the certified state.
+    wire::Envelope env;
+    wire::StateTransfer* transfer = env.mutable_state_transfer();
+    transfer->mutable_snapshot()->ParseFromString(stable_snapshot_);
+    for (const wire::Envelope& proof : stable_proof_) *transfer->add_proof() = proof;
+    out.Send(Seal(std::move(env), identity_, Auth::MacTo(m->sender), out.ops), m->sender);
+  }
+  uint64_t from = std::max(st.last_executed(), stable_seq_) + 1;
+  uint64_t slots = 0;
+  for (auto it = log_.lower_bound(from); it != log_.end() && slots < kSlotsPerStatus; ++it) {
+    const PbftSlot& slot = it->second;
+    if (slot.view != view_ || !slot.pre_prepare) continue;
+    ++slots;
+    if (slot.own_prepare) out.Send(slot.own_prepare, m->sender);
+    if (slot.own_commit) out.Send(slot.own_commit, m->sender);
+    if (!follower) continue;
+    if (!slot.pre_prepare->env.macs().empty()) {
+      out.Send(slot.pre_prepare, m->sender);
+    } else if (last_new_view_ && slots == 1) {
+      out.Send(last_new_view_, m->sender);  // a re-proposal: its proof is the NEW-VIEW
+    }
+    if (!slot.committed) continue;
+    // A decided slot: forward a commit certificate (2f+1 signed COMMITs), enough to execute.
+    uint32_t commits = slot.own_commit ? 1 : 0;
+    for (const MessagePtr& c : slot.commit_msgs) {
+      if (commits >= CommitQuorum(config_.f)) break;
+      if (c->sender == m->sender || Digest::FromBytes(c->env.commit().digest()) != slot.digest) continue;
+      out.Send(c, m->sender);
+      ++commits;
+    }
+  }
+}
+
+}  // namespace geopbft

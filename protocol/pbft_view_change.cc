@@ -1,0 +1,247 @@
+// PBFT view change (Castro & Liskov, TOCS 2002, §4.4).
+//
+// A backup that waits too long for a request to execute suspects the primary and sends a signed
+// VIEW-CHANGE for the next view carrying its stable checkpoint (with proof) and what it prepared
+// (P) and pre-prepared (Q) above it. The timer doubles with each consecutive view change, so a
+// group eventually reaches a view whose primary is correct and timely. f+1 VIEW-CHANGEs for higher
+// views make a replica join. The new primary, with 2f+1 VIEW-CHANGEs, re-proposes what may have
+// committed (null requests for the gaps) in a signed NEW-VIEW that carries those VIEW-CHANGEs, and
+// every backup re-runs the selection before accepting it.
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+#include "protocol/pbft_replica.h"
+#include "protocol/quorum.h"
+
+namespace geopbft {
+namespace {
+constexpr size_t kMaxFutureViews = 8;  // distinct future views whose VIEW-CHANGEs are remembered
+}  // namespace
+
+void PbftReplica::ArmViewChangeTimer(TimeNs now, Effects& out) {
+  TimeNs timeout = config_.request_timeout << std::min<uint32_t>(vc_attempts_, 8);
+  out.SetTimer(kViewChangeTimer, now + timeout);
+  vc_timer_armed_ = true;
+}
+
+void PbftReplica::OnProgress(TimeNs now, bool waited_request_done, Effects& out) {
+  if (!waited_request_done) return;  // a primary executing others' requests is not off the hook
+  vc_attempts_ = 0;
+  if (waiting_.empty()) {
+    if (vc_timer_armed_) out.CancelTimer(kViewChangeTimer);
+    vc_timer_armed_ = false;
+  } else {
+    ArmViewChangeTimer(now, out);  // progress: give the rest a fresh timeout
+  }
+}
+
+void PbftReplica::StartViewChange(TimeNs now, uint64_t new_view, Effects& out) {
+  if (new_view <= view_ && (view_changing_ || new_view < view_)) return;
+  view_ = new_view;
+  view_changing_ = true;
+  ++vc_attempts_;
+  // Requests the old primary held become requests we wait for (and forward to the next primary).
+  for (const MessagePtr& r : pending_) {
+    waiting_.try_emplace({r->env.request().client(), r->env.request().timestamp()}, r);
+  }
+  pending_.clear();
+  in_flight_.clear();
+  if (batch_timer_armed_) out.CancelTimer(kBatchTimer);
+  batch_timer_armed_ = batch_due_ = false;
+
+  wire::Envelope env;
+  wire::ViewChange* vc = env.mutable_view_change();
+  vc->set_new_view(new_view);
+  vc->set_replica(identity_.self());
+  vc->set_stable_seq(stable_seq_);
+  if (stable_seq_ > 0) {
+    vc->set_stable_digest(std::string(stable_digest_.view()));
+    for (const wire::Envelope& proof : stable_proof_) *vc->add_checkpoint_proof() = proof;
+  }
+  for (const auto& [seq, slot] : log_) {
+    if (seq <= stable_seq_ || seq > stable_seq_ + config_.window) continue;
+    if (slot.has_prepared_claim) {
+      wire::SlotClaim* p = vc->add_prepared();
+      p->set_seq(seq);
+      p->set_view(slot.prepared_view);
+      p->set_digest(std::string(slot.prepared_digest.view()));
+      *vc->add_batches() = slot.prepared_batch->env.pre_prepare().batch();
+    }
+    for (const auto& [digest, view] : slot.pre_prepared) {
+      wire::SlotClaim* q = vc->add_pre_prepared();
+      q->set_seq(seq);
+      q->set_view(view);
+      q->set_digest(std::string(digest.view()));
+    }
+  }
+  MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
+  out.Send(m, kToGroup);
+  view_change_msgs_[new_view][config_.self_index] = m;
+  ArmViewChangeTimer(now, out);  // if the new primary fails too, move on (with back-off)
+  TryNewView(now, out);
+}
+
+void PbftReplica::OnViewChange(TimeNs now, const MessagePtr& m, Effects& out) {
+  const wire::ViewChange& vc = m->env.view_change();
+  int index = IndexOf(m->sender);
+  if (index < 0 || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+    ++out.rejected;
+    return;
+  }
+  if (vc.new_view() < view_ || (vc.new_view() == view_ && !view_changing_)) {
+    // The sender is behind: show it how this view was installed.
+    if (last_new_view_ && vc.new_view() <= view_) out.Send(last_new_view_, m->sender);
+    return;
+  }
+  if (!ValidateViewChange(vc, m->sender, vc.new_view(), group(), identity_, out.ops).ok()) {
+    ++out.rejected;
+    return;
+  }
+  view_change_msgs_[vc.new_view()][static_cast<uint32_t>(index)] = m;
+  while (view_change_msgs_.size() > kMaxFutureViews) view_change_msgs_.erase(std::prev(view_change_msgs_.end()));
+
+  // f+1 replicas want a view above ours: at least one correct replica suspects the primary. Join
+  // the smallest such view (each sender counted once, at its smallest).
+  uint64_t floor = view_changing_ ? view_ : view_;  // views strictly above this one
+  absl::btree_map<uint32_t, uint64_t> smallest;
+  for (const auto& [v, msgs] : view_change_msgs_) {
+    if (v <= floor) continue;
+    for (const auto& [i, msg] : msgs) smallest.try_emplace(i, v);
+  }
+  if (smallest.size() >= config_.f + 1) {
+    uint64_t target = UINT64_MAX;
+    for (const auto& [i, v] : smallest) target = std::min(target, v);
+    StartViewChange(now, target, out);
+  }
+  TryNewView(now, out);
+}
+
+void PbftReplica::TryNewView(TimeNs now, Effects& out) {
+  if (!view_changing_ || PrimaryOf(view_) != config_.self_index) return;
+  auto it = view_change_msgs_.find(view_);
+  if (it == view_change_msgs_.end() || it->second.size() < CommitQuorum(config_.f)) return;
+  std::vector<const wire::ViewChange*> vcs;
+  for (const auto& [i, msg] : it->second) vcs.push_back(&msg->env.view_change());
+  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, config_.f);
+  if (!plan.ok()) return;  // some sequence number is undecided: wait for more VIEW-CHANGEs
+
+  wire::Envelope env;
+  wire::NewView* nv = env.mutable_new_view();
+  nv->set_view(view_);
+  for (const auto& [i, msg] : it->second) *nv->add_view_changes() = msg->env;
+  for (const Proposal& p : plan->proposals) {
+    wire::SlotClaim* c = nv->add_proposals();
+    c->set_seq(p.seq);
+    c->set_view(view_);
+    c->set_digest(std::string(p.digest.view()));
+    wire::Batch* b = nv->add_batches();
+    if (p.batch) *b = *p.batch;
+  }
+  MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
+  out.Send(m, kToGroup);
+  last_new_view_ = m;
+  // Re-run the plan on the NEW-VIEW's own copy so that the batches outlive the VIEW-CHANGE map.
+  std::vector<const wire::ViewChange*> own;
+  for (const wire::Envelope& e : m->env.new_view().view_changes()) own.push_back(&e.view_change());
+  InstallView(now, view_, *SelectProposals(own, config_.f), out);
+}
+
+void PbftReplica::OnNewView(TimeNs now, const MessagePtr& m, Effects& out) {
+  const wire::NewView& nv = m->env.new_view();
+  if (nv.view() < view_ || (nv.view() == view_ && !view_changing_)) return;  // old news
+  if (m->sender != config_.members[PrimaryOf(nv.view())] || nv.view() == 0 ||
+      !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+    ++out.rejected;
+    return;
+  }
+  // Every embedded VIEW-CHANGE must be valid and signed, from distinct members, 2f+1 at least.
+  std::vector<const wire::ViewChange*> vcs;
+  absl::btree_set<NodeId> senders;
+  for (const wire::Envelope& e : nv.view_changes()) {
+    if (e.body_case() != wire::Envelope::kViewChange || !senders.insert(e.sender()).second ||
+        !CheckEmbeddedSignature(e, e.sender(), identity_, out.ops) ||
+        !ValidateViewChange(e.view_change(), e.sender(), nv.view(), group(), identity_, out.ops).ok()) {
+      ++out.rejected;
+      return;
+    }
+    vcs.push_back(&e.view_change());
+  }
+  // The proposals must be exactly what the selection rule gives for these VIEW-CHANGEs.
+  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, config_.f);
+  if (!plan.ok() || plan->proposals.size() != static_cast<size_t>(nv.proposals_size()) ||
+      nv.batches_size() != nv.proposals_size()) {
+    ++out.rejected;
+    return;
+  }
+  for (int i = 0; i < nv.proposals_size(); ++i) {
+    const Proposal& want = plan->proposals[i];
+    const wire::SlotClaim& got = nv.proposals(i);
+    out.ops.hashed_bytes += nv.batches(i).ByteSizeLong();
+    if (got.seq() != want.seq || got.view() != nv.view() || Digest::FromBytes(got.digest()) != want.digest ||
+        BatchDigest(nv.batches(i)) != want.digest) {
+      ++out.rejected;
+      return;
+    }
+  }
+  last_new_view_ = m;
+  InstallView(now, nv.view(), *plan, out);
+}
+
+MessagePtr PbftReplica::MakeProposal(uint64_t view, uint64_t seq, const Digest& digest,
+                                     const wire::Batch* batch) const {
+  auto m = std::make_shared<Message>();
+  wire::PrePrepare* pp = m->env.mutable_pre_prepare();
+  pp->set_view(view);
+  pp->set_seq(seq);
+  pp->set_digest(std::string(digest.view()));
+  if (batch) *pp->mutable_batch() = *batch;
+  m->env.set_sender(config_.members[PrimaryOf(view)]);
+  m->type = MsgType::kPrePrepare;
+  m->sender = m->env.sender();
+  m->view = view;
+  m->seq = seq;
+  m->batch_digest = digest;
+  return m;
+}
+
+void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan, Effects& out) {
+  view_ = view;
+  view_changing_ = false;
+  ++view_changes_installed_;
+  ++out.views_installed;
+  view_change_msgs_.erase(view_change_msgs_.begin(), view_change_msgs_.upper_bound(view));
+  if (plan.min_s > stable_seq_ && plan.min_s > last_executed_ && !config_.drop_out_of_order) {
+    // The new view starts above what we have: fetch the certified state first.
+    fetching_seq_ = plan.min_s;
+    fetch_attempt_ = 0;
+    RequestState(now, out);
+  }
+  if (IsPrimary()) next_seq_ = std::max(plan.max_s, std::max(plan.min_s, last_executed_));
+  for (const Proposal& p : plan.proposals) {
+    if (!InWindow(p.seq)) continue;
+    AcceptPrePrepare(now, p.seq, MakeProposal(view, p.seq, p.digest, p.batch), p.digest, out);
+  }
+  // Requests we waited for go to the new primary (or, on the new primary, into the next batches).
+  if (IsPrimary()) {
+    for (const auto& [key, r] : waiting_) {
+      auto rec = clients_.find(key.first);
+      if (rec != clients_.end() && rec->second.Executed(key.second)) continue;
+      if (in_flight_.insert(key).second) pending_.push_back(r);
+    }
+    waiting_.clear();
+    if (vc_timer_armed_) out.CancelTimer(kViewChangeTimer);
+    vc_timer_armed_ = false;
+    TryPropose(now, out);
+  } else {
+    for (const auto& [key, r] : waiting_) out.Send(r, primary());
+    if (waiting_.empty()) {
+      if (vc_timer_armed_) out.CancelTimer(kViewChangeTimer);
+      vc_timer_armed_ = false;
+    } else {
+      ArmViewChangeTimer(now, out);
+    }
+  }
+  TryExecute(now, out);
+}
+
+}  // namespace geopbft
