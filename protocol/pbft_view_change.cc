@@ -222,10 +222,20 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
     AcceptPrePrepare(now, p.seq, MakeProposal(view, p.seq, p.digest, p.batch), p.digest, out);
   }
   // Requests we waited for go to the new primary (or, on the new primary, into the next batches).
+  // Requests already in a re-proposed batch will execute there: they are in flight, not waiting.
+  absl::btree_set<std::pair<NodeId, uint64_t>> reproposed;
+  for (const Proposal& p : plan.proposals) {
+    if (!p.batch) continue;
+    for (const wire::SignedRequest& r : p.batch->requests()) {
+      reproposed.insert({r.request().client(), r.request().timestamp()});
+    }
+  }
   if (IsPrimary()) {
+    for (const auto& key : reproposed) in_flight_.insert(key);
     for (const auto& [key, r] : waiting_) {
       auto rec = clients_.find(key.first);
       if (rec != clients_.end() && rec->second.Executed(key.second)) continue;
+      if (reproposed.contains(key)) continue;
       if (in_flight_.insert(key).second) pending_.push_back(r);
     }
     waiting_.clear();
@@ -233,7 +243,9 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
     vc_timer_armed_ = false;
     TryPropose(now, out);
   } else {
-    for (const auto& [key, r] : waiting_) out.Send(r, primary());
+    for (const auto& [key, r] : waiting_) {
+      if (!reproposed.contains(key)) out.Send(r, primary());
+    }
     if (waiting_.empty()) {
       if (vc_timer_armed_) out.CancelTimer(kViewChangeTimer);
       vc_timer_armed_ = false;

@@ -8,78 +8,13 @@
 
 #include "gtest/gtest.h"
 #include "protocol/quorum.h"
+#include "tests/pbft_test_group.h"
 
 namespace geopbft {
 namespace {
 
-constexpr NodeId kClient = 4;
-
-class PbftGroup {
- public:
-  explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64, uint32_t checkpoint_interval = 16) {
-    for (NodeId i = 0; i < 4; ++i) {
-      PbftConfig cfg;
-      cfg.members = members_;
-      cfg.self_index = i;
-      cfg.f = 1;
-      cfg.batch_size = batch_size;
-      cfg.batch_timeout = kMillisecond;
-      cfg.window = window;
-      cfg.checkpoint_interval = checkpoint_interval;
-      replicas.push_back(std::make_unique<PbftReplica>(cfg, Identity(&keys, i)));
-    }
-  }
-
-  MessagePtr Request(uint64_t ts, NodeId client = kClient) {
-    wire::Envelope env;
-    env.mutable_request()->set_client(client);
-    env.mutable_request()->set_timestamp(ts);
-    env.mutable_request()->set_payload_size(100);
-    OpCounts ops;
-    return Seal(env, Identity(&keys, client), Auth::Signature(), ops);
-  }
-
-  // Steps replica `to` with `in` and routes what it sends.
-  Effects StepAndRoute(NodeId to, const Input& in) {
-    Effects fx = replicas[to]->Step(now, in);
-    for (const Outgoing& o : fx.sends) {
-      if (o.to == kToGroup) {
-        for (NodeId m : members_) {
-          if (m != to) queue.push_back({m, o.msg});
-        }
-      } else if (o.to < 4) {
-        queue.push_back({o.to, o.msg});
-      } else {
-        to_client.push_back(o.msg);
-      }
-    }
-    for (const Execution& e : fx.executed) executed[to].push_back(e);
-    return fx;
-  }
-
-  // Delivers everything in flight (and what that causes) in FIFO order.
-  void Pump(int limit = 100000) {
-    while (!queue.empty() && limit-- > 0) {
-      auto [to, m] = queue.front();
-      queue.pop_front();
-      StepAndRoute(to, Input::Deliver(m));
-    }
-  }
-
-  KeyRing keys{1, CryptoMode::kFast};
-  std::vector<NodeId> members_ = {0, 1, 2, 3};
-  std::vector<std::unique_ptr<PbftReplica>> replicas;
-  std::deque<std::pair<NodeId, MessagePtr>> queue;
-  std::vector<MessagePtr> to_client;
-  std::map<NodeId, std::vector<Execution>> executed;
-  TimeNs now = 0;
-};
-
-int CountType(const Effects& fx, MsgType t) {
-  int n = 0;
-  for (const Outgoing& o : fx.sends) n += o.msg->type == t;
-  return n;
-}
+using testing::CountType;
+using testing::PbftGroup;
 
 TEST(PbftReplica, NormalCasePhasesStepByStep) {
   PbftGroup g;

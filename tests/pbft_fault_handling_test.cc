@@ -1,0 +1,174 @@
+// PBFT's fault handling driven by hand: checkpoints and garbage collection, view change on a silent
+// primary (with a prepared batch carried into the new view), forged NEW-VIEWs, state transfer.
+#include <algorithm>
+
+#include "gtest/gtest.h"
+#include "protocol/pbft_replica.h"
+#include "tests/pbft_test_group.h"
+
+namespace geopbft {
+namespace {
+
+using testing::CountType;
+using testing::PbftGroup;
+
+TEST(PbftFaults, CheckpointsStabilizeAndCollectGarbage) {
+  PbftGroup g(/*batch_size=*/1, /*window=*/8, /*checkpoint_interval=*/4);
+  for (uint64_t ts = 1; ts <= 30; ++ts) {
+    g.StepAndRoute(0, Input::Deliver(g.Request(ts)));
+    g.Pump();
+  }
+  for (NodeId r = 0; r < 4; ++r) {
+    EXPECT_EQ(g.replicas[r]->last_executed(), 30u);
+    EXPECT_EQ(g.replicas[r]->stable_checkpoint(), 28u);
+    // Only what is above the stable checkpoint is kept.
+    EXPECT_LE(g.replicas[r]->log_size(), 2u) << "replica " << r;
+    EXPECT_EQ(g.replicas[r]->state_chain(), g.replicas[0]->state_chain());
+  }
+}
+
+// Replica 0 (primary of view 0) goes silent after its replicas prepared seq 1 but before anyone
+// committed. The backups time out, change view, and the new primary re-proposes the prepared batch.
+class ViewChangeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g.StepAndRoute(0, Input::Deliver(g.Request(1)));  // batch of 1 (batch_size 1)
+    // PRE-PREPARE reaches 1, 2, 3; they exchange PREPAREs; every COMMIT is lost.
+    std::deque<std::pair<NodeId, MessagePtr>> q;
+    q.swap(g.queue);
+    original = q.front().second->batch_digest;
+    for (auto& [to, m] : q) g.StepAndRoute(to, Input::Deliver(m));
+    std::deque<std::pair<NodeId, MessagePtr>> prepares;
+    prepares.swap(g.queue);
+    for (auto& [to, m] : prepares) {
+      if (m->type == MsgType::kPrepare && to != 0) g.StepAndRoute(to, Input::Deliver(m));
+    }
+    g.queue.clear();  // COMMITs lost
+    g.cut.insert(0);  // the primary is gone
+    // The client re-sends to everyone; backups wait for it, then suspect the primary.
+    g.Broadcast(g.Request(1));
+    g.queue.clear();
+    for (NodeId r : {1u, 2u, 3u}) ASSERT_TRUE(g.timers[r].count(PbftReplica::kViewChangeTimer)) << r;
+  }
+  PbftGroup g{/*batch_size=*/1};
+  Digest original;
+};
+
+TEST_F(ViewChangeTest, SilentPrimaryIsReplacedAndPreparedBatchSurvives) {
+  for (NodeId r : {1u, 2u, 3u}) g.Fire(r, PbftReplica::kViewChangeTimer);
+  g.Pump();
+  for (NodeId r : {1u, 2u, 3u}) {
+    EXPECT_EQ(g.replicas[r]->view(), 1u) << r;
+    EXPECT_FALSE(g.replicas[r]->view_changing()) << r;
+    ASSERT_EQ(g.executed[r].size(), 1u) << r;
+    EXPECT_EQ(g.executed[r][0].seq, 1u);
+    EXPECT_EQ(g.executed[r][0].digest, original);  // the batch that prepared in view 0
+  }
+  EXPECT_TRUE(g.replicas[1]->IsPrimary());
+  // The new primary keeps going.
+  g.StepAndRoute(1, Input::Deliver(g.Request(2)));
+  g.Pump();
+  for (NodeId r : {1u, 2u, 3u}) EXPECT_EQ(g.replicas[r]->last_executed(), 2u);
+}
+
+TEST_F(ViewChangeTest, FPlusOneViewChangesMakeAReplicaJoin) {
+  // Only replicas 2 and 3 time out; replica 1 joins on their f+1 = 2 VIEW-CHANGEs.
+  g.Fire(2, PbftReplica::kViewChangeTimer);
+  g.Fire(3, PbftReplica::kViewChangeTimer);
+  g.Pump();
+  EXPECT_EQ(g.replicas[1]->view(), 1u);
+  EXPECT_FALSE(g.replicas[2]->view_changing());
+}
+
+TEST_F(ViewChangeTest, ForgedNewViewsAreRejected) {
+  for (NodeId r : {1u, 2u, 3u}) g.Fire(r, PbftReplica::kViewChangeTimer);
+  // Deliver the VIEW-CHANGEs to replica 1 only; keep its NEW-VIEW.
+  std::deque<std::pair<NodeId, MessagePtr>> q;
+  q.swap(g.queue);
+  for (auto& [to, m] : q) {
+    if (to == 1) g.StepAndRoute(1, Input::Deliver(m));
+  }
+  MessagePtr nv;
+  for (auto& [to, m] : g.queue) {
+    if (m->type == MsgType::kNewView) nv = m;
+  }
+  g.queue.clear();
+  ASSERT_NE(nv, nullptr);
+  Identity primary(&g.keys, 1);
+  auto reseal = [&](wire::Envelope env, NodeId as) {
+    OpCounts ops;
+    env.clear_signature();
+    return Seal(std::move(env), Identity(&g.keys, as), Auth::Signature(), ops);
+  };
+  // (a) A proposal replaced by another batch, properly signed by the new primary.
+  wire::Envelope tampered = nv->env;
+  wire::Batch other;
+  other.add_requests()->mutable_request()->set_timestamp(77);
+  *tampered.mutable_new_view()->mutable_batches(0) = other;
+  tampered.mutable_new_view()->mutable_proposals(0)->set_digest(std::string(BatchDigest(other).view()));
+  // (b) Too few VIEW-CHANGEs.
+  wire::Envelope thin = nv->env;
+  thin.mutable_new_view()->mutable_view_changes()->RemoveLast();
+  // (c) Signed by a replica that is not the primary of view 1.
+  for (const MessagePtr& bad : {reseal(tampered, 1), reseal(thin, 1), reseal(nv->env, 2)}) {
+    Effects fx = g.replicas[3]->Step(0, Input::Deliver(bad));
+    EXPECT_EQ(fx.rejected, 1u);
+    EXPECT_TRUE(g.replicas[3]->view_changing());
+  }
+  // The genuine one is accepted.
+  g.replicas[3]->Step(0, Input::Deliver(nv));
+  EXPECT_FALSE(g.replicas[3]->view_changing());
+  EXPECT_EQ(g.replicas[3]->view(), 1u);
+}
+
+TEST(PbftFaults, ALaggingReplicaCatchesUpByStateTransfer) {
+  PbftGroup g(/*batch_size=*/1, /*window=*/8, /*checkpoint_interval=*/4);
+  g.cut.insert(3);
+  for (uint64_t ts = 1; ts <= 20; ++ts) {
+    g.StepAndRoute(0, Input::Deliver(g.Request(ts)));
+    g.Pump();
+  }
+  EXPECT_EQ(g.replicas[3]->last_executed(), 0u);
+  g.cut.erase(3);
+  // New traffic brings CHECKPOINTs far above replica 3: it fetches the certified state, then
+  // follows the normal case.
+  for (uint64_t ts = 21; ts <= 30; ++ts) {
+    g.StepAndRoute(0, Input::Deliver(g.Request(ts)));
+    g.Pump();
+  }
+  EXPECT_GE(g.replicas[3]->state_transfers(), 1u);
+  EXPECT_EQ(g.replicas[3]->last_executed(), g.replicas[0]->last_executed());
+  EXPECT_EQ(g.replicas[3]->state_chain(), g.replicas[0]->state_chain());
+}
+
+TEST(PbftFaults, ForgedStateIsRejected) {
+  PbftGroup g(/*batch_size=*/1, /*window=*/8, /*checkpoint_interval=*/4);
+  for (uint64_t ts = 1; ts <= 8; ++ts) {
+    g.StepAndRoute(0, Input::Deliver(g.Request(ts)));
+    g.Pump();
+  }
+  // Replica 1 answers a FETCH-STATE; tamper with the snapshot it sends.
+  wire::Envelope fetch;
+  fetch.mutable_fetch_state()->set_seq(8);
+  fetch.mutable_fetch_state()->set_replica(3);
+  OpCounts ops;
+  Effects fx = g.replicas[1]->Step(0, Input::Deliver(Seal(fetch, Identity(&g.keys, 3), Auth::MacTo(1), ops)));
+  ASSERT_EQ(CountType(fx, MsgType::kStateTransfer), 1);
+  wire::Envelope transfer = fx.sends[0].msg->env;
+  transfer.clear_macs();
+  transfer.mutable_state_transfer()->mutable_snapshot()->set_chain(std::string(Sha256("forged").view()));
+  MessagePtr forged = Seal(transfer, Identity(&g.keys, 1), Auth::MacTo(3), ops);
+  // A fresh replica 3 that executed nothing.
+  PbftConfig cfg = g.replicas[3]->config();
+  PbftReplica fresh(cfg, Identity(&g.keys, 3));
+  Effects r = fresh.Step(0, Input::Deliver(forged));
+  EXPECT_EQ(r.rejected, 1u);
+  EXPECT_EQ(fresh.last_executed(), 0u);
+  // The genuine transfer is installed.
+  fresh.Step(0, Input::Deliver(fx.sends[0].msg));
+  EXPECT_EQ(fresh.last_executed(), 8u);
+  EXPECT_EQ(fresh.state_chain(), g.replicas[1]->state_chain());
+}
+
+}  // namespace
+}  // namespace geopbft

@@ -1,0 +1,117 @@
+// A PBFT group of four replicas (f = 1) driven by hand: messages are queued and delivered only
+// when a test says so, timers fire only when a test fires them, and any replica can be cut off.
+#ifndef GEOPBFT_TESTS_PBFT_TEST_GROUP_H_
+#define GEOPBFT_TESTS_PBFT_TEST_GROUP_H_
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "protocol/pbft_replica.h"
+
+namespace geopbft::testing {
+
+inline constexpr NodeId kClient = 4;
+
+class PbftGroup {
+ public:
+  explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64, uint32_t checkpoint_interval = 16) {
+    for (NodeId i = 0; i < 4; ++i) {
+      PbftConfig cfg;
+      cfg.members = members_;
+      cfg.self_index = i;
+      cfg.f = 1;
+      cfg.batch_size = batch_size;
+      cfg.batch_timeout = kMillisecond;
+      cfg.window = window;
+      cfg.checkpoint_interval = checkpoint_interval;
+      cfg.request_timeout = kSecond;
+      replicas.push_back(std::make_unique<PbftReplica>(cfg, Identity(&keys, i)));
+    }
+  }
+
+  MessagePtr Request(uint64_t ts, NodeId client = kClient) {
+    wire::Envelope env;
+    env.mutable_request()->set_client(client);
+    env.mutable_request()->set_timestamp(ts);
+    env.mutable_request()->set_payload_size(100);
+    OpCounts ops;
+    return Seal(env, Identity(&keys, client), Auth::Signature(), ops);
+  }
+
+  // Steps replica `to` with `in` and routes what it sends (messages from or to a cut-off replica
+  // are lost).
+  Effects StepAndRoute(NodeId to, const Input& in) {
+    Effects fx = replicas[to]->Step(now, in);
+    for (const Outgoing& o : fx.sends) {
+      if (cut.count(to)) continue;
+      if (o.to == kToGroup) {
+        for (NodeId m : members_) {
+          if (m != to && !cut.count(m)) queue.push_back({m, o.msg});
+        }
+      } else if (o.to < 4) {
+        if (!cut.count(o.to)) queue.push_back({o.to, o.msg});
+      } else {
+        to_client.push_back(o.msg);
+      }
+    }
+    for (const TimerOp& t : fx.timers) {
+      if (t.cancel) {
+        timers[to].erase(t.id);
+      } else {
+        timers[to][t.id] = t.at;
+      }
+    }
+    for (const Execution& e : fx.executed) executed[to].push_back(e);
+    return fx;
+  }
+
+  // Delivers everything in flight (and what that causes) in FIFO order.
+  void Pump(int limit = 1000000) {
+    while (!queue.empty() && limit-- > 0) {
+      auto [to, m] = queue.front();
+      queue.pop_front();
+      if (cut.count(to)) continue;
+      StepAndRoute(to, Input::Deliver(m));
+    }
+  }
+
+  // Fires timer `id` of replica `r` if it is pending.
+  bool Fire(NodeId r, uint64_t id) {
+    auto it = timers[r].find(id);
+    if (it == timers[r].end()) return false;
+    now = std::max(now, it->second);
+    timers[r].erase(it);
+    StepAndRoute(r, Input::Timer(id));
+    return true;
+  }
+
+  // A request as a client re-sends it: to every replica.
+  void Broadcast(const MessagePtr& request) {
+    for (NodeId r = 0; r < 4; ++r) {
+      if (!cut.count(r)) StepAndRoute(r, Input::Deliver(request));
+    }
+  }
+
+  KeyRing keys{1, CryptoMode::kFast};
+  std::vector<NodeId> members_ = {0, 1, 2, 3};
+  std::vector<std::unique_ptr<PbftReplica>> replicas;
+  std::deque<std::pair<NodeId, MessagePtr>> queue;
+  std::vector<MessagePtr> to_client;
+  std::map<NodeId, std::vector<Execution>> executed;
+  std::map<NodeId, std::map<uint64_t, TimeNs>> timers;
+  std::set<NodeId> cut;
+  TimeNs now = 0;
+};
+
+inline int CountType(const Effects& fx, MsgType t) {
+  int n = 0;
+  for (const Outgoing& o : fx.sends) n += o.msg->type == t;
+  return n;
+}
+
+}  // namespace geopbft::testing
+
+#endif  // GEOPBFT_TESTS_PBFT_TEST_GROUP_H_
