@@ -134,11 +134,15 @@ void PbftReplica::OnFetchState(const MessagePtr& m, Effects& out) {
     return;
   }
   if (stable_seq_ == 0 || stable_seq_ < f.seq()) return;  // nothing to offer yet
+  SendStableState(m->sender, out);
+}
+
+void PbftReplica::SendStableState(NodeId to, Effects& out) {
   wire::Envelope env;
   wire::StateTransfer* st = env.mutable_state_transfer();
   st->mutable_snapshot()->ParseFromString(stable_snapshot_);
   for (const wire::Envelope& proof : stable_proof_) *st->add_proof() = proof;
-  out.Send(Seal(std::move(env), identity_, Auth::MacTo(m->sender), out.ops), m->sender);
+  out.Send(Seal(std::move(env), identity_, Auth::MacTo(to), out.ops), to);
 }
 
 void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out) {

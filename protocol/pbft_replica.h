@@ -159,6 +159,7 @@ class PbftReplica {
   void RequestState(TimeNs now, Effects& out);
   void OnFetchState(const MessagePtr& m, Effects& out);
   void OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out);
+  void SendStableState(NodeId to, Effects& out);  // our stable snapshot with its proof
   std::string SnapshotBytes(uint64_t seq) const;
 
   // pbft_view_change.cc: view change.

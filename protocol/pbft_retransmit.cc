@@ -63,12 +63,7 @@ void PbftReplica::OnStatus(const MessagePtr& m, Effects& out) {
   }
   if (st.view() != view_ || view_changing_) return;
   if (follower && st.last_executed() < stable_seq_ && stable_seq_ > 0) {
-    // It is below what we garbage-collected: send the certified state.
-    wire::Envelope env;
-    wire::StateTransfer* transfer = env.mutable_state_transfer();
-    transfer->mutable_snapshot()->ParseFromString(stable_snapshot_);
-    for (const wire::Envelope& proof : stable_proof_) *transfer->add_proof() = proof;
-    out.Send(Seal(std::move(env), identity_, Auth::MacTo(m->sender), out.ops), m->sender);
+    SendStableState(m->sender, out);  // it is below what we garbage-collected
   }
   uint64_t from = std::max(st.last_executed(), stable_seq_) + 1;
   uint64_t slots = 0;

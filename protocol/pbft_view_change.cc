@@ -102,10 +102,9 @@ void PbftReplica::OnViewChange(TimeNs now, const MessagePtr& m, Effects& out) {
 
   // f+1 replicas want a view above ours: at least one correct replica suspects the primary. Join
   // the smallest such view (each sender counted once, at its smallest).
-  uint64_t floor = view_changing_ ? view_ : view_;  // views strictly above this one
   absl::btree_map<uint32_t, uint64_t> smallest;
   for (const auto& [v, msgs] : view_change_msgs_) {
-    if (v <= floor) continue;
+    if (v <= view_) continue;
     for (const auto& [i, msg] : msgs) smallest.try_emplace(i, v);
   }
   if (smallest.size() >= config_.f + 1) {
