@@ -47,6 +47,15 @@ struct Execution {
   uint32_t requests = 0;  // requests actually executed (duplicates excluded)
 };
 
+// GeoBFT: a batch committed by the local group at `seq` (the round), with its commit certificate.
+struct LocalDecision {
+  uint64_t seq = 0;
+  uint64_t view = 0;
+  Digest digest;
+  MessagePtr pre_prepare;            // carries the batch
+  std::vector<MessagePtr> commits;   // 2f+1 signed COMMITs for (view, seq, digest)
+};
+
 // A client request that gathered f+1 matching replies.
 struct Completion {
   uint64_t timestamp = 0;
@@ -58,6 +67,7 @@ struct Effects {
   std::vector<Outgoing> sends;
   std::vector<TimerOp> timers;
   std::vector<Execution> executed;
+  std::vector<LocalDecision> decided;
   std::vector<Completion> completions;
   OpCounts ops;
   uint32_t rejected = 0;  // inputs dropped as malformed, unauthenticated or out of place
@@ -71,6 +81,7 @@ struct Effects {
     sends.clear();
     timers.clear();
     executed.clear();
+    decided.clear();
     completions.clear();
     ops = {};
     rejected = 0;

@@ -20,6 +20,9 @@ std::string SerializeBody(const wire::Envelope& env) {
     case MsgType::kViewChange: return env.view_change().SerializeAsString();
     case MsgType::kNewView: return env.new_view().SerializeAsString();
     case MsgType::kStatus: return env.status().SerializeAsString();
+    case MsgType::kGlobalShare: return env.global_share().SerializeAsString();
+    case MsgType::kRemoteViewChangeRequest: return env.remote_view_change_request().SerializeAsString();
+    case MsgType::kRemoteViewChange: return env.remote_view_change().SerializeAsString();
     case MsgType::BODY_NOT_SET: break;
   }
   return {};
@@ -41,12 +44,19 @@ void FillHeader(Message& m) {
     case MsgType::kViewChange: m.view = e.view_change().new_view(); m.seq = e.view_change().stable_seq(); break;
     case MsgType::kNewView: m.view = e.new_view().view(); break;
     case MsgType::kStatus: m.view = e.status().view(); m.seq = e.status().last_executed(); break;
+    case MsgType::kGlobalShare: m.view = e.global_share().view(); m.seq = e.global_share().round(); break;
+    case MsgType::kRemoteViewChangeRequest: m.seq = e.remote_view_change_request().round(); break;
+    case MsgType::kRemoteViewChange: m.seq = e.remote_view_change().round(); break;
     case MsgType::BODY_NOT_SET: break;
   }
   if (m.type == MsgType::kRequest) m.payload_bytes = e.request().payload_size();
-  if (m.type == MsgType::kPrePrepare) {
+  // Batches carry their requests' modelled payload.
+  const wire::Batch* batch = m.type == MsgType::kPrePrepare   ? &e.pre_prepare().batch()
+                             : m.type == MsgType::kGlobalShare ? &e.global_share().batch()
+                                                               : nullptr;
+  if (batch) {
     uint64_t payload = 0;
-    for (const auto& r : e.pre_prepare().batch().requests()) payload += r.request().payload_size();
+    for (const auto& r : batch->requests()) payload += r.request().payload_size();
     m.payload_bytes = static_cast<uint32_t>(std::min<uint64_t>(payload, UINT32_MAX));
   }
 }
@@ -90,6 +100,9 @@ std::string_view MsgTypeName(MsgType t) {
     case MsgType::kViewChange: return "VIEW-CHANGE";
     case MsgType::kNewView: return "NEW-VIEW";
     case MsgType::kStatus: return "STATUS";
+    case MsgType::kGlobalShare: return "GLOBAL-SHARE";
+    case MsgType::kRemoteViewChangeRequest: return "DRVC";
+    case MsgType::kRemoteViewChange: return "RVC";
     case MsgType::BODY_NOT_SET: break;
   }
   return "NONE";

@@ -119,7 +119,7 @@ void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
 
 void PbftReplica::TryPropose(TimeNs now, Effects& out) {
   if (!IsPrimary() || view_changing_) return;
-  while (!pending_.empty() && next_seq_ < stable_seq_ + config_.window &&
+  while (!pending_.empty() && next_seq_ < stable_seq_ + config_.window && next_seq_ < proposal_limit_ &&
          (!config_.drop_out_of_order || next_seq_ == last_executed_)) {
     if (pending_.size() < config_.batch_size && !batch_due_) break;
     size_t take = std::min<size_t>(config_.batch_size, pending_.size());
@@ -161,6 +161,27 @@ void PbftReplica::OnTimer(TimeNs now, uint64_t id, Effects& out) {
       return RequestState(now, out);
     case kStatusTimer:
       return OnStatusTimer(now, out);
+  }
+}
+
+void PbftReplica::SetProposalLimit(TimeNs now, uint64_t limit, Effects& out) {
+  proposal_limit_ = limit;
+  TryPropose(now, out);
+}
+
+void PbftReplica::ProposeNoops(TimeNs now, uint64_t upto, Effects& out) {
+  if (!IsPrimary() || view_changing_) return;
+  // Whatever is pending goes out now, even as a partial batch; empty rounds become no-ops.
+  if (!pending_.empty()) {
+    batch_due_ = true;
+    TryPropose(now, out);
+  }
+  while (pending_.empty() && next_seq_ < upto && next_seq_ < stable_seq_ + config_.window &&
+         next_seq_ < proposal_limit_) {
+    uint64_t seq = ++next_seq_;
+    MessagePtr pp = SealPrePrepare(view_, seq, {}, identity_, &config_.members, out.ops);
+    out.Send(pp, kToGroup);
+    AcceptPrePrepare(now, seq, pp, pp->batch_digest, out);
   }
 }
 
@@ -353,7 +374,17 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
       rec.Record(r.timestamp(), result);
       ++ex.requests;
       in_flight_.erase({r.client(), r.timestamp()});
-      SendReply(r.client(), r.timestamp(), result, out);
+      if (!config_.defer_execution) SendReply(r.client(), r.timestamp(), result, out);
+    }
+    if (config_.defer_execution) {
+      // The decision and its certificate: our COMMIT (if we sent one) and others' matching ones.
+      LocalDecision d{seq, view_, slot.digest, slot.pre_prepare, {}};
+      if (slot.own_commit) d.commits.push_back(slot.own_commit);
+      for (const MessagePtr& c : slot.commit_msgs) {
+        if (d.commits.size() >= CommitQuorum(config_.f)) break;
+        if (Digest::FromBytes(c->env.commit().digest()) == slot.digest) d.commits.push_back(c);
+      }
+      out.decided.push_back(std::move(d));
     }
     // The application state: a hash chain over every executed batch.
     std::string link(chain_.view());
@@ -361,7 +392,7 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
     link.append(slot.digest.view());
     chain_ = Sha256(link);
     out.ops.hashed_bytes += link.size();
-    out.executed.push_back(ex);
+    if (!config_.defer_execution) out.executed.push_back(ex);
     last_executed_ = seq;
     executed_any = true;
     if (config_.checkpoint_interval > 0 && seq % config_.checkpoint_interval == 0) TakeCheckpoint(now, seq, out);

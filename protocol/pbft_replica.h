@@ -23,6 +23,7 @@
 #include "protocol/effects.h"
 #include "protocol/message.h"
 #include "protocol/pbft_certificates.h"
+#include "protocol/replica.h"
 #include "protocol/types.h"
 
 namespace geopbft {
@@ -39,6 +40,9 @@ struct PbftConfig {
   // Legacy behaviour of the original design: accept protocol messages only for the sequence number
   // being worked on (drop the next one's), and no state transfer. Reproduces its slow-node deadlock.
   bool drop_out_of_order = false;
+  // GeoBFT: a committed batch is a local decision (Effects::decided, with its commit certificate)
+  // for the global layer to share and execute; this replica neither executes it nor replies.
+  bool defer_execution = false;
 };
 
 // Votes of one phase for one sequence number, one per member.
@@ -72,7 +76,7 @@ struct PbftSlot {
   std::vector<std::pair<Digest, uint64_t>> pre_prepared;  // (digest, latest view)
 };
 
-class PbftReplica {
+class PbftReplica : public Replica {
  public:
   // Timer ids this replica sets.
   static constexpr uint64_t kBatchTimer = 1;
@@ -82,7 +86,7 @@ class PbftReplica {
 
   PbftReplica(PbftConfig config, Identity identity);
 
-  void Step(TimeNs now, const Input& in, Effects& out);
+  void Step(TimeNs now, const Input& in, Effects& out) override;
   Effects Step(TimeNs now, const Input& in) {
     Effects out;
     Step(now, in, out);
@@ -90,18 +94,18 @@ class PbftReplica {
   }
 
   NodeId self() const { return identity_.self(); }
-  uint64_t view() const { return view_; }
+  uint64_t view() const override { return view_; }
   bool view_changing() const { return view_changing_; }
   uint64_t view_changes() const { return view_changes_installed_; }
-  uint64_t last_executed() const { return last_executed_; }
+  uint64_t last_executed() const override { return last_executed_; }
   uint64_t stable_checkpoint() const { return stable_seq_; }
   uint32_t primary_index() const { return PrimaryOf(view_); }
   NodeId primary() const { return config_.members[primary_index()]; }
-  bool IsPrimary() const { return primary_index() == config_.self_index; }
+  bool IsPrimary() const override { return primary_index() == config_.self_index; }
   size_t pending_requests() const { return pending_.size(); }
-  size_t log_size() const { return log_.size(); }
+  size_t log_size() const override { return log_.size(); }
   // Everything the replica keeps that could grow with the run (for the memory-bound checks).
-  size_t state_entries() const;
+  size_t state_entries() const override;
   uint64_t state_transfers() const { return state_transfers_; }
   const Digest& state_chain() const { return chain_; }
   const PbftConfig& config() const { return config_; }
@@ -110,10 +114,18 @@ class PbftReplica {
   // message on arrival, concurrently with its consensus work, and dropped protocol messages that
   // were not for the (view, sequence) it was still working on. The simulator asks this when a
   // message arrives, before it waits for the CPU; true means the message is dropped (and counted).
-  bool LegacyDropOnArrival(const Message& m);
+  bool LegacyDropOnArrival(const Message& m) override;
 
   // One line for the stall report: view, sequence, phase, and what the replica waits for.
-  std::string Describe() const;
+  std::string Describe() const override;
+
+  // GeoBFT hooks (PbftConfig::defer_execution). The global layer bounds how far ahead of global
+  // execution the primary may propose, asks an idle primary for no-op rounds, and starts a local
+  // view change when other clusters report this cluster silent.
+  void SetProposalLimit(TimeNs now, uint64_t limit, Effects& out);
+  void ProposeNoops(TimeNs now, uint64_t upto, Effects& out);
+  void SuspectPrimary(TimeNs now, Effects& out) { StartViewChange(now, view_ + 1, out); }
+  uint64_t proposed() const { return next_seq_; }
 
  private:
   using VoteSet = PbftVoteSet;
@@ -219,6 +231,7 @@ class PbftReplica {
 
   uint64_t legacy_dropped_ = 0;
   bool status_timer_armed_ = false;
+  uint64_t proposal_limit_ = UINT64_MAX;
   uint64_t status_mark_ = 0;  // last_executed_ when the status timer was armed
 };
 

@@ -35,6 +35,19 @@ std::string JsonString(std::string_view s) {
 std::string Num(double v) { return absl::StrFormat("%.6f", v); }
 double Ms(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
 
+// Per-cluster figures, as one JSON array.
+std::string ClusterDetail(const Simulation& sim) {
+  std::string out = "[";
+  const auto& stats = sim.cluster_stats();
+  for (uint32_t c = 0; c < stats.size(); ++c) {
+    absl::StrAppendFormat(&out, "%s\n    {\"cluster\": %d, \"region\": %s, \"committed_requests\": %d, "
+                          "\"view_changes\": %d, \"wan_bytes\": %d}",
+                          c ? "," : "", c, JsonString(sim.cluster_region(c)), stats[c].completed,
+                          stats[c].view_changes, stats[c].wan_bytes);
+  }
+  return out + "\n  ]";
+}
+
 }  // namespace
 
 std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
@@ -63,6 +76,7 @@ std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
       {"total_bytes", absl::StrCat(sim.total_bytes())},
       {"safety_violations", absl::StrCat(sim.safety_violations())},
       {"stalled", sim.stalled() ? "true" : "false"},
+      {"cluster_detail", ClusterDetail(sim)},
       {"trace_digest", JsonString(sim.trace_digest())},
       {"events", absl::StrCat(sim.events())},
       {"wall_seconds", Num(wall.wall_seconds)},

@@ -119,10 +119,11 @@ void Validator::Run() {
     Error({{"topology"}, {"replicas_per_cluster"}}, "topology.replicas_per_cluster must be between 1 and 10000");
   }
   uint32_t n = TotalReplicas(s_);
-  if (topo.f() > 0 && !GroupCanTolerate(n, topo.f())) {
+  uint32_t group = GroupSize(s_);
+  if (topo.f() > 0 && !GroupCanTolerate(group, topo.f())) {
     Error({{"topology"}, {"f"}},
           absl::StrFormat("a group of n=%d replicas cannot tolerate f=%d: PBFT needs n >= 3f+1 = %d",
-                          n, topo.f(), 3 * topo.f() + 1));
+                          group, topo.f(), 3 * topo.f() + 1));
   }
 
   // Regions.
@@ -203,6 +204,12 @@ void Validator::Run() {
   if (p.pbft().checkpoint_interval() < 1 || p.pbft().checkpoint_interval() > p.window()) {
     Error({{"protocol"}, {"pbft"}, {"checkpoint_interval"}},
           absl::StrFormat("protocol.pbft.checkpoint_interval must be between 1 and protocol.window (%d)", p.window()));
+  }
+  if (!(p.geobft().remote_timeout_ms() > 0)) {
+    Error({{"protocol"}, {"geobft"}, {"remote_timeout_ms"}}, "protocol.geobft.remote_timeout_ms must be > 0");
+  }
+  if (p.kind() == scenario::Protocol::GEOBFT && p.pbft().drop_out_of_order()) {
+    Error({{"protocol"}, {"pbft"}, {"drop_out_of_order"}}, "the legacy drop_out_of_order switch is for flat PBFT only");
   }
   if (!(p.pbft().request_timeout_ms() > 0)) {
     Error({{"protocol"}, {"pbft"}, {"request_timeout_ms"}}, "protocol.pbft.request_timeout_ms must be > 0");
@@ -306,8 +313,12 @@ uint32_t TotalReplicas(const scenario::Scenario& s) {
   return s.topology().clusters() * s.topology().replicas_per_cluster();
 }
 
+uint32_t GroupSize(const scenario::Scenario& s) {
+  return s.protocol().kind() == scenario::Protocol::GEOBFT ? s.topology().replicas_per_cluster() : TotalReplicas(s);
+}
+
 uint32_t GroupFaults(const scenario::Scenario& s) {
-  return s.topology().f() > 0 ? s.topology().f() : MaxFaults(TotalReplicas(s));
+  return s.topology().f() > 0 ? s.topology().f() : MaxFaults(GroupSize(s));
 }
 
 absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) {

@@ -33,7 +33,8 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment);
 
 // Derived facts every consumer needs.
 uint32_t TotalReplicas(const scenario::Scenario& s);
-uint32_t GroupFaults(const scenario::Scenario& s);  // f of the (flat PBFT) group
+uint32_t GroupSize(const scenario::Scenario& s);    // the flat group (PBFT) or one cluster (GeoBFT)
+uint32_t GroupFaults(const scenario::Scenario& s);  // f of each such group
 
 // The effective scenario as text, for replay: parsing it back gives the same scenario.
 std::string ScenarioToText(const scenario::Scenario& s);

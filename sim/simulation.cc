@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "sim/distribution.h"
 #include "sim/region_catalog.h"
+#include "protocol/geobft_replica.h"
 #include "sim/scenario_loader.h"
 
 namespace geopbft {
@@ -31,6 +32,7 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
       cpu_(scenario.cpu()),
       trace_(trace_sink),
       agreement_(TotalReplicas(scenario)) {
+  // (GeoBFT replicas of all clusters execute one global order, so one checker covers both.)
   const auto& topo = scenario_.topology();
   const uint32_t n = TotalReplicas(scenario_);
   const uint32_t per_cluster = topo.replicas_per_cluster();
@@ -58,15 +60,28 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
   faults_ = std::make_unique<FaultSchedule>(scenario_, catalog, node_region);
   network_ = std::make_unique<Network>(scenario_.network(), std::move(catalog), node_region);
 
-  // Replicas: one flat PBFT group over every cluster's replicas (the baseline).
-  for (NodeId r = 0; r < n; ++r) group_.push_back(r);
+  // Groups: flat PBFT runs one group over every cluster's replicas (the baseline); GeoBFT runs one
+  // PBFT group per cluster.
   const auto& p = scenario_.protocol();
+  const bool geo = p.kind() == scenario::Protocol::GEOBFT;
+  geo_ = geo;
+  cluster_stats_.resize(topo.clusters());
+  for (uint32_t c = 0; c < topo.clusters(); ++c) {
+    std::vector<NodeId> members;
+    for (uint32_t i = 0; i < per_cluster; ++i) members.push_back(c * per_cluster + i);
+    clusters_.push_back(std::move(members));
+  }
+  std::vector<NodeId> all;
+  for (NodeId r = 0; r < n; ++r) all.push_back(r);
+  groups_ = geo ? clusters_ : std::vector<std::vector<NodeId>>{all};
   replicas_.resize(n);
   for (NodeId r = 0; r < n; ++r) {
     ReplicaHost& h = replicas_[r];
+    h.cluster = r / per_cluster;
+    h.group = &groups_[geo ? h.cluster : 0];
     PbftConfig cfg;
-    cfg.members = group_;
-    cfg.self_index = r;
+    cfg.members = *h.group;
+    cfg.self_index = geo ? r % per_cluster : r;
     cfg.f = f_;
     cfg.batch_size = p.batch_size();
     cfg.batch_timeout = MsToNs(p.batch_timeout_ms());
@@ -74,9 +89,19 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     cfg.checkpoint_interval = p.pbft().checkpoint_interval();
     cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
     cfg.drop_out_of_order = p.pbft().drop_out_of_order();
-    h.sm = std::make_unique<PbftReplica>(std::move(cfg), Identity(&keys_, r));
+    if (geo) {
+      GeoConfig gc;
+      gc.local = std::move(cfg);
+      gc.cluster = h.cluster;
+      gc.clusters = clusters_;
+      gc.sharing = p.geobft().sharing() == scenario::GeoBft::PRIMARIES_ONLY ? SharingMode::kPrimariesOnly
+                                                                              : SharingMode::kFPlusOne;
+      gc.remote_timeout = MsToNs(p.geobft().remote_timeout_ms());
+      h.sm = std::make_unique<GeoBftReplica>(std::move(gc), Identity(&keys_, r));
+    } else {
+      h.sm = std::make_unique<PbftReplica>(std::move(cfg), Identity(&keys_, r));
+    }
     h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kReplica, r);
-    h.cluster = r / per_cluster;
     h.speed = scenario_.cpu().speed();
   }
   for (const auto& rs : scenario_.cpu().replica_speed()) replicas_[rs.replica()].speed = rs.speed();
@@ -89,7 +114,8 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     ClientHost& h = clients_[c];
     NodeId id = n + c;
     ClientConfig cfg;
-    cfg.replicas = group_;
+    h.cluster = c / std::max<uint32_t>(1, clients_per_cluster);
+    cfg.replicas = groups_[geo ? h.cluster : 0];
     cfg.f = f_;
     cfg.mode = ToLoadMode(w.mode());
     cfg.outstanding = w.outstanding();
@@ -98,7 +124,6 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     cfg.retransmit_timeout = MsToNs(w.retransmit_timeout_ms());
     h.sm = std::make_unique<Client>(std::move(cfg), Identity(&keys_, id));
     h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kClient, c);
-    h.cluster = c / std::max<uint32_t>(1, clients_per_cluster);
   }
 
   for (NodeId r = 0; r < n; ++r) {
@@ -307,7 +332,7 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
   for (const Outgoing& o : fx.sends) {
     if (o.msg->type == MsgType::kPrepare || o.msg->type == MsgType::kCommit) ++h.stats.votes_sent;
     if (o.to == kToGroup) {
-      for (NodeId member : group_) {
+      for (NodeId member : *h.group) {
         if (member != r) Transmit(r, member, o.msg, h.rng);
       }
     } else {
@@ -315,9 +340,10 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
     }
   }
   ApplyTimers(r, h.timers, fx.timers);
-  if (fx.views_installed > 0 && installed_views_.insert(h.sm->view()).second) {
+  if (fx.views_installed > 0 && installed_views_.insert({geo_ ? h.cluster : 0, h.sm->view()}).second) {
     ++view_changes_;
     ++interval_view_changes_;
+    ++cluster_stats_[h.cluster].view_changes;
   }
   if (fx.state_transferred_to > 0) ++state_transfers_;
   for (const Execution& ex : fx.executed) {
@@ -337,6 +363,7 @@ void Simulation::ApplyClientEffects(uint32_t c) {
   ApplyTimers(self, h.timers, h.fx.timers);
   for (const Completion& done : h.fx.completions) {
     ++completed_;
+    ++cluster_stats_[h.cluster].completed;
     ++interval_completed_;
     latency_total_.Record(done.completed - done.submitted);
     latency_interval_.Record(done.completed - done.submitted);
@@ -368,6 +395,8 @@ void Simulation::Transmit(NodeId from, NodeId to, const MessagePtr& m, Rng& rng)
   ++interval_messages_;
   total_bytes_ += m->wire_size;
   if (t.wan) {
+    cluster_stats_[IsClient(from) ? clients_[from - replicas_.size()].cluster : replicas_[from].cluster].wan_bytes +=
+        m->wire_size;
     wan_bytes_ += m->wire_size;
     interval_wan_ += m->wire_size;
   }

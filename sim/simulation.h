@@ -18,7 +18,7 @@
 #include "protocol/client.h"
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
-#include "protocol/pbft_replica.h"
+#include "protocol/replica.h"
 #include "scenarios/scenario.pb.h"
 #include "sim/agreement_checker.h"
 #include "sim/cpu_model.h"
@@ -98,7 +98,15 @@ class Simulation {
   };
   ReplicaView replica(uint32_t i) const;
   // Direct access for tests.
-  const PbftReplica& replica_state(uint32_t i) const { return *replicas_[i].sm; }
+  const Replica& replica_state(uint32_t i) const { return *replicas_[i].sm; }
+
+  struct ClusterStats {
+    uint64_t completed = 0;     // requests of this cluster's clients answered
+    uint64_t view_changes = 0;  // views installed (flat PBFT: counted at the first replica installing it)
+    uint64_t wan_bytes = 0;     // sent across regions by this cluster's replicas and clients
+  };
+  const std::vector<ClusterStats>& cluster_stats() const { return cluster_stats_; }
+  const std::string& cluster_region(uint32_t c) const { return region_names_[c * scenario_.topology().replicas_per_cluster()]; }
 
  private:
   enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample, kFault };
@@ -117,7 +125,8 @@ class Simulation {
     uint64_t next_generation = 0;
   };
   struct ReplicaHost {
-    std::unique_ptr<PbftReplica> sm;
+    std::unique_ptr<Replica> sm;
+    const std::vector<NodeId>* group = nullptr;  // where kToGroup goes: the flat group or the cluster
     Rng rng{0};
     double speed = 1;
     uint32_t cluster = 0;
@@ -163,7 +172,10 @@ class Simulation {
   EventQueue<Event> queue_;
   std::vector<ReplicaHost> replicas_;
   std::vector<ClientHost> clients_;
-  std::vector<NodeId> group_;  // the PBFT group (all replicas, flat)
+  std::vector<std::vector<NodeId>> clusters_;  // replica ids of each cluster
+  std::vector<std::vector<NodeId>> groups_;    // PBFT groups: one flat group, or one per cluster
+  bool geo_ = false;
+  std::vector<ClusterStats> cluster_stats_;
   std::vector<std::string> region_names_;  // per node
   uint32_t f_ = 0;
   AgreementChecker agreement_;
@@ -181,7 +193,7 @@ class Simulation {
   uint64_t interval_completed_ = 0, interval_executed_ = 0, interval_messages_ = 0, interval_wan_ = 0;
   uint64_t interval_view_changes_ = 0;
   uint64_t view_changes_ = 0, state_transfers_ = 0;
-  absl::btree_set<uint64_t> installed_views_;
+  absl::btree_set<std::pair<uint32_t, uint64_t>> installed_views_;  // (cluster, view)
   uint64_t messages_sent_ = 0, messages_delivered_ = 0, messages_lost_ = 0;
   uint64_t wan_bytes_ = 0, total_bytes_ = 0;
   std::vector<IntervalSample> samples_;

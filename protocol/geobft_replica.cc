@@ -1,0 +1,345 @@
+#include "protocol/geobft_replica.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "protocol/pbft_certificates.h"
+#include "protocol/quorum.h"
+
+namespace geopbft {
+namespace {
+
+PbftConfig Deferred(PbftConfig c) {
+  c.defer_execution = true;
+  return c;
+}
+
+bool Missing(const Digest& d) { return d == Digest(); }
+
+}  // namespace
+
+GeoBftReplica::GeoBftReplica(GeoConfig config, Identity identity)
+    : config_(std::move(config)),
+      identity_(identity),
+      local_(Deferred(config_.local), identity),
+      z_(static_cast<uint32_t>(config_.clusters.size())),
+      remote_view_(z_, 0) {
+  Effects ignored;
+  local_.SetProposalLimit(0, config_.local.window, ignored);
+}
+
+int GeoBftReplica::LocalIndexOf(NodeId n) const {
+  const auto& m = config_.clusters[config_.cluster];
+  auto it = std::find(m.begin(), m.end(), n);
+  return it == m.end() ? -1 : static_cast<int>(it - m.begin());
+}
+
+int GeoBftReplica::ClusterOf(NodeId n) const {
+  for (uint32_t c = 0; c < z_; ++c) {
+    const auto& m = config_.clusters[c];
+    if (std::find(m.begin(), m.end(), n) != m.end()) return static_cast<int>(c);
+  }
+  return -1;
+}
+
+bool GeoBftReplica::Has(uint64_t round, uint32_t cluster) const {
+  auto it = certs_.find(round);
+  return it != certs_.end() && !Missing(it->second[cluster].digest);
+}
+
+size_t GeoBftReplica::state_entries() const {
+  size_t n = local_.state_entries() + certs_.size() * z_ + drvc_.size() + rvc_.size() + drvc_sent_.size() +
+             rvc_sent_.size() + rvc_acted_.size();
+  for (const auto& [c, rec] : clients_) n += 1 + rec.above.size();
+  return n;
+}
+
+void GeoBftReplica::Step(TimeNs now, const Input& in, Effects& out) {
+  if (in.kind == Input::Kind::kTimer && in.timer == kRemoteTimer) return OnRemoteTimer(now, out);
+  if (in.kind == Input::Kind::kMessage) {
+    switch (in.msg->type) {
+      case MsgType::kGlobalShare: return OnGlobalShare(now, in.msg, out);
+      case MsgType::kRemoteViewChangeRequest: return OnDrvc(in.msg, out);
+      case MsgType::kRemoteViewChange: return OnRvc(now, in.msg, out);
+      default: break;
+    }
+  }
+  local_.Step(now, in, out);
+  AfterLocalStep(now, out);
+}
+
+// The local PBFT group decided something (or changed view): take it into the global layer.
+void GeoBftReplica::AfterLocalStep(TimeNs now, Effects& out) {
+  if (out.views_installed > 0) {
+    last_local_view_change_ = now;
+    // A new primary ships what the old one may not have: our certificates not yet executed.
+    if (local_.IsPrimary()) {
+      for (const auto& [round, r] : certs_) {
+        if (!Missing(r[config_.cluster].digest)) ShareCertificate(round, out);
+      }
+    }
+  }
+  if (out.decided.empty()) return;
+  std::vector<LocalDecision> decided;
+  decided.swap(out.decided);
+  for (LocalDecision& d : decided) OnDecided(now, std::move(d), out);
+  TryExecuteRounds(now, out);
+}
+
+void GeoBftReplica::OnDecided(TimeNs now, LocalDecision d, Effects& out) {
+  uint64_t round = d.seq;
+  if (round < next_round_) return;  // executed already (after a state transfer)
+  Round& r = certs_[round];
+  r.resize(z_);
+  Certificate& c = r[config_.cluster];
+  c.view = d.view;
+  c.digest = d.digest;
+  c.own = std::move(d);
+  remote_view_[config_.cluster] = std::max(remote_view_[config_.cluster], c.view);
+  if (local_.IsPrimary()) ShareCertificate(round, out);
+  ArmRemoteTimer(now, out);
+}
+
+MessagePtr GeoBftReplica::ShareOf(Certificate& c, uint64_t round, OpCounts& ops) {
+  if (c.share) return c.share;
+  wire::Envelope env;
+  wire::GlobalShare* g = env.mutable_global_share();
+  g->set_cluster(config_.cluster);
+  g->set_round(round);
+  g->set_view(c.view);
+  g->set_digest(std::string(c.digest.view()));
+  *g->mutable_batch() = c.own.pre_prepare->env.pre_prepare().batch();
+  for (const MessagePtr& commit : c.own.commits) *g->add_commits() = commit->env;
+  // Signed once, so that every receiver (and every relay) shares the same immutable message.
+  c.share = Seal(std::move(env), identity_, Auth::Signature(), ops);
+  return c.share;
+}
+
+void GeoBftReplica::ShareCertificate(uint64_t round, Effects& out) {
+  Certificate& c = certs_[round][config_.cluster];
+  MessagePtr share = ShareOf(c, round, out.ops);
+  for (uint32_t other = 0; other < z_; ++other) {
+    if (other == config_.cluster) continue;
+    const auto& members = config_.clusters[other];
+    uint32_t n = static_cast<uint32_t>(members.size());
+    if (config_.sharing == SharingMode::kPrimariesOnly) {
+      out.Send(share, members[remote_view_[other] % n]);
+      continue;
+    }
+    // f+1 receivers (at least one correct), rotating with the round to spread the relay work.
+    for (uint32_t j = 0; j <= Faults(other) && j < n; ++j) out.Send(share, members[(round + j) % n]);
+  }
+}
+
+bool GeoBftReplica::ValidCertificate(const wire::GlobalShare& g, OpCounts& ops) const {
+  if (g.cluster() >= z_ || g.cluster() == config_.cluster || g.digest().size() != 32) return false;
+  Digest digest = Digest::FromBytes(g.digest());
+  ops.hashed_bytes += g.batch().ByteSizeLong();
+  if (BatchDigest(g.batch()) != digest) return false;
+  const auto& members = config_.clusters[g.cluster()];
+  absl::btree_set<NodeId> signers;
+  for (const wire::Envelope& e : g.commits()) {
+    if (e.body_case() != wire::Envelope::kCommit) return false;
+    const wire::Commit& c = e.commit();
+    if (c.view() != g.view() || c.seq() != g.round() || c.digest() != g.digest() || c.replica() != e.sender() ||
+        std::find(members.begin(), members.end(), e.sender()) == members.end() ||
+        !signers.insert(e.sender()).second || !CheckEmbeddedSignature(e, e.sender(), identity_, ops)) {
+      return false;
+    }
+  }
+  return signers.size() >= members.size() - Faults(g.cluster());  // n - f
+}
+
+void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out) {
+  const wire::GlobalShare& g = m->env.global_share();
+  if (g.round() < next_round_ || (g.cluster() < z_ && Has(g.round(), g.cluster()))) return;  // duplicate
+  if (g.round() >= next_round_ + 4 * config_.local.window) return;  // far ahead: refetched later
+  if (!CheckAuth(*m, identity_, 0, out.ops) || !ValidCertificate(g, out.ops)) {
+    ++out.rejected;
+    return;
+  }
+  Round& r = certs_[g.round()];
+  r.resize(z_);
+  Certificate& c = r[g.cluster()];
+  c.view = g.view();
+  c.digest = Digest::FromBytes(g.digest());
+  c.share = m;
+  remote_view_[g.cluster()] = std::max(remote_view_[g.cluster()], g.view());
+  // Received from another cluster: relay it once inside ours.
+  if (ClusterOf(m->sender) != static_cast<int>(config_.cluster) && LocalIndexOf(m->sender) < 0) {
+    out.Send(m, kToGroup);
+  }
+  // Other clusters started this round: if ours has nothing for it, our primary proposes no-ops.
+  if (!Has(g.round(), config_.cluster)) local_.ProposeNoops(now, g.round(), out);
+  AfterLocalStep(now, out);  // the no-op may have decided at once (tiny clusters)
+  TryExecuteRounds(now, out);
+  ArmRemoteTimer(now, out);
+}
+
+void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
+  bool progressed = false;
+  for (auto it = certs_.find(next_round_); it != certs_.end() && it->first == next_round_;
+       it = certs_.find(next_round_)) {
+    Round& r = it->second;
+    if (std::any_of(r.begin(), r.end(), [](const Certificate& c) { return Missing(c.digest); })) break;
+    for (uint32_t cl = 0; cl < z_; ++cl) {
+      Certificate& c = r[cl];
+      const wire::Batch& batch =
+          c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
+      uint64_t position = (next_round_ - 1) * z_ + cl + 1;
+      Execution ex{position, c.view, c.digest, 0};
+      for (const wire::SignedRequest& sr : batch.requests()) {
+        const wire::Request& req = sr.request();
+        ClientRecord& rec = clients_[req.client()];
+        if (req.timestamp() <= rec.low || rec.above.contains(req.timestamp())) continue;  // at most once
+        rec.above.insert(req.timestamp());
+        while (!rec.above.empty() && *rec.above.begin() == rec.low + 1) {
+          rec.above.erase(rec.above.begin());
+          ++rec.low;
+        }
+        ++ex.requests;
+        if (cl != config_.cluster) continue;  // each cluster answers its own clients
+        wire::Envelope env;
+        wire::Reply* reply = env.mutable_reply();
+        reply->set_view(local_.view());
+        reply->set_client(req.client());
+        reply->set_timestamp(req.timestamp());
+        reply->set_replica(identity_.self());
+        reply->set_result(Mix64(position ^ Mix64((uint64_t{req.client()} << 40) ^ req.timestamp())));
+        out.Send(Seal(std::move(env), identity_, Auth::MacTo(req.client()), out.ops), req.client());
+      }
+      out.executed.push_back(ex);
+      executed_positions_ = position;
+    }
+    // Forget the round and everything said about it.
+    uint64_t done = next_round_++;
+    certs_.erase(it);
+    auto forget = [done](auto& m) {
+      for (auto i = m.begin(); i != m.end();) i = i->first.second <= done ? m.erase(i) : std::next(i);
+    };
+    forget(drvc_);
+    forget(rvc_);
+    for (auto* s : {&drvc_sent_, &rvc_sent_, &rvc_acted_}) {
+      for (auto i = s->begin(); i != s->end();) i = i->second <= done ? s->erase(i) : std::next(i);
+    }
+    progressed = true;
+  }
+  if (progressed) {
+    remote_attempts_ = 0;
+    // Flow control: the local primary stays within a window of global execution.
+    local_.SetProposalLimit(now, next_round_ - 1 + config_.local.window, out);
+    AfterLocalStep(now, out);
+    ArmRemoteTimer(now, out);
+  }
+}
+
+// Waiting on round next_round_: when something of it is here but not everything, time the rest.
+void GeoBftReplica::ArmRemoteTimer(TimeNs now, Effects& out) {
+  auto it = certs_.find(next_round_);
+  bool waiting = it != certs_.end();
+  if (!waiting) {
+    if (remote_timer_armed_) out.CancelTimer(kRemoteTimer);
+    remote_timer_armed_ = false;
+    return;
+  }
+  if (remote_timer_armed_ && remote_timer_round_ == next_round_) return;
+  remote_timer_armed_ = true;
+  remote_timer_round_ = next_round_;
+  out.SetTimer(kRemoteTimer, now + (config_.remote_timeout << std::min<uint32_t>(remote_attempts_, 6)));
+}
+
+void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
+  remote_timer_armed_ = false;
+  auto it = certs_.find(next_round_);
+  if (it == certs_.end()) return;
+  for (uint32_t c = 0; c < z_; ++c) {
+    // Our own cluster is local PBFT's business (no-ops, local view change).
+    if (c != config_.cluster && Missing(it->second[c].digest)) SendDrvc(c, next_round_, out);
+  }
+  ++remote_attempts_;
+  ArmRemoteTimer(now, out);
+}
+
+void GeoBftReplica::SendDrvc(uint32_t cluster, uint64_t round, Effects& out) {
+  if (!drvc_sent_.insert({cluster, round}).second) return;
+  wire::Envelope env;
+  wire::RemoteViewChangeRequest* d = env.mutable_remote_view_change_request();
+  d->set_cluster(cluster);
+  d->set_round(round);
+  d->set_replica(identity_.self());
+  out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.clusters[config_.cluster]), out.ops), kToGroup);
+  // Count our own request like anyone's.
+  drvc_[{cluster, round}].insert(static_cast<uint32_t>(LocalIndexOf(identity_.self())));
+}
+
+void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
+  const wire::RemoteViewChangeRequest& d = m->env.remote_view_change_request();
+  int index = LocalIndexOf(m->sender);
+  if (index < 0 || d.replica() != m->sender || d.cluster() >= z_ || d.cluster() == config_.cluster ||
+      !CheckAuth(*m, identity_, static_cast<uint32_t>(LocalIndexOf(identity_.self())), out.ops)) {
+    ++out.rejected;
+    return;
+  }
+  if (d.round() < next_round_) return;  // executed: it will catch up from us otherwise
+  std::pair<uint32_t, uint64_t> key{d.cluster(), d.round()};
+  // Repair: we hold the certificate; the asker only lost it.
+  if (Has(d.round(), d.cluster())) {
+    out.Send(certs_[d.round()][d.cluster()].share, m->sender);
+    return;
+  }
+  auto& senders = drvc_[key];
+  senders.insert(static_cast<uint32_t>(index));
+  uint32_t f = Faults(config_.cluster), n = static_cast<uint32_t>(config_.clusters[config_.cluster].size());
+  if (senders.size() >= f + 1) SendDrvc(d.cluster(), d.round(), out);  // join
+  if (senders.size() >= n - f && rvc_sent_.insert(key).second) {
+    // n-f of us agree the cluster is silent: tell it, replica to replica of the same index.
+    wire::Envelope env;
+    wire::RemoteViewChange* r = env.mutable_remote_view_change();
+    r->set_from_cluster(config_.cluster);
+    r->set_cluster(d.cluster());
+    r->set_round(d.round());
+    r->set_replica(identity_.self());
+    const auto& target = config_.clusters[d.cluster()];
+    uint32_t my_index = static_cast<uint32_t>(LocalIndexOf(identity_.self()));
+    out.Send(Seal(std::move(env), identity_, Auth::Signature(), out.ops), target[my_index % target.size()]);
+    ++rvc_sent_total_;
+  }
+}
+
+void GeoBftReplica::OnRvc(TimeNs now, const MessagePtr& m, Effects& out) {
+  const wire::RemoteViewChange& r = m->env.remote_view_change();
+  int from = ClusterOf(m->sender);
+  if (from < 0 || static_cast<uint32_t>(from) != r.from_cluster() || r.cluster() != config_.cluster ||
+      r.replica() != m->sender || !CheckAuth(*m, identity_, 0, out.ops)) {
+    ++out.rejected;
+    return;
+  }
+  // If we decided that round, the asker just lacks the certificate: send it straight back.
+  if (Has(r.round(), config_.cluster)) {
+    out.Send(ShareOf(certs_[r.round()][config_.cluster], r.round(), out.ops), m->sender);
+  }
+  std::pair<uint32_t, uint64_t> key{r.from_cluster(), r.round()};
+  auto& senders = rvc_[key];
+  senders.insert(m->sender);
+  if (senders.size() < Faults(r.from_cluster()) + 1 || rvc_acted_.contains(key)) return;
+  rvc_acted_.insert(key);
+  // f+1 replicas of another cluster (one correct at least) say our primary is silent. Change it,
+  // unless we are changing it already or just did.
+  bool recent = last_local_view_change_ >= 0 && now - last_local_view_change_ < config_.remote_timeout;
+  if (local_.view_changing() || recent) return;
+  local_.SuspectPrimary(now, out);
+  AfterLocalStep(now, out);
+}
+
+std::string GeoBftReplica::Describe() const {
+  std::string missing;
+  auto it = certs_.find(next_round_);
+  for (uint32_t c = 0; c < z_; ++c) {
+    if (it == certs_.end() || Missing(it->second[c].digest)) absl::StrAppend(&missing, missing.empty() ? "" : ",", c);
+  }
+  return absl::StrFormat("round %d (executed %d) waiting for certificates of clusters [%s]; local: %s",
+                         next_round_, executed_positions_, missing, local_.Describe());
+}
+
+}  // namespace geopbft

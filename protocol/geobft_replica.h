@@ -1,0 +1,122 @@
+// GeoBFT (Gupta et al., "ResilientDB: Global Scale Resilient Blockchain Fabric", PVLDB 2020) as a
+// pure state machine on top of the PBFT one.
+//
+// Each cluster runs PBFT locally (PbftReplica with deferred execution): a locally committed batch
+// at sequence number rho is the cluster's decision for round rho, with a commit certificate (the
+// batch and n-f signed COMMITs). The cluster's primary sends the certificate to f+1 replicas of
+// every other cluster (or, in the original design's variant, to their primaries only); a replica
+// that receives one from another cluster verifies it and relays it once inside its cluster. Every
+// replica executes round rho when it holds all z certificates of that round, in cluster order, and
+// replies to the clients of its own cluster. An idle cluster's primary proposes no-ops for rounds
+// other clusters have started. A replica that waits too long for cluster C's certificate asks its
+// cluster (DRvc): a holder forwards it (repair); f+1 DRvcs make others join; n-f make each send a
+// signed Rvc to the replica of the same index in C, and f+1 Rvcs make C change its primary, unless
+// it just did.
+#ifndef GEOPBFT_PROTOCOL_GEOBFT_REPLICA_H_
+#define GEOPBFT_PROTOCOL_GEOBFT_REPLICA_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "protocol/pbft_replica.h"
+#include "protocol/replica.h"
+
+namespace geopbft {
+
+enum class SharingMode {
+  kFPlusOne,       // to f+1 replicas of every other cluster (GeoBFT)
+  kPrimariesOnly,  // to the other clusters' primaries only (the original design's variant)
+};
+
+struct GeoConfig {
+  PbftConfig local;  // this cluster's PBFT group (members = the cluster)
+  uint32_t cluster = 0;
+  std::vector<std::vector<NodeId>> clusters;  // every cluster's members, in cluster order
+  SharingMode sharing = SharingMode::kFPlusOne;
+  TimeNs remote_timeout = 2 * kSecond;  // waiting for a remote certificate before DRvc
+};
+
+class GeoBftReplica : public Replica {
+ public:
+  static constexpr uint64_t kRemoteTimer = uint64_t{1} << 40;  // apart from local PBFT timer ids
+
+  GeoBftReplica(GeoConfig config, Identity identity);
+
+  void Step(TimeNs now, const Input& in, Effects& out) override;
+  Effects Step(TimeNs now, const Input& in) {
+    Effects out;
+    Step(now, in, out);
+    return out;
+  }
+  bool LegacyDropOnArrival(const Message& m) override { return local_.LegacyDropOnArrival(m); }
+  uint64_t view() const override { return local_.view(); }
+  uint64_t last_executed() const override { return executed_positions_; }
+  bool IsPrimary() const override { return local_.IsPrimary(); }
+  size_t state_entries() const override;
+  size_t log_size() const override { return local_.log_size() + certs_.size(); }
+  std::string Describe() const override;
+
+  const PbftReplica& local() const { return local_; }
+  uint64_t next_round() const { return next_round_; }
+  uint64_t remote_view_changes_requested() const { return rvc_sent_total_; }
+
+ private:
+  // One cluster's certificate for one round.
+  struct Certificate {
+    uint64_t view = 0;
+    Digest digest;
+    MessagePtr share;  // the signed GLOBAL-SHARE (built lazily for our own cluster)
+    LocalDecision own;  // our own cluster's decision
+  };
+  using Round = std::vector<Certificate>;  // indexed by cluster; digest all-zero = missing
+
+  void AfterLocalStep(TimeNs now, Effects& out);
+  void OnDecided(TimeNs now, LocalDecision d, Effects& out);
+  MessagePtr ShareOf(Certificate& c, uint64_t round, OpCounts& ops);
+  void ShareCertificate(uint64_t round, Effects& out);
+  void OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out);
+  bool ValidCertificate(const wire::GlobalShare& g, OpCounts& ops) const;
+  void TryExecuteRounds(TimeNs now, Effects& out);
+  void ArmRemoteTimer(TimeNs now, Effects& out);
+  void OnRemoteTimer(TimeNs now, Effects& out);
+  void SendDrvc(uint32_t cluster, uint64_t round, Effects& out);
+  void OnDrvc(const MessagePtr& m, Effects& out);
+  void OnRvc(TimeNs now, const MessagePtr& m, Effects& out);
+  bool Has(uint64_t round, uint32_t cluster) const;
+  int LocalIndexOf(NodeId n) const;
+  int ClusterOf(NodeId n) const;
+  uint32_t Faults(uint32_t cluster) const { return (static_cast<uint32_t>(config_.clusters[cluster].size()) - 1) / 3; }
+
+  GeoConfig config_;
+  Identity identity_;
+  PbftReplica local_;
+  uint32_t z_;
+
+  uint64_t next_round_ = 1;          // the round executed next
+  uint64_t executed_positions_ = 0;  // position in the global order: (round - 1) * z + cluster + 1
+  absl::btree_map<uint64_t, Round> certs_;
+  std::vector<uint64_t> remote_view_;  // latest view seen in each cluster's certificates
+  struct ClientRecord {
+    uint64_t low = 0;
+    absl::btree_set<uint64_t> above;
+  };
+  absl::btree_map<NodeId, ClientRecord> clients_;  // global at-most-once table
+
+  // Remote view change.
+  bool remote_timer_armed_ = false;
+  uint64_t remote_timer_round_ = 0;
+  uint32_t remote_attempts_ = 0;
+  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<uint32_t>> drvc_;  // (C, round) -> local senders
+  absl::btree_set<std::pair<uint32_t, uint64_t>> drvc_sent_, rvc_sent_;
+  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<NodeId>> rvc_;  // (from cluster, round) -> senders
+  absl::btree_set<std::pair<uint32_t, uint64_t>> rvc_acted_;
+  TimeNs last_local_view_change_ = -1;
+  uint64_t rvc_sent_total_ = 0;
+};
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_PROTOCOL_GEOBFT_REPLICA_H_

@@ -1,0 +1,32 @@
+// What the simulator needs from a replica state machine, whichever protocol it runs (flat PBFT,
+// GeoBFT). Step() is the only way in; the rest is inspection for observers and reports.
+#ifndef GEOPBFT_PROTOCOL_REPLICA_H_
+#define GEOPBFT_PROTOCOL_REPLICA_H_
+
+#include <cstdint>
+#include <string>
+
+#include "protocol/effects.h"
+#include "protocol/message.h"
+
+namespace geopbft {
+
+class Replica {
+ public:
+  virtual ~Replica() = default;
+  virtual void Step(TimeNs now, const Input& in, Effects& out) = 0;
+  // Legacy receive path of the original design (see PbftConfig::drop_out_of_order).
+  virtual bool LegacyDropOnArrival(const Message& m) = 0;
+
+  virtual uint64_t view() const = 0;           // the local view
+  virtual uint64_t last_executed() const = 0;  // last executed position of the global order
+  virtual bool IsPrimary() const = 0;          // primary of its (local) group
+  virtual size_t state_entries() const = 0;    // everything kept that could grow with the run
+  virtual size_t log_size() const = 0;
+  // One line for the stall report: view, sequence, phase, and what the replica waits for.
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_PROTOCOL_REPLICA_H_
