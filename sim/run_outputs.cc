@@ -35,17 +35,18 @@ std::string JsonString(std::string_view s) {
 std::string Num(double v) { return absl::StrFormat("%.6f", v); }
 double Ms(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
 
-// Per-cluster figures, as one JSON array.
+// Per-cluster figures, as a JSON object keyed by cluster index (an object rather than a list keeps
+// summary.json free of brackets, which shell tools comparing values treat as patterns).
 std::string ClusterDetail(const Simulation& sim) {
-  std::string out = "[";
+  std::string out = "{";
   const auto& stats = sim.cluster_stats();
   for (uint32_t c = 0; c < stats.size(); ++c) {
-    absl::StrAppendFormat(&out, "%s\n    {\"cluster\": %d, \"region\": %s, \"committed_requests\": %d, "
+    absl::StrAppendFormat(&out, "%s\n    \"%d\": {\"region\": %s, \"committed_requests\": %d, "
                           "\"view_changes\": %d, \"wan_bytes\": %d}",
                           c ? "," : "", c, JsonString(sim.cluster_region(c)), stats[c].completed,
                           stats[c].view_changes, stats[c].wan_bytes);
   }
-  return out + "\n  ]";
+  return out + "\n  }";
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ head -1 "$work/a/timeseries.csv" | grep -q '^time_s,throughput_tps,latency_ms_p5
 (( $(json "$work/a/summary.json" "d['committed_requests']") > 0 )) || fail "nothing committed"
 "$bin" run "$small" --out="$work/b" >/dev/null 2>&1 || fail "second run failed"
 strip='{k: v for k, v in d.items() if "wall" not in k}'
-[[ $(json "$work/a/summary.json" "$strip") == $(json "$work/b/summary.json" "$strip") ]] || fail "summaries differ"
+[[ "$(json "$work/a/summary.json" "$strip")" == "$(json "$work/b/summary.json" "$strip")" ]] || fail "summaries differ"
 for f in timeseries.csv replicas.csv scenario.textproto; do cmp -s "$work/a/$f" "$work/b/$f" || fail "$f differs"; done
 
 # --seed and --set land in the effective scenario, which replays the run exactly.
