@@ -148,7 +148,8 @@ bool GeoBftReplica::ValidCertificate(const wire::GlobalShare& g, OpCounts& ops) 
       return false;
     }
   }
-  return signers.size() >= members.size() - Faults(g.cluster());  // n - f
+  // A commit quorum of the cluster: n - f = 2f+1 for n = 3f+1 (ceil((n+f+1)/2) in general).
+  return signers.size() >= CommitQuorum(static_cast<uint32_t>(members.size()), Faults(g.cluster()));
 }
 
 void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out) {
@@ -292,7 +293,7 @@ void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
   senders.insert(static_cast<uint32_t>(index));
   uint32_t f = Faults(config_.cluster), n = static_cast<uint32_t>(config_.clusters[config_.cluster].size());
   if (senders.size() >= f + 1) SendDrvc(d.cluster(), d.round(), out);  // join
-  if (senders.size() >= n - f && rvc_sent_.insert(key).second) {
+  if (senders.size() >= CommitQuorum(n, f) && rvc_sent_.insert(key).second) {
     // n-f of us agree the cluster is silent: tell it, replica to replica of the same index.
     wire::Envelope env;
     wire::RemoteViewChange* r = env.mutable_remote_view_change();
@@ -315,10 +316,13 @@ void GeoBftReplica::OnRvc(TimeNs now, const MessagePtr& m, Effects& out) {
     ++out.rejected;
     return;
   }
-  // If we decided that round, the asker just lacks the certificate: send it straight back.
+  // If we decided that round, our primary did its job and the network lost the certificate: send
+  // it straight back, and do not hold the complaint against the primary.
   if (Has(r.round(), config_.cluster)) {
     out.Send(ShareOf(certs_[r.round()][config_.cluster], r.round(), out.ops), m->sender);
+    return;
   }
+  if (r.round() < next_round_) return;  // executed here long ago: the asker will be repaired by others
   std::pair<uint32_t, uint64_t> key{r.from_cluster(), r.round()};
   auto& senders = rvc_[key];
   senders.insert(m->sender);

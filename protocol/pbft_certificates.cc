@@ -42,9 +42,10 @@ absl::Status ValidateCheckpointProof(const google::protobuf::RepeatedPtrField<wi
       return absl::InvalidArgumentError(absl::StrFormat("bad signature of replica %d in checkpoint proof", env.sender()));
     }
   }
-  if (signers.size() < 2 * group.f + 1) {
+  uint32_t quorum = CommitQuorum(static_cast<uint32_t>(group.members->size()), group.f);
+  if (signers.size() < quorum) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("checkpoint proof has %d signers, needs %d", signers.size(), 2 * group.f + 1));
+        absl::StrFormat("checkpoint proof has %d signers, needs %d", signers.size(), quorum));
   }
   return absl::OkStatus();
 }
@@ -94,9 +95,9 @@ absl::Status ValidateViewChange(const wire::ViewChange& vc, NodeId sender, uint6
   return absl::OkStatus();
 }
 
-absl::StatusOr<NewViewPlan> SelectProposals(const std::vector<const wire::ViewChange*>& vcs, uint32_t f) {
-  const size_t quorum = 2 * f + 1;
-  if (vcs.size() < quorum) return absl::FailedPreconditionError("fewer than 2f+1 VIEW-CHANGEs");
+absl::StatusOr<NewViewPlan> SelectProposals(const std::vector<const wire::ViewChange*>& vcs, uint32_t n, uint32_t f) {
+  const size_t quorum = Quorum(n, f);
+  if (vcs.size() < quorum) return absl::FailedPreconditionError("fewer VIEW-CHANGEs than a quorum");
   NewViewPlan plan;
   for (const wire::ViewChange* vc : vcs) {
     if (plan.min_source == nullptr || vc->stable_seq() > plan.min_s) {

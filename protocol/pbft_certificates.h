@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "protocol/crypto.h"
 #include "protocol/message.h"
+#include "protocol/quorum.h"
 
 namespace geopbft {
 
@@ -49,9 +50,10 @@ struct NewViewPlan {
   std::vector<Proposal> proposals;  // one per seq in (min_s, max_s], ascending
 };
 
-// The selection rule over validated VIEW-CHANGEs (at least 2f+1, from distinct replicas).
+// The selection rule over validated VIEW-CHANGEs (at least a quorum, from distinct replicas of a
+// group of n).
 // Fails (FailedPrecondition) when some sequence number cannot be decided yet: wait for more.
-absl::StatusOr<NewViewPlan> SelectProposals(const std::vector<const wire::ViewChange*>& vcs, uint32_t f);
+absl::StatusOr<NewViewPlan> SelectProposals(const std::vector<const wire::ViewChange*>& vcs, uint32_t n, uint32_t f);
 
 }  // namespace geopbft
 

@@ -65,7 +65,7 @@ void PbftReplica::MaybeStabilize(TimeNs now, uint64_t seq, Effects& out) {
   auto votes = checkpoint_votes_.find(seq);
   if (seq <= stable_seq_ || votes == checkpoint_votes_.end()) return;
   for (const auto& [digest, signers] : votes->second) {
-    if (signers.size() < CommitQuorum(config_.f)) continue;
+    if (signers.size() < CommitQuorum(n_, config_.f)) continue;
     auto own = snapshots_.find(seq);
     if (own != snapshots_.end() && Digest::FromBytes(digest) == Sha256(own->second)) {
       // Our own state matches a quorum: the checkpoint is stable.
@@ -74,7 +74,7 @@ void PbftReplica::MaybeStabilize(TimeNs now, uint64_t seq, Effects& out) {
       stable_snapshot_ = own->second;
       stable_proof_.clear();
       for (const auto& [index, msg] : signers) {
-        if (stable_proof_.size() == CommitQuorum(config_.f)) break;
+        if (stable_proof_.size() == CommitQuorum(n_, config_.f)) break;
         stable_proof_.push_back(msg->env);
       }
       CollectGarbage(seq);

@@ -36,7 +36,7 @@ void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
 }
 
 PbftReplica::PbftReplica(PbftConfig config, Identity identity)
-    : config_(std::move(config)), identity_(identity) {
+    : config_(std::move(config)), identity_(identity), n_(static_cast<uint32_t>(config_.members.size())) {
   for (uint32_t i = 0; i < config_.members.size(); ++i) index_of_[config_.members[i]] = i;
 }
 
@@ -322,7 +322,7 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
 // Moves a slot as far as its votes allow: prepared -> send COMMIT; committed -> execute.
 void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
   if (!slot.pre_prepare || slot.view != view_) return;
-  if (!slot.prepared && slot.prepares.matching >= PrepareQuorum(config_.f)) {
+  if (!slot.prepared && slot.prepares.matching >= PrepareQuorum(n_, config_.f)) {
     slot.prepared = true;
     slot.has_prepared_claim = true;
     slot.prepared_view = view_;
@@ -349,7 +349,7 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
   }
   // 2f+1 matching COMMITs mean at least f+1 correct replicas prepared this digest: it is decided,
   // even if this replica missed PREPAREs (lost, or it was behind).
-  if (!slot.committed && slot.commits.matching >= CommitQuorum(config_.f)) {
+  if (!slot.committed && slot.commits.matching >= CommitQuorum(n_, config_.f)) {
     slot.committed = true;
     TryExecute(now, out);
   }
@@ -381,7 +381,7 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
       LocalDecision d{seq, view_, slot.digest, slot.pre_prepare, {}};
       if (slot.own_commit) d.commits.push_back(slot.own_commit);
       for (const MessagePtr& c : slot.commit_msgs) {
-        if (d.commits.size() >= CommitQuorum(config_.f)) break;
+        if (d.commits.size() >= CommitQuorum(n_, config_.f)) break;
         if (Digest::FromBytes(c->env.commit().digest()) == slot.digest) d.commits.push_back(c);
       }
       out.decided.push_back(std::move(d));
@@ -432,10 +432,10 @@ std::string PbftReplica::Describe() const {
     absl::StrAppendFormat(&s, " seq %d phase idle waiting for PRE-PREPARE from replica %d", next, primary());
   } else if (!it->second.commit_sent) {
     absl::StrAppendFormat(&s, " seq %d phase pre-prepared waiting for PREPAREs (%d of %d)", next,
-                          it->second.prepares.matching, PrepareQuorum(f));
+                          it->second.prepares.matching, PrepareQuorum(n_, f));
   } else {
     absl::StrAppendFormat(&s, " seq %d phase prepared waiting for COMMITs (%d of %d)", next,
-                          it->second.commits.matching, CommitQuorum(f));
+                          it->second.commits.matching, CommitQuorum(n_, f));
   }
   if (!waiting_.empty()) absl::StrAppendFormat(&s, "; %d client requests waiting", waiting_.size());
   if (legacy_dropped_ > 0) {

@@ -196,6 +196,7 @@ class PbftReplica : public Replica {
   PbftConfig config_;
   Identity identity_;
   absl::flat_hash_map<NodeId, uint32_t> index_of_;  // lookups only
+  uint32_t n_ = 0;  // group size
   uint64_t view_ = 0;
   bool view_changing_ = false;
   uint64_t view_changes_installed_ = 0;

@@ -83,7 +83,7 @@ void PbftReplica::OnStatus(const MessagePtr& m, Effects& out) {
     // A decided slot: forward a commit certificate (2f+1 signed COMMITs), enough to execute.
     uint32_t commits = slot.own_commit ? 1 : 0;
     for (const MessagePtr& c : slot.commit_msgs) {
-      if (commits >= CommitQuorum(config_.f)) break;
+      if (commits >= CommitQuorum(n_, config_.f)) break;
       if (c->sender == m->sender || Digest::FromBytes(c->env.commit().digest()) != slot.digest) continue;
       out.Send(c, m->sender);
       ++commits;

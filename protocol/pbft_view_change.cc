@@ -118,10 +118,10 @@ void PbftReplica::OnViewChange(TimeNs now, const MessagePtr& m, Effects& out) {
 void PbftReplica::TryNewView(TimeNs now, Effects& out) {
   if (!view_changing_ || PrimaryOf(view_) != config_.self_index) return;
   auto it = view_change_msgs_.find(view_);
-  if (it == view_change_msgs_.end() || it->second.size() < CommitQuorum(config_.f)) return;
+  if (it == view_change_msgs_.end() || it->second.size() < CommitQuorum(n_, config_.f)) return;
   std::vector<const wire::ViewChange*> vcs;
   for (const auto& [i, msg] : it->second) vcs.push_back(&msg->env.view_change());
-  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, config_.f);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, n_, config_.f);
   if (!plan.ok()) return;  // some sequence number is undecided: wait for more VIEW-CHANGEs
 
   wire::Envelope env;
@@ -142,7 +142,7 @@ void PbftReplica::TryNewView(TimeNs now, Effects& out) {
   // Re-run the plan on the NEW-VIEW's own copy so that the batches outlive the VIEW-CHANGE map.
   std::vector<const wire::ViewChange*> own;
   for (const wire::Envelope& e : m->env.new_view().view_changes()) own.push_back(&e.view_change());
-  InstallView(now, view_, *SelectProposals(own, config_.f), out);
+  InstallView(now, view_, *SelectProposals(own, n_, config_.f), out);
 }
 
 void PbftReplica::OnNewView(TimeNs now, const MessagePtr& m, Effects& out) {
@@ -166,7 +166,7 @@ void PbftReplica::OnNewView(TimeNs now, const MessagePtr& m, Effects& out) {
     vcs.push_back(&e.view_change());
   }
   // The proposals must be exactly what the selection rule gives for these VIEW-CHANGEs.
-  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, config_.f);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, n_, config_.f);
   if (!plan.ok() || plan->proposals.size() != static_cast<size_t>(nv.proposals_size()) ||
       nv.batches_size() != nv.proposals_size()) {
     ++out.rejected;

@@ -233,6 +233,12 @@ void Validator::Run() {
     Error({{"workload"}, {"clients_per_cluster"}}, "workload.clients_per_cluster must be <= 100000");
   }
 
+  for (int i = 0; i < w.idle_clusters_size(); ++i) {
+    if (w.idle_clusters(i) >= topo.clusters()) {
+      Error({{"workload"}, {"idle_clusters", i}}, absl::StrFormat("unknown cluster %d", w.idle_clusters(i)));
+    }
+  }
+
   // CPU.
   const auto& c = s_.cpu();
   for (const char* field : {"base_us", "per_byte_ns", "sign_us", "verify_us", "mac_us", "hash_ns_per_byte"}) {

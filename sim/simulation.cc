@@ -118,6 +118,7 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     cfg.replicas = groups_[geo ? h.cluster : 0];
     cfg.f = f_;
     cfg.mode = ToLoadMode(w.mode());
+    h.idle = std::count(w.idle_clusters().begin(), w.idle_clusters().end(), h.cluster) > 0;
     cfg.outstanding = w.outstanding();
     cfg.count = w.count();
     cfg.payload_size = w.request_size_bytes();
@@ -140,6 +141,7 @@ void Simulation::Run(const std::function<void(double)>& progress) {
   // Clients start at time zero; open-loop clients draw their first arrival.
   for (uint32_t c = 0; c < clients_.size(); ++c) {
     ClientHost& h = clients_[c];
+    if (h.idle) continue;
     h.fx.Clear();
     h.sm->Step(0, Input::Start(), h.fx);
     ApplyClientEffects(c);
@@ -348,6 +350,7 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
   if (fx.state_transferred_to > 0) ++state_transfers_;
   for (const Execution& ex : fx.executed) {
     agreement_.OnExecuted(r, ex, now_);
+    if (record_executions_) h.history.push_back({ex.seq, ex.digest.Prefix64()});
     ++h.stats.executed_batches;
     h.stats.executed_requests += ex.requests;
     ++interval_executed_;
@@ -370,7 +373,7 @@ void Simulation::ApplyClientEffects(uint32_t c) {
   }
   bool fixed = scenario_.workload().mode() == scenario::Workload::FIXED_COUNT;
   if (fixed && !h.fx.completions.empty() && h.sm->done() &&
-      std::all_of(clients_.begin(), clients_.end(), [](const ClientHost& x) { return x.sm->done(); })) {
+      std::all_of(clients_.begin(), clients_.end(), [](const ClientHost& x) { return x.idle || x.sm->done(); })) {
     stop_ = true;  // every request answered: the experiment is over
   }
   h.fx.Clear();

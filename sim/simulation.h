@@ -64,6 +64,10 @@ class Simulation {
   // fraction of simulated time done; it must not influence the run.
   void Run(const std::function<void(double)>& progress = {});
 
+  // Tests: keep every replica's executed (position, digest) sequence.
+  void RecordExecutions() { record_executions_ = true; }
+  const std::vector<std::pair<uint64_t, uint64_t>>& executions(uint32_t r) const { return replicas_[r].history; }
+
   // Results.
   const scenario::Scenario& scenario() const { return scenario_; }
   TimeNs now() const { return now_; }
@@ -139,11 +143,13 @@ class Simulation {
     Effects fx;
     Timers timers;
     ReplicaStats stats;
+    std::vector<std::pair<uint64_t, uint64_t>> history;  // (position, digest prefix), tests only
   };
   struct ClientHost {
     std::unique_ptr<Client> sm;
     Rng rng{0};
     uint32_t cluster = 0;
+    bool idle = false;  // in workload.idle_clusters: sends nothing
     Effects fx;
     Timers timers;
   };
@@ -175,6 +181,7 @@ class Simulation {
   std::vector<std::vector<NodeId>> clusters_;  // replica ids of each cluster
   std::vector<std::vector<NodeId>> groups_;    // PBFT groups: one flat group, or one per cluster
   bool geo_ = false;
+  bool record_executions_ = false;
   std::vector<ClusterStats> cluster_stats_;
   std::vector<std::string> region_names_;  // per node
   uint32_t f_ = 0;

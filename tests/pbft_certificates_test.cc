@@ -115,7 +115,7 @@ TEST_F(Certificates, SelectionReproposesWhatMayHaveCommitted) {
   // committed (0, 1 and the failed primary), so the new view must carry it.
   wire::Batch a = BatchOf(1);
   wire::ViewChange v0 = VC(0, 1, {{1, 0, a}}), v1 = VC(1, 1, {{1, 0, a}}), v2 = VC(2, 1, {});
-  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 1);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 4, 1);
   ASSERT_TRUE(plan.ok()) << plan.status();
   ASSERT_EQ(plan->proposals.size(), 1u);
   EXPECT_EQ(plan->proposals[0].seq, 1u);
@@ -127,7 +127,7 @@ TEST_F(Certificates, SelectionFillsGapsWithNullRequests) {
   // Seq 2 prepared somewhere, seq 1 nowhere: seq 1 becomes a null request.
   wire::Batch b = BatchOf(2);
   wire::ViewChange v0 = VC(0, 1, {{2, 0, b}}), v1 = VC(1, 1, {{2, 0, b}}), v2 = VC(2, 1, {});
-  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 1);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 4, 1);
   ASSERT_TRUE(plan.ok()) << plan.status();
   ASSERT_EQ(plan->proposals.size(), 2u);
   EXPECT_EQ(plan->proposals[0].batch, nullptr);
@@ -140,7 +140,7 @@ TEST_F(Certificates, ALoneLieIsNotReproposed) {
   // claims) fails, and 2f+1 replicas without a prepared claim make it a null request.
   wire::Batch lie = BatchOf(66);
   wire::ViewChange liar = VC(3, 1, {{1, 0, lie}}), v0 = VC(0, 1, {}), v1 = VC(1, 1, {}), v2 = VC(2, 1, {});
-  absl::StatusOr<NewViewPlan> plan = SelectProposals({&liar, &v0, &v1, &v2}, 1);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals({&liar, &v0, &v1, &v2}, 4, 1);
   ASSERT_TRUE(plan.ok()) << plan.status();
   ASSERT_EQ(plan->proposals.size(), 1u);
   EXPECT_EQ(plan->proposals[0].batch, nullptr);
@@ -151,7 +151,7 @@ TEST_F(Certificates, TheLaterViewWins) {
   // replicas 1 and 2: B is the one that may have committed.
   wire::Batch a = BatchOf(1), b = BatchOf(2);
   wire::ViewChange v0 = VC(0, 2, {{1, 0, a}}), v1 = VC(1, 2, {{1, 1, b}}), v2 = VC(2, 2, {{1, 1, b}});
-  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 1);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 4, 1);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->proposals[0].digest, BatchDigest(b));
 }
@@ -161,16 +161,16 @@ TEST_F(Certificates, UndecidedUntilEnoughViewChanges) {
   // the claim: neither A1+A2 nor the null rule holds. Wait for more.
   wire::Batch a = BatchOf(1);
   wire::ViewChange v0 = VC(0, 1, {{1, 0, a}}), v1 = VC(1, 1, {}), v2 = VC(2, 1, {});
-  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 1);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 4, 1);
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_FALSE(SelectProposals({&v0, &v1}, 1).ok());  // fewer than 2f+1
+  EXPECT_FALSE(SelectProposals({&v0, &v1}, 4, 1).ok());  // fewer than a quorum
 }
 
 TEST_F(Certificates, StableCheckpointIsTheHighestProven) {
   wire::ViewChange v0 = VC(0, 1, {}), v1 = VC(1, 1, {}), v2 = VC(2, 1, {});
   v1.set_stable_seq(16);
   v1.set_stable_digest(std::string(state.view()));
-  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 1);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 4, 1);
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->min_s, 16u);
   EXPECT_EQ(plan->min_digest, state);
