@@ -48,8 +48,13 @@ bool GeoBftReplica::Has(uint64_t round, uint32_t cluster) const {
   return it != certs_.end() && !Missing(it->second[cluster].digest);
 }
 
+MessagePtr GeoBftReplica::Recent(uint64_t round, uint32_t cluster, OpCounts& ops) {
+  auto it = recent_.find({round, cluster});
+  return it == recent_.end() ? nullptr : ShareOf(it->second, round, ops);
+}
+
 size_t GeoBftReplica::state_entries() const {
-  size_t n = local_.state_entries() + certs_.size() * z_ + drvc_.size() + rvc_.size() + drvc_sent_.size() +
+  size_t n = local_.state_entries() + certs_.size() * z_ + recent_.size() + drvc_.size() + rvc_.size() + drvc_sent_.size() +
              rvc_sent_.size() + rvc_acted_.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.above.size();
   return n;
@@ -212,15 +217,20 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
       }
       out.executed.push_back(ex);
       executed_positions_ = position;
+      recent_[{next_round_, cl}] = std::move(c);
     }
-    // Forget the round and everything said about it.
+    // Forget the round and everything said about it (keeping its certificates for repairs).
     uint64_t done = next_round_++;
     certs_.erase(it);
+    while (!recent_.empty() && recent_.begin()->first.first + config_.local.window < next_round_) {
+      recent_.erase(recent_.begin());
+    }
     auto forget = [done](auto& m) {
       for (auto i = m.begin(); i != m.end();) i = i->first.second <= done ? m.erase(i) : std::next(i);
     };
     forget(drvc_);
     forget(rvc_);
+    for (auto i = relayed_rvc_.begin(); i != relayed_rvc_.end();) i = i->second <= done ? relayed_rvc_.erase(i) : std::next(i);
     for (auto* s : {&drvc_sent_, &rvc_sent_, &rvc_acted_}) {
       for (auto i = s->begin(); i != s->end();) i = i->second <= done ? s->erase(i) : std::next(i);
     }
@@ -282,11 +292,15 @@ void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
     ++out.rejected;
     return;
   }
-  if (d.round() < next_round_) return;  // executed: it will catch up from us otherwise
   std::pair<uint32_t, uint64_t> key{d.cluster(), d.round()};
-  // Repair: we hold the certificate; the asker only lost it.
+  // Repair: we hold the certificate (or executed it recently); the asker only lost it.
   if (Has(d.round(), d.cluster())) {
     out.Send(certs_[d.round()][d.cluster()].share, m->sender);
+    ++repairs_sent_;
+    return;
+  }
+  if (d.round() < next_round_) {
+    if (MessagePtr share = Recent(d.round(), d.cluster(), out.ops)) out.Send(share, m->sender), ++repairs_sent_;
     return;
   }
   auto& senders = drvc_[key];
@@ -320,12 +334,18 @@ void GeoBftReplica::OnRvc(TimeNs now, const MessagePtr& m, Effects& out) {
   // it straight back, and do not hold the complaint against the primary.
   if (Has(r.round(), config_.cluster)) {
     out.Send(ShareOf(certs_[r.round()][config_.cluster], r.round(), out.ops), m->sender);
+    ++repairs_sent_;
     return;
   }
-  if (r.round() < next_round_) return;  // executed here long ago: the asker will be repaired by others
+  if (r.round() < next_round_) {
+    if (MessagePtr share = Recent(r.round(), config_.cluster, out.ops)) out.Send(share, m->sender), ++repairs_sent_;
+    return;
+  }
   std::pair<uint32_t, uint64_t> key{r.from_cluster(), r.round()};
   auto& senders = rvc_[key];
-  senders.insert(m->sender);
+  if (!senders.insert(m->sender).second) return;
+  // Each remote replica told only its same-index peer: relay it (signed) so that all of us count.
+  if (LocalIndexOf(m->sender) < 0 && relayed_rvc_.insert({m->sender, r.round()}).second) out.Send(m, kToGroup);
   if (senders.size() < Faults(r.from_cluster()) + 1 || rvc_acted_.contains(key)) return;
   rvc_acted_.insert(key);
   // f+1 replicas of another cluster (one correct at least) say our primary is silent. Change it,

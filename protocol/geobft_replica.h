@@ -62,6 +62,7 @@ class GeoBftReplica : public Replica {
   const PbftReplica& local() const { return local_; }
   uint64_t next_round() const { return next_round_; }
   uint64_t remote_view_changes_requested() const { return rvc_sent_total_; }
+  uint64_t repairs_sent() const { return repairs_sent_; }  // certificates re-sent on DRvc / Rvc
 
  private:
   // One cluster's certificate for one round.
@@ -86,6 +87,7 @@ class GeoBftReplica : public Replica {
   void OnDrvc(const MessagePtr& m, Effects& out);
   void OnRvc(TimeNs now, const MessagePtr& m, Effects& out);
   bool Has(uint64_t round, uint32_t cluster) const;
+  MessagePtr Recent(uint64_t round, uint32_t cluster, OpCounts& ops);  // null when forgotten
   int LocalIndexOf(NodeId n) const;
   int ClusterOf(NodeId n) const;
   uint32_t Faults(uint32_t cluster) const { return (static_cast<uint32_t>(config_.clusters[cluster].size()) - 1) / 3; }
@@ -98,6 +100,9 @@ class GeoBftReplica : public Replica {
   uint64_t next_round_ = 1;          // the round executed next
   uint64_t executed_positions_ = 0;  // position in the global order: (round - 1) * z + cluster + 1
   absl::btree_map<uint64_t, Round> certs_;
+  // Certificates of recently executed rounds, to repair replicas (here or in other clusters) that
+  // lost them: (round, cluster) -> GLOBAL-SHARE, kept for one window of rounds.
+  absl::btree_map<std::pair<uint64_t, uint32_t>, Certificate> recent_;
   std::vector<uint64_t> remote_view_;  // latest view seen in each cluster's certificates
   struct ClientRecord {
     uint64_t low = 0;
@@ -113,8 +118,10 @@ class GeoBftReplica : public Replica {
   absl::btree_set<std::pair<uint32_t, uint64_t>> drvc_sent_, rvc_sent_;
   absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<NodeId>> rvc_;  // (from cluster, round) -> senders
   absl::btree_set<std::pair<uint32_t, uint64_t>> rvc_acted_;
+  absl::btree_set<std::pair<NodeId, uint64_t>> relayed_rvc_;  // (remote sender, round) relayed locally
   TimeNs last_local_view_change_ = -1;
   uint64_t rvc_sent_total_ = 0;
+  uint64_t repairs_sent_ = 0;
 };
 
 }  // namespace geopbft

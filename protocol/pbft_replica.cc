@@ -149,7 +149,9 @@ void PbftReplica::OnTimer(TimeNs now, uint64_t id, Effects& out) {
       return TryPropose(now, out);
     case kViewChangeTimer:
       vc_timer_armed_ = false;
-      if (!view_changing_ && GroupIsAhead()) {
+      if (!view_changing_ && (GroupIsAhead() || (config_.defer_execution && last_executed_ >= proposal_limit_))) {
+        // (GeoBFT: at the proposal limit the cluster waits for global execution, not for the
+        // primary.)
         // f+1 replicas (one correct at least) checkpointed beyond what we executed: the group is
         // making progress and we are the one behind. Catch up instead of blaming the primary.
         ArmViewChangeTimer(now, out);

@@ -350,7 +350,7 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
   if (fx.state_transferred_to > 0) ++state_transfers_;
   for (const Execution& ex : fx.executed) {
     agreement_.OnExecuted(r, ex, now_);
-    if (record_executions_) h.history.push_back({ex.seq, ex.digest.Prefix64()});
+    if (record_executions_) h.history.push_back(ex);
     ++h.stats.executed_batches;
     h.stats.executed_requests += ex.requests;
     ++interval_executed_;

@@ -66,7 +66,7 @@ class Simulation {
 
   // Tests: keep every replica's executed (position, digest) sequence.
   void RecordExecutions() { record_executions_ = true; }
-  const std::vector<std::pair<uint64_t, uint64_t>>& executions(uint32_t r) const { return replicas_[r].history; }
+  const std::vector<Execution>& executions(uint32_t r) const { return replicas_[r].history; }
 
   // Results.
   const scenario::Scenario& scenario() const { return scenario_; }
@@ -143,7 +143,7 @@ class Simulation {
     Effects fx;
     Timers timers;
     ReplicaStats stats;
-    std::vector<std::pair<uint64_t, uint64_t>> history;  // (position, digest prefix), tests only
+    std::vector<Execution> history;  // what it executed, in order (tests only)
   };
   struct ClientHost {
     std::unique_ptr<Client> sm;
