@@ -79,7 +79,7 @@ class GeoBftReplica : public Replica {
   MessagePtr ShareOf(Certificate& c, uint64_t round, OpCounts& ops);
   void ShareCertificate(uint64_t round, Effects& out);
   void OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out);
-  bool ValidCertificate(const wire::GlobalShare& g, OpCounts& ops) const;
+  bool ValidCertificate(const Message& m, OpCounts& ops) const;
   void TryExecuteRounds(TimeNs now, Effects& out);
   void ArmRemoteTimer(TimeNs now, Effects& out);
   void OnRemoteTimer(TimeNs now, Effects& out);

@@ -113,6 +113,12 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
   m->env = std::move(env);
   m->env.set_sender(id.self());
   FillHeader(*m);
+  if (m->type == MsgType::kGlobalShare) {
+    // Digest the certificate's batch once, for every receiver to compare against.
+    std::string batch = m->env.global_share().batch().SerializeAsString();
+    m->batch_digest = Sha256(batch);
+    ops.hashed_bytes += batch.size();
+  }
   std::string body = SerializeBody(m->env);
   m->body_bytes = static_cast<uint32_t>(body.size());
   m->body_digest = Sha256(body);
@@ -192,6 +198,7 @@ absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
   std::string body = SerializeBody(m->env);
   m->body_bytes = static_cast<uint32_t>(body.size());
   m->body_digest = Sha256(body);
+  if (m->type == MsgType::kGlobalShare) m->batch_digest = Sha256(m->env.global_share().batch().SerializeAsString());
   if (m->type == MsgType::kPrePrepare) {
     const wire::PrePrepare& pp = m->env.pre_prepare();
     m->batch_digest = Sha256(pp.batch().SerializeAsString());

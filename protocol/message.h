@@ -25,7 +25,7 @@ struct Message {
   uint64_t view = 0;  // of the body, 0 when it has none (trace and metrics only)
   uint64_t seq = 0;
   Digest body_digest;   // SHA-256 of the serialized body; what the signature or MACs cover
-  Digest batch_digest;  // PRE-PREPARE: SHA-256 of the serialized batch, computed by the builder
+  Digest batch_digest;  // PRE-PREPARE, GLOBAL-SHARE: SHA-256 of the serialized batch, computed once
   std::vector<Digest> request_digests;  // PRE-PREPARE: each request's body digest, in batch order
   uint32_t body_bytes = 0;  // serialized body size (what gets hashed)
   uint32_t payload_bytes = 0;  // modelled application payload carried (requests' payload_size)
