@@ -301,6 +301,22 @@ void Validator::Run() {
     }
   }
 
+  for (int i = 0; i < s_.byzantine_size(); ++i) {
+    const scenario::Byzantine& b = s_.byzantine(i);
+    if (b.replicas_size() == 0) Error({{"byzantine", i}}, "a byzantine entry needs replicas");
+    for (int k = 0; k < b.replicas_size(); ++k) {
+      if (b.replicas(k) >= n) {
+        Error({{"byzantine", i}, {"replicas", k}},
+              absl::StrFormat("unknown replica %d (replicas are 0..%d)", b.replicas(k), n - 1));
+      }
+    }
+    if (!(b.from_s() >= 0)) Error({{"byzantine", i}, {"from_s"}}, "from_s must be >= 0");
+    if (b.until_s() != 0 && !(b.until_s() > b.from_s())) {
+      Error({{"byzantine", i}, {"until_s"}}, "byzantine behaviour ends (until_s) before it starts (from_s)");
+    }
+    if (!(b.delay_ms() >= 0)) Error({{"byzantine", i}, {"delay_ms"}}, "delay_ms must be >= 0");
+  }
+
   if (!(s_.checks().stall_after_s() > 0)) Error({{"checks"}, {"stall_after_s"}}, "checks.stall_after_s must be > 0");
   if (!(s_.metrics().interval_s() > 0)) Error({{"metrics"}, {"interval_s"}}, "metrics.interval_s must be > 0");
 }

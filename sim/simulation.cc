@@ -13,6 +13,12 @@
 namespace geopbft {
 namespace {
 
+uint32_t HonestReplicas(const scenario::Scenario& s) {
+  absl::btree_set<uint32_t> byzantine;
+  for (const auto& b : s.byzantine()) byzantine.insert(b.replicas().begin(), b.replicas().end());
+  return TotalReplicas(s) - static_cast<uint32_t>(byzantine.size());
+}
+
 double NsToMs(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
 
 LoadMode ToLoadMode(scenario::Workload::Mode m) {
@@ -31,7 +37,7 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
       keys_(scenario.seed(), crypto),
       cpu_(scenario.cpu()),
       trace_(trace_sink),
-      agreement_(TotalReplicas(scenario)) {
+      agreement_(HonestReplicas(scenario)) {
   // (GeoBFT replicas of all clusters execute one global order, so one checker covers both.)
   const auto& topo = scenario_.topology();
   const uint32_t n = TotalReplicas(scenario_);
@@ -105,6 +111,10 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     h.speed = scenario_.cpu().speed();
   }
   for (const auto& rs : scenario_.cpu().replica_speed()) replicas_[rs.replica()].speed = rs.speed();
+  const TimeNs slow_primary_delay = MsToNs(0.9 * p.pbft().request_timeout_ms());
+  for (const auto& b : scenario_.byzantine()) {
+    for (uint32_t r : b.replicas()) replicas_[r].byzantine.emplace_back(b, slow_primary_delay);
+  }
   for (ReplicaHost& h : replicas_) h.base_speed = h.speed;
 
   // Clients, attached to their cluster's region.
@@ -177,7 +187,8 @@ void Simulation::Dispatch(Event& ev) {
   rec.kind = static_cast<uint32_t>(ev.kind);
   rec.target = ev.target;
   rec.source = ev.source;
-  rec.client = ev.kind != EventKind::kSample && ev.kind != EventKind::kFault && IsClient(ev.target);
+  rec.client = ev.kind != EventKind::kSample && ev.kind != EventKind::kFault &&
+               ev.kind != EventKind::kDelayedSend && IsClient(ev.target);
   std::string_view name;
   switch (ev.kind) {
     case EventKind::kDeliver:
@@ -192,6 +203,7 @@ void Simulation::Dispatch(Event& ev) {
     case EventKind::kSubmit: name = "submit"; break;
     case EventKind::kSample: name = "sample"; break;
     case EventKind::kFault: rec.extra = ev.timer_id; name = "fault"; break;
+    case EventKind::kDelayedSend: name = "delayed-send"; break;
   }
   trace_.Record(rec, name);
 
@@ -232,6 +244,15 @@ void Simulation::Dispatch(Event& ev) {
       return;
     case EventKind::kFault:
       return ApplyFault(faults_->transitions()[ev.timer_id]);
+    case EventKind::kDelayedSend: {
+      ReplicaHost& h = replicas_[ev.source];
+      if (h.crashed || ev.generation != h.epoch) return;
+      if (ev.target != kToGroup) return Transmit(ev.source, ev.target, ev.msg, h.rng);
+      for (NodeId member : *h.group) {
+        if (member != ev.source) Transmit(ev.source, member, ev.msg, h.rng);
+      }
+      return;
+    }
   }
 }
 
@@ -316,6 +337,13 @@ void Simulation::ProcessInbox(uint32_t r) {
     uint32_t bytes = in.msg ? in.msg->wire_size : 0;
     h.fx.Clear();
     h.sm->Step(now_, in, h.fx);
+    if (!h.byzantine.empty()) {
+      std::vector<DelayedSend> delayed;
+      for (const ByzantineBehaviour& b : h.byzantine) b.Apply(now_, Identity(&keys_, r), *h.group, h.fx, delayed);
+      for (DelayedSend& d : delayed) {
+        Schedule(d.at, {EventKind::kDelayedSend, d.send.to, r, 0, h.epoch, std::move(d.send.msg)});
+      }
+    }
     TimeNs cost = cpu_.Cost(bytes, h.fx.ops, h.speed);
     h.stats.cpu_busy += cost;
     if (cost > 0) {
@@ -349,7 +377,7 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
   }
   if (fx.state_transferred_to > 0) ++state_transfers_;
   for (const Execution& ex : fx.executed) {
-    agreement_.OnExecuted(r, ex, now_);
+    if (h.byzantine.empty()) agreement_.OnExecuted(r, ex, now_);
     if (record_executions_) h.history.push_back(ex);
     ++h.stats.executed_batches;
     h.stats.executed_requests += ex.requests;
@@ -463,7 +491,7 @@ Simulation::ReplicaView Simulation::replica(uint32_t i) const {
   v.cluster = h.cluster;
   v.id = i;
   v.region = region_names_[i];
-  v.behaviour = "honest";
+  v.behaviour = h.byzantine.empty() ? "honest" : h.byzantine.front().Name();
   v.role = h.crashed ? "crashed" : h.sm->IsPrimary() ? "representative" : "committee";
   v.view = h.sm->view();
   v.executed_seq = h.sm->last_executed();

@@ -22,6 +22,7 @@
 #include "scenarios/scenario.pb.h"
 #include "sim/agreement_checker.h"
 #include "sim/cpu_model.h"
+#include "sim/byzantine.h"
 #include "sim/event_queue.h"
 #include "sim/fault_schedule.h"
 #include "sim/latency_histogram.h"
@@ -113,7 +114,7 @@ class Simulation {
   const std::string& cluster_region(uint32_t c) const { return region_names_[c * scenario_.topology().replicas_per_cluster()]; }
 
  private:
-  enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample, kFault };
+  enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample, kFault, kDelayedSend };
   struct Event {
     EventKind kind = EventKind::kDeliver;
     NodeId target = 0;
@@ -144,6 +145,7 @@ class Simulation {
     Timers timers;
     ReplicaStats stats;
     std::vector<Execution> history;  // what it executed, in order (tests only)
+    std::vector<ByzantineBehaviour> byzantine;  // empty for an honest replica
   };
   struct ClientHost {
     std::unique_ptr<Client> sm;

@@ -1,0 +1,43 @@
+// Byzantine behaviours (DESIGN §5), applied to what a replica's honest state machine wants to send:
+// votes withheld, votes for another digest, equivocating or stalling proposals, lying evidence. A
+// Byzantine replica re-signs only with its own Identity, so it cannot forge anyone else's message;
+// everything it does is visible to, and must be survived by, the honest replicas.
+#ifndef GEOPBFT_SIM_BYZANTINE_H_
+#define GEOPBFT_SIM_BYZANTINE_H_
+
+#include <string>
+#include <vector>
+
+#include "protocol/crypto.h"
+#include "protocol/effects.h"
+#include "scenarios/scenario.pb.h"
+
+namespace geopbft {
+
+// A send the behaviour wants delayed (SLOW_PRIMARY).
+struct DelayedSend {
+  TimeNs at = 0;
+  Outgoing send;
+};
+
+class ByzantineBehaviour {
+ public:
+  ByzantineBehaviour(const scenario::Byzantine& spec, TimeNs default_delay);
+
+  bool Active(TimeNs now) const { return now >= from_ && (until_ == 0 || now < until_); }
+  // "honest", or the behaviour's name ("turncoat-" prefixed when it starts mid-run).
+  std::string Name() const;
+
+  // Rewrites `fx.sends` of replica `self` (whose group is `group`) at `now`; sends to hold back go
+  // to `delayed`. Charges the re-signing to fx.ops.
+  void Apply(TimeNs now, const Identity& self, const std::vector<NodeId>& group, Effects& fx,
+             std::vector<DelayedSend>& delayed) const;
+
+ private:
+  scenario::Byzantine::Behaviour kind_;
+  TimeNs from_, until_, delay_;
+};
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_SIM_BYZANTINE_H_
