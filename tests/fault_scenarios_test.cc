@@ -7,29 +7,15 @@
 #include "gtest/gtest.h"
 #include "sim/scenario_loader.h"
 #include "sim/simulation.h"
+#include "tests/scenario_runs.h"
 
 namespace geopbft {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::unique_ptr<Simulation> RunFile(const std::string& name, std::vector<std::string> overrides = {}) {
-  LoadedScenario l = LoadScenario(std::string(GEOPBFT_SOURCE_DIR) + "/scenarios/" + name + ".textproto", overrides);
-  EXPECT_TRUE(l.ok()) << (l.errors.empty() ? "" : l.errors[0]);
-  auto sim = std::make_unique<Simulation>(l.scenario, CryptoMode::kFast);
-  sim->Run();
-  EXPECT_EQ(sim->safety_violations(), 0u) << name << ": " << sim->first_violation();
-  return sim;
-}
-
-// Requests completed between from_s and to_s (sample boundaries).
-uint64_t CompletedBetween(const Simulation& sim, double from_s, double to_s) {
-  uint64_t n = 0;
-  for (const IntervalSample& s : sim.samples()) {
-    if (s.time_s > from_s + 1e-9 && s.time_s <= to_s + 1e-9) n += s.completed;
-  }
-  return n;
-}
+using testing::CompletedBetween;
+using testing::RunFile;
 
 TEST(FaultScenarios, PrimaryCrashIsRecoveredByAViewChange) {
   auto sim = RunFile("pbft-primary-crash");

@@ -10,6 +10,7 @@
 #include "protocol/pbft_certificates.h"
 #include "sim/scenario_loader.h"
 #include "sim/simulation.h"
+#include "tests/scenario_runs.h"
 
 namespace geopbft {
 namespace {
@@ -34,22 +35,8 @@ std::unique_ptr<Simulation> RunGeo(const std::string& text, std::vector<std::str
   return sim;
 }
 
-std::unique_ptr<Simulation> RunFile(const std::string& name) {
-  LoadedScenario l = LoadScenario(std::string(GEOPBFT_SOURCE_DIR) + "/scenarios/" + name + ".textproto", {});
-  EXPECT_TRUE(l.ok());
-  auto sim = std::make_unique<Simulation>(l.scenario, CryptoMode::kFast);
-  sim->Run();
-  EXPECT_EQ(sim->safety_violations(), 0u) << sim->first_violation();
-  return sim;
-}
-
-uint64_t CompletedBetween(const Simulation& sim, double from_s, double to_s) {
-  uint64_t n = 0;
-  for (const IntervalSample& s : sim.samples()) {
-    if (s.time_s > from_s + 1e-9 && s.time_s <= to_s + 1e-9) n += s.completed;
-  }
-  return n;
-}
+using testing::CompletedBetween;
+using testing::RunFile;
 
 TEST(GeoBft, EveryReplicaOfEveryClusterExecutesTheSameGlobalOrder) {
   auto sim = RunGeo(kGeo);
