@@ -125,7 +125,6 @@ class PbftReplica : public Replica {
   void SetProposalLimit(TimeNs now, uint64_t limit, Effects& out);
   void ProposeNoops(TimeNs now, uint64_t upto, Effects& out);
   void SuspectPrimary(TimeNs now, Effects& out) { StartViewChange(now, view_ + 1, out); }
-  uint64_t proposed() const { return next_seq_; }
 
  private:
   using VoteSet = PbftVoteSet;
