@@ -200,13 +200,7 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
       Execution ex{position, c.view, c.digest, 0};
       for (const wire::SignedRequest& sr : batch.requests()) {
         const wire::Request& req = sr.request();
-        ClientRecord& rec = clients_[req.client()];
-        if (req.timestamp() <= rec.low || rec.above.contains(req.timestamp())) continue;  // at most once
-        rec.above.insert(req.timestamp());
-        while (!rec.above.empty() && *rec.above.begin() == rec.low + 1) {
-          rec.above.erase(rec.above.begin());
-          ++rec.low;
-        }
+        if (!clients_[req.client()].Insert(req.timestamp())) continue;  // at most once
         ++ex.requests;
         if (cl != config_.cluster) continue;  // each cluster answers its own clients
         wire::Envelope env;

@@ -21,6 +21,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "protocol/executed_timestamps.h"
 #include "protocol/pbft_replica.h"
 #include "protocol/replica.h"
 
@@ -104,11 +105,7 @@ class GeoBftReplica : public Replica {
   // lost them: (round, cluster) -> GLOBAL-SHARE, kept for one window of rounds.
   absl::btree_map<std::pair<uint64_t, uint32_t>, Certificate> recent_;
   std::vector<uint64_t> remote_view_;  // latest view seen in each cluster's certificates
-  struct ClientRecord {
-    uint64_t low = 0;
-    absl::btree_set<uint64_t> above;
-  };
-  absl::btree_map<NodeId, ClientRecord> clients_;  // global at-most-once table
+  absl::btree_map<NodeId, ExecutedTimestamps> clients_;  // global at-most-once table
 
   // Remote view change.
   bool remote_timer_armed_ = false;

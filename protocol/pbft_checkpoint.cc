@@ -23,8 +23,8 @@ std::string PbftReplica::SnapshotBytes(uint64_t seq) const {
   for (const auto& [client, rec] : clients_) {  // ordered by client id: deterministic bytes
     wire::ClientState* c = snap.add_clients();
     c->set_client(client);
-    c->set_low(rec.low);
-    for (uint64_t ts : rec.above) c->add_above(ts);
+    c->set_low(rec.executed.low);
+    for (uint64_t ts : rec.executed.above) c->add_above(ts);
   }
   return snap.SerializeAsString();
 }
@@ -166,8 +166,8 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   clients_.clear();
   for (const wire::ClientState& c : snap.clients()) {
     ClientRecord& rec = clients_[c.client()];
-    rec.low = c.low();
-    rec.above.insert(c.above().begin(), c.above().end());
+    rec.executed.low = c.low();
+    rec.executed.above.insert(c.above().begin(), c.above().end());
   }
   last_executed_ = snap.seq();
   stable_seq_ = snap.seq();

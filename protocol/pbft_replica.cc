@@ -24,11 +24,7 @@ bool PbftVoteSet::Has(uint32_t index) const {
 }
 
 void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
-  above.insert(ts);
-  while (!above.empty() && *above.begin() == low + 1) {
-    above.erase(above.begin());
-    ++low;
-  }
+  executed.Insert(ts);
   results[ts] = result;
   // Keep the results of the most recent requests only: memory stays bounded per client.
   constexpr size_t kKeptResults = 256;
@@ -49,7 +45,7 @@ size_t PbftReplica::state_entries() const {
   size_t n = log_.size() + snapshots_.size() + waiting_.size() + pending_.size() + in_flight_.size();
   for (const auto& [seq, votes] : checkpoint_votes_) n += votes.size();
   for (const auto& [v, msgs] : view_change_msgs_) n += msgs.size();
-  for (const auto& [c, rec] : clients_) n += 1 + rec.above.size() + rec.results.size();
+  for (const auto& [c, rec] : clients_) n += 1 + rec.executed.above.size() + rec.results.size();
   return n;
 }
 

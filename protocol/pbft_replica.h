@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
+#include "protocol/executed_timestamps.h"
 #include "protocol/message.h"
 #include "protocol/pbft_certificates.h"
 #include "protocol/replica.h"
@@ -130,13 +131,11 @@ class PbftReplica : public Replica {
   using VoteSet = PbftVoteSet;
   using Slot = PbftSlot;
 
-  // What this replica executed for one client. A client may have many requests outstanding and the
-  // network may reorder them, so execution is tracked per timestamp, not as a single "last one".
+  // What this replica executed for one client, and the latest results (to answer re-sent requests).
   struct ClientRecord {
-    uint64_t low = 0;                             // every timestamp <= low has executed
-    absl::btree_set<uint64_t> above;              // executed timestamps > low
-    absl::btree_map<uint64_t, uint64_t> results;  // recent results, to answer re-sent requests
-    bool Executed(uint64_t ts) const { return ts <= low || above.contains(ts); }
+    ExecutedTimestamps executed;
+    absl::btree_map<uint64_t, uint64_t> results;
+    bool Executed(uint64_t ts) const { return executed.Contains(ts); }
     void Record(uint64_t ts, uint64_t result);
   };
   // CHECKPOINT messages for one sequence number, by digest then signer index.
