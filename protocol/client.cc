@@ -36,6 +36,12 @@ void Client::Submit(TimeNs now, Effects& out) {
   r->set_client(identity_.self());
   r->set_timestamp(ts);
   r->set_payload_size(config_.payload_size);
+  // Report on the oldest accepted request whose grace period is over (late replies had their chance).
+  if (config_.reply_evidence && !answered_.empty() && answered_.front().accepted + config_.reply_grace <= now) {
+    r->set_answered_ts(answered_.front().timestamp);
+    r->set_answered(answered_.front().bitmap);
+    answered_.pop_front();
+  }
   MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
   Pending& p = pending_[ts];
   p.submitted = now;
@@ -53,10 +59,13 @@ void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
     ++out.rejected;
     return;
   }
-  auto it = pending_.find(r.timestamp());
-  if (it == pending_.end()) return;  // already accepted (late replies are normal)
-  Pending& p = it->second;
   uint32_t index = static_cast<uint32_t>(member - config_.replicas.begin());
+  auto it = pending_.find(r.timestamp());
+  if (it == pending_.end()) {
+    NoteAnswer(now, r.timestamp(), index, r.result());  // already accepted (late replies are normal)
+    return;
+  }
+  Pending& p = it->second;
   for (const auto& [who, result] : p.replies) {
     if (who == index) return;  // one vote per replica
   }
@@ -66,6 +75,16 @@ void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
   if (matching < ReplyQuorum(config_.f)) return;
 
   known_view_ = std::max(known_view_, r.view());
+  // Watch a bounded number of accepted requests: when full, new ones go unwatched until reports
+  // drain it (one per new request), so reports keep flowing at any load.
+  constexpr size_t kMaxWatched = 1024;
+  if (config_.reply_evidence && answered_.size() < kMaxWatched) {
+    Answered a{r.timestamp(), r.result(), now, std::string((config_.replicas.size() + 7) / 8, '\0')};
+    for (const auto& [who, result] : p.replies) {
+      if (result == r.result()) a.bitmap[who / 8] = static_cast<char>(a.bitmap[who / 8] | (1 << (who % 8)));
+    }
+    answered_.push_back(std::move(a));
+  }
   out.completions.push_back({r.timestamp(), p.submitted, now});
   out.CancelTimer(r.timestamp());
   pending_.erase(it);
@@ -73,6 +92,16 @@ void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
   if (config_.mode == LoadMode::kClosedLoop ||
       (config_.mode == LoadMode::kFixedCount && next_timestamp_ < config_.count)) {
     Submit(now, out);
+  }
+}
+
+void Client::NoteAnswer(TimeNs now, uint64_t timestamp, uint32_t index, uint64_t result) {
+  for (Answered& a : answered_) {
+    if (a.timestamp != timestamp) continue;
+    if (result == a.result && now <= a.accepted + config_.reply_grace) {
+      a.bitmap[index / 8] = static_cast<char>(a.bitmap[index / 8] | (1 << (index % 8)));
+    }
+    return;
   }
 }
 

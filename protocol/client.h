@@ -9,6 +9,8 @@
 #define GEOPBFT_PROTOCOL_CLIENT_H_
 
 #include <cstdint>
+#include <deque>
+#include <string>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -27,6 +29,10 @@ struct ClientConfig {
   uint64_t count = 0;        // kFixedCount
   uint32_t payload_size = 0;
   TimeNs retransmit_timeout = 2 * kSecond;
+  // Reputation's transaction evidence: each new request reports which replicas answered an earlier
+  // one with the accepted result within `reply_grace` of its acceptance.
+  bool reply_evidence = false;
+  TimeNs reply_grace = 500 * kMillisecond;
 };
 
 class Client {
@@ -52,7 +58,16 @@ class Client {
     std::vector<std::pair<uint32_t, uint64_t>> replies;  // (replica, result), one per replica
   };
 
+  // An accepted request whose late replies are still being watched (reply evidence).
+  struct Answered {
+    uint64_t timestamp = 0;
+    uint64_t result = 0;
+    TimeNs accepted = 0;
+    std::string bitmap;  // bit i = replica i sent `result` in time
+  };
+
   void Submit(TimeNs now, Effects& out);
+  void NoteAnswer(TimeNs now, uint64_t timestamp, uint32_t index, uint64_t result);
   void OnReply(TimeNs now, const MessagePtr& m, Effects& out);
   void OnTimer(TimeNs now, uint64_t timestamp, Effects& out);
 
@@ -62,6 +77,7 @@ class Client {
   uint64_t completed_ = 0;
   uint64_t known_view_ = 0;
   absl::btree_map<uint64_t, Pending> pending_;  // by timestamp
+  std::deque<Answered> answered_;  // oldest first
 };
 
 }  // namespace geopbft

@@ -73,6 +73,9 @@ struct Effects {
   uint32_t rejected = 0;  // inputs dropped as malformed, unauthenticated or out of place
   uint64_t state_transferred_to = 0;  // a replica installed a certified state up to this sequence
   uint32_t views_installed = 0;       // NEW-VIEWs installed in this step
+  // Reputation: roles re-selected after executing a round: (round, fingerprint of the scores and the
+  // chosen roles). Every correct replica must report the same fingerprint for the same round.
+  std::vector<std::pair<uint64_t, uint64_t>> roles_chosen;
 
   void Send(MessagePtr m, NodeId to) { sends.push_back({std::move(m), to}); }
   void SetTimer(uint64_t id, TimeNs at) { timers.push_back({id, at, false}); }
@@ -87,6 +90,7 @@ struct Effects {
     rejected = 0;
     state_transferred_to = 0;
     views_installed = 0;
+    roles_chosen.clear();
   }
 };
 

@@ -10,8 +10,9 @@
 namespace geopbft {
 namespace {
 
-PbftConfig Deferred(PbftConfig c) {
+PbftConfig Deferred(PbftConfig c, bool reputation) {
   c.defer_execution = true;
+  c.vote_evidence = reputation;
   return c;
 }
 
@@ -22,11 +23,84 @@ bool Missing(const Digest& d) { return d == Digest(); }
 GeoBftReplica::GeoBftReplica(GeoConfig config, Identity identity)
     : config_(std::move(config)),
       identity_(identity),
-      local_(Deferred(config_.local), identity),
+      local_(Deferred(config_.local, config_.reputation), identity),
       z_(static_cast<uint32_t>(config_.clusters.size())),
       remote_view_(z_, 0) {
   Effects ignored;
   local_.SetProposalLimit(0, config_.local.window, ignored);
+  for (uint32_t c = 0; c < z_; ++c) {
+    cluster_roles_.push_back(RoleSchedule::Everyone(static_cast<uint32_t>(config_.clusters[c].size())));
+    representative_.push_back(config_.clusters[c][0]);
+  }
+  if (!config_.reputation) return;
+  std::vector<uint32_t> faults(z_, config_.local.f);
+  scores_ = std::make_unique<ScoreBook>(config_.params, config_.clusters, faults);
+  // Everyone starts equal: the first committee is the lowest indexes, led by index 0.
+  const uint64_t known = uint64_t{config_.params.reselect_every} + config_.local.window;
+  for (uint32_t c = 0; c < z_; ++c) {
+    RoleEpoch e = RoleEpoch::Of(1, scores_->Committee(c), 0);
+    cluster_roles_[c].Add(e);
+    cluster_roles_[c].set_known_until(known);
+    if (c == config_.cluster) local_.InstallRoles(0, e, known, ignored);
+  }
+}
+
+uint32_t GeoBftReplica::VotersOf(uint32_t cluster) const {
+  return scores_ ? scores_->CommitteeSize(cluster) : static_cast<uint32_t>(config_.clusters[cluster].size());
+}
+
+int GeoBftReplica::RoleOf(uint32_t c, uint32_t i) const {
+  const RoleEpoch& e = cluster_roles_[c].At(next_round_);
+  if (config_.clusters[c][i] == representative_[c]) return 2;
+  return e.Votes(i) ? 1 : 0;
+}
+
+// A certificate counts only if a commit quorum of the round's committee signed it (checked at
+// execution, when the round's roles are surely known).
+bool GeoBftReplica::SignedByCommittee(const Certificate& c, uint32_t cluster, uint64_t round) const {
+  if (!scores_ || !c.share) return true;  // our own decision was counted over the committee
+  const RoleEpoch& roles = cluster_roles_[cluster].At(round);
+  const auto& members = config_.clusters[cluster];
+  uint32_t voters = 0;
+  for (const wire::Envelope& e : c.share->env.global_share().commits()) {
+    auto it = std::find(members.begin(), members.end(), e.sender());
+    voters += it != members.end() && roles.Votes(static_cast<uint32_t>(it - members.begin()));
+  }
+  return voters >= CommitQuorum(roles.size(), Faults(cluster));
+}
+
+// Scores the round's batches (cluster order) and, every reselect_every rounds, chooses every
+// cluster's roles from the scores; they apply `window` rounds later.
+void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effects& out) {
+  for (uint32_t cl = 0; cl < z_; ++cl) {
+    const Certificate& c = r[cl];
+    const wire::Batch& batch =
+        c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
+    // The cluster's representative for this round: the leader of the view it committed in.
+    NodeId rep = config_.clusters[cl][cluster_roles_[cl].At(round).Leader(c.view)];
+    if (rep != representative_[cl] && round > 1) ++representative_changes_;
+    representative_[cl] = rep;
+    if (!scores_) continue;
+    scores_->ApplyBatch(cl, batch, [&](uint64_t seq) -> const RoleEpoch& { return cluster_roles_[cl].At(seq); });
+  }
+  if (!scores_ || round % config_.params.reselect_every != 0) return;
+  const uint64_t window = config_.local.window;
+  const uint64_t known = round + config_.params.reselect_every + window;
+  uint64_t fingerprint = scores_->Fingerprint();
+  for (uint32_t cl = 0; cl < z_; ++cl) {
+    const Certificate& c = r[cl];
+    const wire::Batch& batch =
+        c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
+    RoleEpoch e = RoleEpoch::Of(round + window + 1, scores_->Committee(cl), batch.proposer_view());
+    for (uint32_t i : e.ranked) fingerprint = Mix64(fingerprint ^ (uint64_t{cl} << 32) ^ i);
+    fingerprint = Mix64(fingerprint ^ e.base_view);
+    cluster_roles_[cl].Add(e);
+    cluster_roles_[cl].set_known_until(known);
+    // Evidence lags its sequence number by at most a window: older roles are no longer needed.
+    cluster_roles_[cl].ForgetBelow(round > 2 * window ? round - 2 * window : 0);
+    if (cl == config_.cluster) local_.InstallRoles(now, std::move(e), known, out);
+  }
+  out.roles_chosen.push_back({round, fingerprint});
 }
 
 int GeoBftReplica::LocalIndexOf(NodeId n) const {
@@ -102,7 +176,7 @@ void GeoBftReplica::OnDecided(TimeNs now, LocalDecision d, Effects& out) {
   c.digest = d.digest;
   c.own = std::move(d);
   remote_view_[config_.cluster] = std::max(remote_view_[config_.cluster], c.view);
-  if (local_.IsPrimary()) ShareCertificate(round, out);
+  if (local_.Leads(round, c.view)) ShareCertificate(round, out);
   ArmRemoteTimer(now, out);
 }
 
@@ -129,7 +203,7 @@ void GeoBftReplica::ShareCertificate(uint64_t round, Effects& out) {
     const auto& members = config_.clusters[other];
     uint32_t n = static_cast<uint32_t>(members.size());
     if (config_.sharing == SharingMode::kPrimariesOnly) {
-      out.Send(share, members[remote_view_[other] % n]);
+      out.Send(share, members[cluster_roles_[other].At(round).Leader(remote_view_[other])]);
       continue;
     }
     // f+1 receivers (at least one correct), rotating with the round to spread the relay work.
@@ -156,8 +230,9 @@ bool GeoBftReplica::ValidCertificate(const Message& m, OpCounts& ops) const {
       return false;
     }
   }
-  // A commit quorum of the cluster: n - f = 2f+1 for n = 3f+1 (ceil((n+f+1)/2) in general).
-  return signers.size() >= CommitQuorum(static_cast<uint32_t>(members.size()), Faults(g.cluster()));
+  // A commit quorum of the cluster's voters: n - f = 2f+1 for n = 3f+1 (ceil((n+f+1)/2) in general);
+  // with reputation, of its committee (who sits on it is checked at execution).
+  return signers.size() >= CommitQuorum(VotersOf(g.cluster()), Faults(g.cluster()));
 }
 
 void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out) {
@@ -192,6 +267,15 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
        it = certs_.find(next_round_)) {
     Round& r = it->second;
     if (std::any_of(r.begin(), r.end(), [](const Certificate& c) { return Missing(c.digest); })) break;
+    bool forged = false;
+    for (uint32_t cl = 0; cl < z_; ++cl) {
+      if (!SignedByCommittee(r[cl], cl, next_round_)) {
+        r[cl] = Certificate{};  // not this round's committee: wait for (or ask for) a proper one
+        forged = true;
+      }
+    }
+    if (forged) break;
+    ScoreRound(now, next_round_, r, out);
     for (uint32_t cl = 0; cl < z_; ++cl) {
       Certificate& c = r[cl];
       const wire::Batch& batch =

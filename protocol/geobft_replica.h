@@ -22,8 +22,12 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "protocol/executed_timestamps.h"
+#include <memory>
+
 #include "protocol/pbft_replica.h"
 #include "protocol/replica.h"
+#include "protocol/reputation.h"
+#include "protocol/role_schedule.h"
 
 namespace geopbft {
 
@@ -38,6 +42,10 @@ struct GeoConfig {
   std::vector<std::vector<NodeId>> clusters;  // every cluster's members, in cluster order
   SharingMode sharing = SharingMode::kFPlusOne;
   TimeNs remote_timeout = 2 * kSecond;  // waiting for a remote certificate before DRvc
+  // Reputation (GEOBFT_REPUTATION, or flat PBFT as one cluster): scores from committed evidence,
+  // committees and representatives re-selected every params.reselect_every rounds.
+  bool reputation = false;
+  ReputationParams params;
 };
 
 class GeoBftReplica : public Replica {
@@ -65,6 +73,15 @@ class GeoBftReplica : public Replica {
   uint64_t remote_view_changes_requested() const { return rvc_sent_total_; }
   uint64_t repairs_sent() const { return repairs_sent_; }  // certificates re-sent on DRvc / Rvc
 
+  // Reputation (null / empty without it): the committed score table, every cluster's roles, and
+  // each cluster's representative as of the last executed round.
+  const ScoreBook* scores() const { return scores_.get(); }
+  const RoleSchedule& roles_of(uint32_t cluster) const { return cluster_roles_[cluster]; }
+  // Role of member i of cluster c for the next round: 2 representative, 1 committee, 0 listener.
+  int RoleOf(uint32_t c, uint32_t i) const;
+  NodeId representative(uint32_t c) const { return representative_[c]; }
+  uint64_t representative_changes() const { return representative_changes_; }
+
  private:
   // One cluster's certificate for one round.
   struct Certificate {
@@ -91,7 +108,10 @@ class GeoBftReplica : public Replica {
   MessagePtr Recent(uint64_t round, uint32_t cluster, OpCounts& ops);  // null when forgotten
   int LocalIndexOf(NodeId n) const;
   int ClusterOf(NodeId n) const;
-  uint32_t Faults(uint32_t cluster) const { return (static_cast<uint32_t>(config_.clusters[cluster].size()) - 1) / 3; }
+  uint32_t Faults(uint32_t cluster) const { return config_.local.f; }
+  uint32_t VotersOf(uint32_t cluster) const;  // committee size (cluster size without reputation)
+  bool SignedByCommittee(const Certificate& c, uint32_t cluster, uint64_t round) const;
+  void ScoreRound(TimeNs now, uint64_t round, const Round& r, Effects& out);
 
   GeoConfig config_;
   Identity identity_;
@@ -119,6 +139,12 @@ class GeoBftReplica : public Replica {
   TimeNs last_local_view_change_ = -1;
   uint64_t rvc_sent_total_ = 0;
   uint64_t repairs_sent_ = 0;
+
+  // Reputation.
+  std::unique_ptr<ScoreBook> scores_;
+  std::vector<RoleSchedule> cluster_roles_;
+  std::vector<NodeId> representative_;
+  uint64_t representative_changes_ = 0;
 };
 
 }  // namespace geopbft

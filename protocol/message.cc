@@ -129,11 +129,13 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
 }
 
 MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests,
-                          const Identity& id, const std::vector<NodeId>* group, OpCounts& ops) {
+                          const Identity& id, const std::vector<NodeId>* group, OpCounts& ops,
+                          wire::Batch* extras) {
   auto m = std::make_shared<Message>();
   wire::PrePrepare* pp = m->env.mutable_pre_prepare();
   pp->set_view(view);
   pp->set_seq(seq);
+  if (extras) pp->mutable_batch()->Swap(extras);
   m->request_digests.reserve(requests.size());
   for (const MessagePtr& r : requests) {
     wire::SignedRequest* sr = pp->mutable_batch()->add_requests();

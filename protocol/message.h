@@ -64,8 +64,10 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
 
 // Seals a PRE-PREPARE whose batch is made of the given request messages (each sealed by its
 // client). Request digests are reused, not recomputed.
+// `extras` (reputation) supplies the batch's proposer_view and evidence.
 MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests,
-                          const Identity& id, const std::vector<NodeId>* group, OpCounts& ops);
+                          const Identity& id, const std::vector<NodeId>* group, OpCounts& ops,
+                          wire::Batch* extras = nullptr);
 
 // Checks the authentication of `m` as received by `self` (whose position in its group is
 // `self_index`, for authenticators). Charges `ops`.

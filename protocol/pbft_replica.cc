@@ -23,6 +23,17 @@ bool PbftVoteSet::Has(uint32_t index) const {
   return word < seen.size() && (seen[word] >> (index % 64)) & 1;
 }
 
+void PbftVoteSet::SetMatch(uint32_t index) {
+  size_t word = index / 64;
+  if (word >= match.size()) match.resize(word + 1, 0);
+  match[word] |= uint64_t{1} << (index % 64);
+}
+
+bool PbftVoteSet::Matches(uint32_t index) const {
+  size_t word = index / 64;
+  return word < match.size() && (match[word] >> (index % 64)) & 1;
+}
+
 void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
   executed.Insert(ts);
   results[ts] = result;
@@ -32,7 +43,10 @@ void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
 }
 
 PbftReplica::PbftReplica(PbftConfig config, Identity identity)
-    : config_(std::move(config)), identity_(identity), n_(static_cast<uint32_t>(config_.members.size())) {
+    : config_(std::move(config)),
+      identity_(identity),
+      n_(static_cast<uint32_t>(config_.members.size())),
+      roles_(RoleSchedule::Everyone(n_)) {
   for (uint32_t i = 0; i < config_.members.size(); ++i) index_of_[config_.members[i]] = i;
 }
 
@@ -42,7 +56,8 @@ int PbftReplica::IndexOf(NodeId node) const {
 }
 
 size_t PbftReplica::state_entries() const {
-  size_t n = log_.size() + snapshots_.size() + waiting_.size() + pending_.size() + in_flight_.size();
+  size_t n = log_.size() + snapshots_.size() + waiting_.size() + pending_.size() + in_flight_.size() +
+             future_proposals_.size() + roles_.epochs().size();
   for (const auto& [seq, votes] : checkpoint_votes_) n += votes.size();
   for (const auto& [v, msgs] : view_change_msgs_) n += msgs.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.executed.above.size() + rec.results.size();
@@ -114,15 +129,20 @@ void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
 }
 
 void PbftReplica::TryPropose(TimeNs now, Effects& out) {
-  if (!IsPrimary() || view_changing_) return;
+  if (view_changing_) return;
+  if (!IsPrimary()) return HandOver(now, out);
   while (!pending_.empty() && next_seq_ < stable_seq_ + config_.window && next_seq_ < proposal_limit_ &&
-         (!config_.drop_out_of_order || next_seq_ == last_executed_)) {
+         (!config_.drop_out_of_order || next_seq_ == last_executed_) && roles_.Known(next_seq_ + 1) &&
+         LeaderOf(next_seq_ + 1, view_) == config_.self_index) {
     if (pending_.size() < config_.batch_size && !batch_due_) break;
     size_t take = std::min<size_t>(config_.batch_size, pending_.size());
     std::vector<MessagePtr> batch(pending_.begin(), pending_.begin() + take);
     pending_.erase(pending_.begin(), pending_.begin() + take);
     uint64_t seq = ++next_seq_;
-    MessagePtr pp = SealPrePrepare(view_, seq, batch, identity_, &config_.members, out.ops);
+    wire::Batch extras;
+    AttachEvidence(extras);
+    MessagePtr pp = SealPrePrepare(view_, seq, batch, identity_, &config_.members, out.ops,
+                                   config_.vote_evidence ? &extras : nullptr);
     out.Send(pp, kToGroup);
     batch_due_ = false;
     AcceptPrePrepare(now, seq, pp, pp->batch_digest, out);
@@ -175,9 +195,13 @@ void PbftReplica::ProposeNoops(TimeNs now, uint64_t upto, Effects& out) {
     TryPropose(now, out);
   }
   while (pending_.empty() && next_seq_ < upto && next_seq_ < stable_seq_ + config_.window &&
-         next_seq_ < proposal_limit_) {
+         next_seq_ < proposal_limit_ && roles_.Known(next_seq_ + 1) &&
+         LeaderOf(next_seq_ + 1, view_) == config_.self_index) {
     uint64_t seq = ++next_seq_;
-    MessagePtr pp = SealPrePrepare(view_, seq, {}, identity_, &config_.members, out.ops);
+    wire::Batch extras;
+    AttachEvidence(extras);
+    MessagePtr pp = SealPrePrepare(view_, seq, {}, identity_, &config_.members, out.ops,
+                                   config_.vote_evidence ? &extras : nullptr);
     out.Send(pp, kToGroup);
     AcceptPrePrepare(now, seq, pp, pp->batch_digest, out);
   }
@@ -207,7 +231,14 @@ bool PbftReplica::LegacyDrops(uint64_t view, uint64_t seq) {
 void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::PrePrepare& pp = m->env.pre_prepare();
   if (pp.view() != view_ || view_changing_ || !InWindow(pp.seq())) return;  // stale or not for now
-  if (m->sender != primary() || IsPrimary() || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+  if (!roles_.Known(pp.seq())) {
+    // Its leader comes from roles we have not computed yet (we are behind in execution): keep it.
+    if (IndexOf(m->sender) >= 0) future_proposals_[pp.seq()] = m;
+    return;
+  }
+  uint32_t leader = LeaderOf(pp.seq(), view_);
+  if (m->sender != config_.members[leader] || leader == config_.self_index ||
+      !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
@@ -228,6 +259,10 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
       return;
     }
   }
+  if (config_.vote_evidence && !ValidEvidence(pp, out.ops)) {
+    ++out.rejected;
+    return;
+  }
   Slot& slot = SlotFor(pp.seq());
   if (slot.pre_prepare && slot.view == view_) {
     if (slot.digest != m->batch_digest) ++out.rejected;  // conflicting proposal: keep the first
@@ -242,6 +277,7 @@ void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, cons
   Slot& slot = SlotInView(seq);
   slot.pre_prepare = std::move(pp);
   slot.digest = digest;
+  next_seq_ = std::max(next_seq_, seq);  // what has been proposed (the next leader continues after it)
   bool found = false;
   for (auto& [d, v] : slot.pre_prepared) {
     if (d == digest) v = std::max(v, view_), found = true;
@@ -249,11 +285,14 @@ void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, cons
   if (!found) slot.pre_prepared.push_back({digest, view_});
   // Votes that overtook the PRE-PREPARE now count for or against its digest.
   for (VoteSet* votes : {&slot.prepares, &slot.commits}) {
-    for (const auto& [index, d] : votes->early) (d == slot.digest ? votes->matching : votes->conflicting)++;
+    for (const auto& [index, d] : votes->early) {
+      if (d == slot.digest) votes->SetMatch(index);
+    }
     votes->early.clear();
     votes->early.shrink_to_fit();
   }
-  if (!IsPrimary()) {
+  // Backups on the sequence number's committee prepare; listeners only watch.
+  if (LeaderOf(seq, view_) != config_.self_index && roles_.At(seq).Votes(config_.self_index)) {
     wire::Envelope env;
     wire::Prepare* p = env.mutable_prepare();
     p->set_view(view_);
@@ -262,7 +301,7 @@ void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, cons
     p->set_replica(identity_.self());
     slot.own_prepare = Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops);
     out.Send(slot.own_prepare, kToGroup);
-    if (slot.prepares.Mark(config_.self_index)) ++slot.prepares.matching;
+    if (slot.prepares.Mark(config_.self_index)) slot.prepares.SetMatch(config_.self_index);
   }
   Advance(seq, slot, now, out);
   ArmStatusTimer(now, out);
@@ -288,9 +327,7 @@ void PbftReplica::Vote(VoteSet& votes, uint32_t index, const Digest& d, const Sl
   if (!slot.pre_prepare) {
     votes.early.push_back({index, d});
   } else if (d == slot.digest) {
-    ++votes.matching;
-  } else {
-    ++votes.conflicting;
+    votes.SetMatch(index);
   }
 }
 
@@ -302,9 +339,8 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
   // Late votes (for executed sequence numbers) and votes of other views are normal; ignore them.
   if (view != view_ || view_changing_ || !InWindow(seq)) return;
   int index = IndexOf(m->sender);
-  // The primary proposes; it never sends PREPAREs.
-  if (index < 0 || replica != m->sender || (is_prepare && static_cast<uint32_t>(index) == primary_index()) ||
-      !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+  // (The leader proposes and never sends PREPAREs: a PREPARE of its is not counted, see Advance.)
+  if (index < 0 || replica != m->sender || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
@@ -319,15 +355,20 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
 
 // Moves a slot as far as its votes allow: prepared -> send COMMIT; committed -> execute.
 void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
-  if (!slot.pre_prepare || slot.view != view_) return;
-  if (!slot.prepared && slot.prepares.matching >= PrepareQuorum(n_, config_.f)) {
+  if (!slot.pre_prepare || slot.view != view_ || !roles_.Known(seq)) return;
+  // Quorums are counted over the sequence number's committee (everyone without reputation).
+  const RoleEpoch& roles = roles_.At(seq);
+  const uint32_t m = roles.size();
+  const uint32_t leader = roles.Leader(view_);
+  const uint32_t prepares = Matching(seq, slot.prepares) - (slot.prepares.Matches(leader) ? 1 : 0);
+  if (!slot.prepared && prepares >= PrepareQuorum(m, config_.f)) {
     slot.prepared = true;
     slot.has_prepared_claim = true;
     slot.prepared_view = view_;
     slot.prepared_digest = slot.digest;
     slot.prepared_batch = slot.pre_prepare;
   }
-  if (slot.prepared && !slot.commit_sent) {
+  if (slot.prepared && !slot.commit_sent && roles.Votes(config_.self_index)) {
     slot.commit_sent = true;
     wire::Envelope env;
     wire::Commit* c = env.mutable_commit();
@@ -343,11 +384,11 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
     c->set_prepare_evidence(std::move(bitmap));
     slot.own_commit = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
     out.Send(slot.own_commit, kToGroup);
-    if (slot.commits.Mark(config_.self_index)) ++slot.commits.matching;
+    if (slot.commits.Mark(config_.self_index)) slot.commits.SetMatch(config_.self_index);
   }
   // 2f+1 matching COMMITs mean at least f+1 correct replicas prepared this digest: it is decided,
   // even if this replica missed PREPAREs (lost, or it was behind).
-  if (!slot.committed && slot.commits.matching >= CommitQuorum(n_, config_.f)) {
+  if (!slot.committed && Matching(seq, slot.commits) >= CommitQuorum(m, config_.f)) {
     slot.committed = true;
     TryExecute(now, out);
   }
@@ -376,11 +417,16 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
     }
     if (config_.defer_execution) {
       // The decision and its certificate: our COMMIT (if we sent one) and others' matching ones.
+      // (Committee members' only: a listener's COMMIT, which an honest one never sends, is no vote.)
       LocalDecision d{seq, view_, slot.digest, slot.pre_prepare, {}};
-      if (slot.own_commit) d.commits.push_back(slot.own_commit);
+      const RoleEpoch& roles = roles_.At(seq);
+      if (slot.own_commit && roles.Votes(config_.self_index)) d.commits.push_back(slot.own_commit);
       for (const MessagePtr& c : slot.commit_msgs) {
-        if (d.commits.size() >= CommitQuorum(n_, config_.f)) break;
-        if (Digest::FromBytes(c->env.commit().digest()) == slot.digest) d.commits.push_back(c);
+        if (d.commits.size() >= CommitQuorum(roles.size(), config_.f)) break;
+        int index = IndexOf(c->sender);
+        if (Digest::FromBytes(c->env.commit().digest()) == slot.digest && roles.Votes(static_cast<uint32_t>(index))) {
+          d.commits.push_back(c);
+        }
       }
       out.decided.push_back(std::move(d));
     }
@@ -430,10 +476,10 @@ std::string PbftReplica::Describe() const {
     absl::StrAppendFormat(&s, " seq %d phase idle waiting for PRE-PREPARE from replica %d", next, primary());
   } else if (!it->second.commit_sent) {
     absl::StrAppendFormat(&s, " seq %d phase pre-prepared waiting for PREPAREs (%d of %d)", next,
-                          it->second.prepares.matching, PrepareQuorum(n_, f));
+                          Matching(next, it->second.prepares), PrepareQuorum(roles_.At(next).size(), f));
   } else {
     absl::StrAppendFormat(&s, " seq %d phase prepared waiting for COMMITs (%d of %d)", next,
-                          it->second.commits.matching, CommitQuorum(n_, f));
+                          Matching(next, it->second.commits), CommitQuorum(roles_.At(next).size(), f));
   }
   if (!waiting_.empty()) absl::StrAppendFormat(&s, "; %d client requests waiting", waiting_.size());
   if (legacy_dropped_ > 0) {

@@ -25,6 +25,7 @@
 #include "protocol/message.h"
 #include "protocol/pbft_certificates.h"
 #include "protocol/replica.h"
+#include "protocol/role_schedule.h"
 #include "protocol/types.h"
 
 namespace geopbft {
@@ -44,16 +45,21 @@ struct PbftConfig {
   // GeoBFT: a committed batch is a local decision (Effects::decided, with its commit certificate)
   // for the global layer to share and execute; this replica neither executes it nor replies.
   bool defer_execution = false;
+  // Reputation: proposals carry the signed COMMITs of earlier sequence numbers as evidence (and the
+  // view they were first proposed in); backups check it. Roles come from InstallRoles.
+  bool vote_evidence = false;
 };
 
-// Votes of one phase for one sequence number, one per member.
+// Votes of one phase for one sequence number, one per member. Votes are kept per member (not
+// counted) because only the members on the sequence number's committee count towards a quorum.
 struct PbftVoteSet {
   std::vector<uint64_t> seen;                      // bitset over member indexes
+  std::vector<uint64_t> match;                     // ... of those whose vote is for the accepted digest
   std::vector<std::pair<uint32_t, Digest>> early;  // arrived before the PRE-PREPARE
-  uint32_t matching = 0;                           // votes for the accepted digest
-  uint32_t conflicting = 0;                        // votes for another digest
   bool Mark(uint32_t index);                       // false when this member already voted
   bool Has(uint32_t index) const;
+  void SetMatch(uint32_t index);
+  bool Matches(uint32_t index) const;
 };
 
 // One sequence number of the log.
@@ -100,9 +106,15 @@ class PbftReplica : public Replica {
   uint64_t view_changes() const { return view_changes_installed_; }
   uint64_t last_executed() const override { return last_executed_; }
   uint64_t stable_checkpoint() const { return stable_seq_; }
-  uint32_t primary_index() const { return PrimaryOf(view_); }
+  // The primary is the leader of the next sequence number to propose (with reputation the leader
+  // may change between sequence numbers, at an epoch of the role schedule).
+  uint32_t primary_index() const { return LeaderOf(next_seq_ + 1, view_); }
   NodeId primary() const { return config_.members[primary_index()]; }
   bool IsPrimary() const override { return primary_index() == config_.self_index; }
+  // Votes on the next sequence number to execute (with reputation: sits on its committee).
+  bool InCommittee() const { return roles_.At(last_executed_ + 1).Votes(config_.self_index); }
+  const RoleSchedule& roles() const { return roles_; }
+  bool Leads(uint64_t seq, uint64_t view) const { return LeaderOf(seq, view) == config_.self_index; }
   size_t pending_requests() const { return pending_.size(); }
   size_t log_size() const override { return log_.size(); }
   // Everything the replica keeps that could grow with the run (for the memory-bound checks).
@@ -126,6 +138,9 @@ class PbftReplica : public Replica {
   void SetProposalLimit(TimeNs now, uint64_t limit, Effects& out);
   void ProposeNoops(TimeNs now, uint64_t upto, Effects& out);
   void SuspectPrimary(TimeNs now, Effects& out) { StartViewChange(now, view_ + 1, out); }
+  // Reputation hook: roles for sequence numbers from `e.first_seq` on, and roles now known up to
+  // `known_until`. Proposals and votes waiting for them proceed.
+  void InstallRoles(TimeNs now, RoleEpoch e, uint64_t known_until, Effects& out);
 
  private:
   using VoteSet = PbftVoteSet;
@@ -185,7 +200,17 @@ class PbftReplica : public Replica {
   GroupInfo group() const {
     return {&config_.members, config_.f, config_.window, config_.checkpoint_interval};
   }
-  uint32_t PrimaryOf(uint64_t view) const { return static_cast<uint32_t>(view % config_.members.size()); }
+  // Leader of `view` for sequence number `seq` (the latest known roles if `seq` is beyond them).
+  uint32_t LeaderOf(uint64_t seq, uint64_t view) const {
+    return roles_.At(std::min(seq, roles_.known_until())).Leader(view);
+  }
+  // The view-change leader and committee: those of the next sequence number to execute.
+  uint32_t PrimaryOf(uint64_t view) const { return LeaderOf(last_executed_ + 1, view); }
+  const RoleEpoch& CurrentRoles() const { return roles_.At(std::min(last_executed_ + 1, roles_.known_until())); }
+  uint32_t Matching(uint64_t seq, const PbftVoteSet& votes) const { return roles_.At(seq).Count(votes.match); }
+  void AttachEvidence(wire::Batch& batch);
+  bool ValidEvidence(const wire::PrePrepare& pp, OpCounts& ops) const;
+  void HandOver(TimeNs now, Effects& out);
   bool InWindow(uint64_t seq) const { return seq > stable_seq_ && seq <= stable_seq_ + config_.window; }
   int IndexOf(NodeId node) const;  // member index of a node id, or -1
   Slot& SlotFor(uint64_t seq) { return log_[seq]; }
@@ -232,6 +257,11 @@ class PbftReplica : public Replica {
   bool status_timer_armed_ = false;
   uint64_t proposal_limit_ = UINT64_MAX;
   uint64_t status_mark_ = 0;  // last_executed_ when the status timer was armed
+
+  // Reputation.
+  RoleSchedule roles_;
+  absl::btree_map<uint64_t, MessagePtr> future_proposals_;  // PRE-PREPAREs beyond known roles
+  uint64_t reported_upto_ = 0;  // evidence attached up to this sequence number
 };
 
 }  // namespace geopbft

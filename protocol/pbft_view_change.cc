@@ -37,6 +37,12 @@ void PbftReplica::OnProgress(TimeNs now, bool waited_request_done, Effects& out)
 
 void PbftReplica::StartViewChange(TimeNs now, uint64_t new_view, Effects& out) {
   if (new_view <= view_ && (view_changing_ || new_view < view_)) return;
+  if (!InCommittee()) {
+    // A listener has no say: it keeps its requests with the leader and follows the NEW-VIEW.
+    for (const auto& [key, r] : waiting_) out.Send(r, primary());
+    if (!waiting_.empty()) ArmViewChangeTimer(now, out);
+    return;
+  }
   view_ = new_view;
   view_changing_ = true;
   ++vc_attempts_;
@@ -88,6 +94,7 @@ void PbftReplica::OnViewChange(TimeNs now, const MessagePtr& m, Effects& out) {
     ++out.rejected;
     return;
   }
+  if (!CurrentRoles().Votes(static_cast<uint32_t>(index))) return;  // only the committee votes on views
   if (vc.new_view() < view_ || (vc.new_view() == view_ && !view_changing_)) {
     // The sender is behind: show it how this view was installed.
     if (last_new_view_ && vc.new_view() <= view_) out.Send(last_new_view_, m->sender);
@@ -117,11 +124,12 @@ void PbftReplica::OnViewChange(TimeNs now, const MessagePtr& m, Effects& out) {
 
 void PbftReplica::TryNewView(TimeNs now, Effects& out) {
   if (!view_changing_ || PrimaryOf(view_) != config_.self_index) return;
+  const uint32_t m_size = CurrentRoles().size();
   auto it = view_change_msgs_.find(view_);
-  if (it == view_change_msgs_.end() || it->second.size() < CommitQuorum(n_, config_.f)) return;
+  if (it == view_change_msgs_.end() || it->second.size() < CommitQuorum(m_size, config_.f)) return;
   std::vector<const wire::ViewChange*> vcs;
   for (const auto& [i, msg] : it->second) vcs.push_back(&msg->env.view_change());
-  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, n_, config_.f);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, m_size, config_.f);
   if (!plan.ok()) return;  // some sequence number is undecided: wait for more VIEW-CHANGEs
 
   wire::Envelope env;
@@ -142,14 +150,19 @@ void PbftReplica::TryNewView(TimeNs now, Effects& out) {
   // Re-run the plan on the NEW-VIEW's own copy so that the batches outlive the VIEW-CHANGE map.
   std::vector<const wire::ViewChange*> own;
   for (const wire::Envelope& e : m->env.new_view().view_changes()) own.push_back(&e.view_change());
-  InstallView(now, view_, *SelectProposals(own, n_, config_.f), out);
+  InstallView(now, view_, *SelectProposals(own, m_size, config_.f), out);
 }
 
 void PbftReplica::OnNewView(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::NewView& nv = m->env.new_view();
   if (nv.view() < view_ || (nv.view() == view_ && !view_changing_)) return;  // old news
-  if (m->sender != config_.members[PrimaryOf(nv.view())] || nv.view() == 0 ||
-      !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+  // The leader of the view under the roles of any epoch we know (a replica one epoch behind still
+  // follows; what makes a NEW-VIEW valid is its VIEW-CHANGEs, checked below).
+  const RoleEpoch* roles = nullptr;
+  for (const auto& [first, e] : roles_.epochs()) {
+    if (config_.members[e.Leader(nv.view())] == m->sender) roles = &e;
+  }
+  if (roles == nullptr || nv.view() == 0 || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
@@ -157,7 +170,9 @@ void PbftReplica::OnNewView(TimeNs now, const MessagePtr& m, Effects& out) {
   std::vector<const wire::ViewChange*> vcs;
   absl::btree_set<NodeId> senders;
   for (const wire::Envelope& e : nv.view_changes()) {
-    if (e.body_case() != wire::Envelope::kViewChange || !senders.insert(e.sender()).second ||
+    int index = IndexOf(e.sender());
+    if (e.body_case() != wire::Envelope::kViewChange || !senders.insert(e.sender()).second || index < 0 ||
+        !roles->Votes(static_cast<uint32_t>(index)) ||
         !CheckEmbeddedSignature(e, e.sender(), identity_, out.ops) ||
         !ValidateViewChange(e.view_change(), e.sender(), nv.view(), group(), identity_, out.ops).ok()) {
       ++out.rejected;
@@ -166,7 +181,7 @@ void PbftReplica::OnNewView(TimeNs now, const MessagePtr& m, Effects& out) {
     vcs.push_back(&e.view_change());
   }
   // The proposals must be exactly what the selection rule gives for these VIEW-CHANGEs.
-  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, n_, config_.f);
+  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, roles->size(), config_.f);
   if (!plan.ok() || plan->proposals.size() != static_cast<size_t>(nv.proposals_size()) ||
       nv.batches_size() != nv.proposals_size()) {
     ++out.rejected;
@@ -194,7 +209,7 @@ MessagePtr PbftReplica::MakeProposal(uint64_t view, uint64_t seq, const Digest& 
   pp->set_seq(seq);
   pp->set_digest(std::string(digest.view()));
   if (batch) *pp->mutable_batch() = *batch;
-  m->env.set_sender(config_.members[PrimaryOf(view)]);
+  m->env.set_sender(last_new_view_ ? last_new_view_->sender : config_.members[PrimaryOf(view)]);
   m->type = MsgType::kPrePrepare;
   m->sender = m->env.sender();
   m->view = view;
@@ -215,7 +230,8 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
     fetch_attempt_ = 0;
     RequestState(now, out);
   }
-  if (IsPrimary()) next_seq_ = std::max(plan.max_s, std::max(plan.min_s, last_executed_));
+  // Proposals continue after the re-proposed ones (whoever leads them).
+  next_seq_ = std::max(plan.max_s, std::max(plan.min_s, last_executed_));
   for (const Proposal& p : plan.proposals) {
     if (!InWindow(p.seq)) continue;
     AcceptPrePrepare(now, p.seq, MakeProposal(view, p.seq, p.digest, p.batch), p.digest, out);

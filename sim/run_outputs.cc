@@ -76,6 +76,10 @@ std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
       {"wan_bytes", absl::StrCat(sim.wan_bytes())},
       {"total_bytes", absl::StrCat(sim.total_bytes())},
       {"safety_violations", absl::StrCat(sim.safety_violations())},
+      {"role_disagreements", absl::StrCat(sim.role_disagreements())},
+      {"reputation", sim.reputation() ? "true" : "false"},
+      {"byzantine_in_committee_s", Num(sim.byzantine_in_committee_s())},
+      {"representative_changes", absl::StrCat(sim.representative_changes())},
       {"stalled", sim.stalled() ? "true" : "false"},
       {"cluster_detail", ClusterDetail(sim)},
       {"trace_digest", JsonString(sim.trace_digest())},
@@ -108,16 +112,24 @@ std::string TimeseriesCsv(const Simulation& sim) {
 std::string ReplicasCsv(const Simulation& sim) {
   std::string out =
       "cluster,replica,region,behaviour,score,role,messages_sent,bytes_sent,messages_received,"
-      "bytes_received,votes_sent,rejected,view,executed_seq,executed_requests,role_changes,cpu_busy_s\n";
+      "bytes_received,votes_sent,rejected,view,executed_seq,executed_requests,role_changes,evictions,cpu_busy_s\n";
   for (uint32_t i = 0; i < sim.num_replicas(); ++i) {
     Simulation::ReplicaView v = sim.replica(i);
     const ReplicaStats& s = *v.stats;
-    // score is empty: plain PBFT keeps no reputation.
-    absl::StrAppendFormat(&out, "%d,%d,%s,%s,,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,0,%.6f\n", v.cluster, v.id,
-                          v.region, v.behaviour, v.role, s.messages_sent, s.bytes_sent,
+    // score is empty without reputation.
+    absl::StrAppendFormat(&out, "%d,%d,%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.6f\n", v.cluster, v.id,
+                          v.region, v.behaviour, v.score, v.role, s.messages_sent, s.bytes_sent,
                           s.messages_received, s.bytes_received, s.votes_sent, s.rejected, v.view,
-                          v.executed_seq, s.executed_requests,
+                          v.executed_seq, s.executed_requests, v.role_changes, v.evictions,
                           static_cast<double>(s.cpu_busy) / kSecond);
+  }
+  return out;
+}
+
+std::string ReputationCsv(const Simulation& sim) {
+  std::string out = "time_s,cluster,replica,score,role\n";
+  for (const Simulation::ReputationRow& r : sim.reputation_rows()) {
+    absl::StrAppendFormat(&out, "%.6f,%d,%d,%.3f,%s\n", r.time_s, r.cluster, r.replica, r.score, r.role);
   }
   return out;
 }

@@ -18,6 +18,7 @@ struct WallStats {
 std::string SummaryJson(const Simulation& sim, const WallStats& wall);
 std::string TimeseriesCsv(const Simulation& sim);
 std::string ReplicasCsv(const Simulation& sim);
+std::string ReputationCsv(const Simulation& sim);  // reputation runs only
 // A few lines for a human at the terminal.
 std::string HumanSummary(const Simulation& sim, const WallStats& wall, const std::string& out_dir);
 

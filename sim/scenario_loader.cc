@@ -208,11 +208,40 @@ void Validator::Run() {
   if (!(p.geobft().remote_timeout_ms() > 0)) {
     Error({{"protocol"}, {"geobft"}, {"remote_timeout_ms"}}, "protocol.geobft.remote_timeout_ms must be > 0");
   }
-  if (p.kind() == scenario::Protocol::GEOBFT && p.pbft().drop_out_of_order()) {
+  if (p.kind() != scenario::Protocol::PBFT && p.pbft().drop_out_of_order()) {
     Error({{"protocol"}, {"pbft"}, {"drop_out_of_order"}}, "the legacy drop_out_of_order switch is for flat PBFT only");
   }
   if (!(p.pbft().request_timeout_ms() > 0)) {
     Error({{"protocol"}, {"pbft"}, {"request_timeout_ms"}}, "protocol.pbft.request_timeout_ms must be > 0");
+  }
+  if (UsesReputation(s_)) {
+    const auto& r = p.reputation();
+    const uint32_t group = GroupSize(s_), f = GroupFaults(s_);
+    if (r.committee_size() != 0 && (r.committee_size() < 3 * f + 1 || r.committee_size() > group)) {
+      Error({{"protocol"}, {"reputation"}, {"committee_size"}}, absl::StrFormat("protocol.reputation.committee_size must be 0 (3f+1) or between "
+                                                     "3f+1 = %d and the group size %d", 3 * f + 1, group));
+    }
+    if (r.reselect_every() < 1) Error({{"protocol"}, {"reputation"}, {"reselect_every"}}, "protocol.reputation.reselect_every must be >= 1");
+    if (!(r.consensus_weight() >= 0 && r.consensus_weight() <= 1)) {
+      Error({{"protocol"}, {"reputation"}, {"consensus_weight"}}, "protocol.reputation.consensus_weight must be between 0 and 1");
+    }
+    if (!(r.history_weight() >= 0 && r.history_weight() <= 1)) {
+      Error({{"protocol"}, {"reputation"}, {"history_weight"}}, "protocol.reputation.history_weight must be between 0 and 1");
+    }
+    if (!(r.history_decay() >= 0 && r.history_decay() < 1)) {
+      Error({{"protocol"}, {"reputation"}, {"history_decay"}}, "protocol.reputation.history_decay must be in [0, 1)");
+    }
+    if (!(r.consensus_cap() > 0) || !(r.transaction_cap() > 0)) {
+      Error({{"protocol"}, {"reputation"}, {r.consensus_cap() > 0 ? "transaction_cap" : "consensus_cap"}}, "score caps must be > 0");
+    }
+    if (!(r.initial_score() >= 0) || r.initial_score() > std::min(r.consensus_cap(), r.transaction_cap())) {
+      Error({{"protocol"}, {"reputation"}, {"initial_score"}}, "protocol.reputation.initial_score must be between 0 and the caps");
+    }
+    for (const char* field : {"agree_reward", "miss_penalty", "against_penalty", "reply_reward", "reply_penalty",
+                              "reply_grace_ms", "eviction_threshold"}) {
+      const auto* fd = scenario::Reputation::descriptor()->FindFieldByName(field);
+      if (!(scenario::Reputation::GetReflection()->GetDouble(r, fd) >= 0)) Error({{"protocol"}, {"reputation"}, {field}}, absl::StrCat(field, " must be >= 0"));
+    }
   }
 
   // Workload.
@@ -336,7 +365,34 @@ uint32_t TotalReplicas(const scenario::Scenario& s) {
 }
 
 uint32_t GroupSize(const scenario::Scenario& s) {
-  return s.protocol().kind() == scenario::Protocol::GEOBFT ? s.topology().replicas_per_cluster() : TotalReplicas(s);
+  return s.protocol().kind() != scenario::Protocol::PBFT ? s.topology().replicas_per_cluster() : TotalReplicas(s);
+}
+
+bool UsesReputation(const scenario::Scenario& s) {
+  const auto& p = s.protocol();
+  if (p.kind() == scenario::Protocol::GEOBFT_REPUTATION) return p.reputation().enabled();
+  return p.kind() == scenario::Protocol::PBFT && p.has_reputation() && p.reputation().enabled();
+}
+
+ReputationParams ToReputationParams(const scenario::Reputation& r) {
+  ReputationParams p;
+  p.rule = r.rule() == scenario::Reputation::MY_PBFT ? ReputationParams::Rule::kMyPbft : ReputationParams::Rule::kDefault;
+  p.initial = r.initial_score();
+  p.consensus_weight = r.consensus_weight();
+  p.consensus_cap = r.consensus_cap();
+  p.transaction_cap = r.transaction_cap();
+  p.agree_reward = r.agree_reward();
+  p.miss_penalty = r.miss_penalty();
+  p.forgiven_misses = r.forgiven_misses();
+  p.against_penalty = r.against_penalty();
+  p.history_weight = r.history_weight();
+  p.history_decay = r.history_decay();
+  p.reply_reward = r.reply_reward();
+  p.reply_penalty = r.reply_penalty();
+  p.eviction_threshold = r.eviction_threshold();
+  p.reselect_every = r.reselect_every();
+  p.committee_size = r.committee_size();
+  return p;
 }
 
 uint32_t GroupFaults(const scenario::Scenario& s) {

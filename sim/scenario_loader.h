@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "protocol/reputation.h"
 #include "scenarios/scenario.pb.h"
 
 namespace geopbft {
@@ -35,6 +36,10 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment);
 uint32_t TotalReplicas(const scenario::Scenario& s);
 uint32_t GroupSize(const scenario::Scenario& s);    // the flat group (PBFT) or one cluster (GeoBFT)
 uint32_t GroupFaults(const scenario::Scenario& s);  // f of each such group
+// Reputation is on: GEOBFT_REPUTATION (unless protocol.reputation.enabled is false), or PBFT with a
+// protocol.reputation block whose `enabled` is true (flat PBFT as one reputation-managed cluster).
+bool UsesReputation(const scenario::Scenario& s);
+ReputationParams ToReputationParams(const scenario::Reputation& r);
 
 // The effective scenario as text, for replay: parsing it back gives the same scenario.
 std::string ScenarioToText(const scenario::Scenario& s);

@@ -69,7 +69,10 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
   // Groups: flat PBFT runs one group over every cluster's replicas (the baseline); GeoBFT runs one
   // PBFT group per cluster.
   const auto& p = scenario_.protocol();
-  const bool geo = p.kind() == scenario::Protocol::GEOBFT;
+  // Reputation runs on the GeoBFT layer; flat PBFT with reputation is one cluster of everyone.
+  reputation_ = UsesReputation(scenario_);
+  const bool geo = p.kind() != scenario::Protocol::PBFT;
+  const bool layered = geo || reputation_;
   geo_ = geo;
   cluster_stats_.resize(topo.clusters());
   for (uint32_t c = 0; c < topo.clusters(); ++c) {
@@ -95,11 +98,13 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     cfg.checkpoint_interval = p.pbft().checkpoint_interval();
     cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
     cfg.drop_out_of_order = p.pbft().drop_out_of_order();
-    if (geo) {
+    if (layered) {
       GeoConfig gc;
       gc.local = std::move(cfg);
-      gc.cluster = h.cluster;
-      gc.clusters = clusters_;
+      gc.cluster = geo ? h.cluster : 0;
+      gc.clusters = geo ? clusters_ : groups_;
+      gc.reputation = reputation_;
+      gc.params = ToReputationParams(p.reputation());
       gc.sharing = p.geobft().sharing() == scenario::GeoBft::PRIMARIES_ONLY ? SharingMode::kPrimariesOnly
                                                                               : SharingMode::kFPlusOne;
       gc.remote_timeout = MsToNs(p.geobft().remote_timeout_ms());
@@ -133,6 +138,8 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     cfg.count = w.count();
     cfg.payload_size = w.request_size_bytes();
     cfg.retransmit_timeout = MsToNs(w.retransmit_timeout_ms());
+    cfg.reply_evidence = reputation_;
+    cfg.reply_grace = MsToNs(p.reputation().reply_grace_ms());
     h.sm = std::make_unique<Client>(std::move(cfg), Identity(&keys_, id));
     h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kClient, c);
   }
@@ -376,6 +383,16 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
     ++cluster_stats_[h.cluster].view_changes;
   }
   if (fx.state_transferred_to > 0) ++state_transfers_;
+  if (h.byzantine.empty()) {
+    for (const auto& [round, fingerprint] : fx.roles_chosen) {
+      auto [it, first] = roles_by_round_.try_emplace(round, fingerprint);
+      if (!first && it->second != fingerprint && role_disagreements_++ == 0) {
+        first_role_disagreement_ = absl::StrFormat("replica %d chose other roles after round %d at %.6f s", r, round,
+                                                   static_cast<double>(now_) / kSecond);
+      }
+      while (roles_by_round_.size() > 4096) roles_by_round_.erase(roles_by_round_.begin());
+    }
+  }
   for (const Execution& ex : fx.executed) {
     if (h.byzantine.empty()) agreement_.OnExecuted(r, ex, now_);
     if (record_executions_) h.history.push_back(ex);
@@ -458,6 +475,7 @@ void Simulation::Sample() {
   interval_view_changes_ = 0;
   for (const ClientHost& c : clients_) s.outstanding += c.sm->outstanding();
   samples_.push_back(s);
+  if (reputation_) SampleReputation(span_s);
   interval_completed_ = interval_executed_ = interval_messages_ = interval_wan_ = 0;
   latency_interval_.Clear();
   if (s.outstanding == 0) last_progress_ = now_;
@@ -485,6 +503,56 @@ void Simulation::DetectStall() {
   }
 }
 
+int Simulation::Observer() const {
+  int best = -1;
+  uint64_t furthest = 0;
+  for (uint32_t i = 0; i < replicas_.size(); ++i) {
+    const ReplicaHost& h = replicas_[i];
+    if (!h.byzantine.empty() || h.crashed) continue;
+    if (best < 0 || h.sm->last_executed() > furthest) best = static_cast<int>(i), furthest = h.sm->last_executed();
+  }
+  return best;
+}
+
+uint64_t Simulation::representative_changes() const {
+  uint64_t changes = 0, furthest = 0;
+  for (const ReplicaHost& h : replicas_) {
+    const auto* g = dynamic_cast<const GeoBftReplica*>(h.sm.get());
+    if (g == nullptr || !h.byzantine.empty() || h.sm->last_executed() < furthest) continue;
+    furthest = h.sm->last_executed();
+    changes = g->representative_changes();
+  }
+  return changes;
+}
+
+// Scores and roles as the most advanced honest replica committed them: every honest replica holds
+// the same table for the same round (the role checker makes sure), so one view is the view.
+void Simulation::SampleReputation(double span_s) {
+  int obs = Observer();
+  if (obs < 0) return;
+  const auto& g = static_cast<const GeoBftReplica&>(*replicas_[obs].sm);
+  const ScoreBook* book = g.scores();
+  const uint32_t per_cluster = scenario_.topology().replicas_per_cluster();
+  for (uint32_t i = 0; i < replicas_.size(); ++i) {
+    ReplicaHost& h = replicas_[i];
+    uint32_t c = geo_ ? h.cluster : 0, index = geo_ ? i % per_cluster : i;
+    static const char* const kRoles[] = {"listener", "committee", "representative"};
+    const char* role = h.crashed ? "crashed" : kRoles[g.RoleOf(c, index)];
+    if (std::string_view(role) != h.role) {
+      h.role_changes += *h.role != '\0';  // the first sample sets the starting role
+      bool was_voting = *h.role != '\0' && std::string_view(h.role) != "listener" && std::string_view(h.role) != "crashed";
+      if (was_voting && std::string_view(role) == "listener") ++h.evictions;
+      h.role = role;
+    }
+    bool byzantine_now = std::any_of(h.byzantine.begin(), h.byzantine.end(),
+                                     [&](const ByzantineBehaviour& b) { return b.Active(now_); });
+    if (byzantine_now && std::string_view(role) != "listener" && std::string_view(role) != "crashed") {
+      byzantine_in_committee_s_ += span_s;
+    }
+    reputation_rows_.push_back({static_cast<double>(now_) / kSecond, h.cluster, i, book->Score(c, index), role});
+  }
+}
+
 Simulation::ReplicaView Simulation::replica(uint32_t i) const {
   const ReplicaHost& h = replicas_[i];
   ReplicaView v;
@@ -493,6 +561,17 @@ Simulation::ReplicaView Simulation::replica(uint32_t i) const {
   v.region = region_names_[i];
   v.behaviour = h.byzantine.empty() ? "honest" : h.byzantine.front().Name();
   v.role = h.crashed ? "crashed" : h.sm->IsPrimary() ? "representative" : "committee";
+  v.role_changes = h.role_changes;
+  v.evictions = h.evictions;
+  if (reputation_) {
+    v.role = h.crashed ? "crashed" : h.role;
+    int obs = Observer();
+    if (obs >= 0) {
+      const auto& g = static_cast<const GeoBftReplica&>(*replicas_[obs].sm);
+      const uint32_t per_cluster = scenario_.topology().replicas_per_cluster();
+      v.score = absl::StrFormat("%.2f", g.scores()->Score(geo_ ? h.cluster : 0, geo_ ? i % per_cluster : i));
+    }
+  }
   v.view = h.sm->view();
   v.executed_seq = h.sm->last_executed();
   v.stats = &h.stats;

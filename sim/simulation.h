@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "protocol/client.h"
@@ -83,8 +84,12 @@ class Simulation {
   uint64_t total_bytes() const { return total_bytes_; }
   uint64_t view_changes() const { return view_changes_; }
   uint64_t state_transfers() const { return state_transfers_; }
-  uint64_t safety_violations() const { return agreement_.violations(); }
-  const std::string& first_violation() const { return agreement_.first_violation(); }
+  // Safety: divergent executions, and honest replicas choosing different roles for the same round.
+  uint64_t safety_violations() const { return agreement_.violations() + role_disagreements_; }
+  const std::string& first_violation() const {
+    return agreement_.violations() > 0 ? agreement_.first_violation() : first_role_disagreement_;
+  }
+  uint64_t role_disagreements() const { return role_disagreements_; }
   bool stalled() const { return stalled_; }
   const std::string& stall_report() const { return stall_report_; }
   const std::vector<IntervalSample>& samples() const { return samples_; }
@@ -97,8 +102,11 @@ class Simulation {
     std::string region;
     std::string behaviour;
     std::string role;
+    std::string score;  // empty without reputation
     uint64_t view;
     uint64_t executed_seq;
+    uint64_t role_changes;
+    uint64_t evictions;  // times it left the committee
     const ReplicaStats* stats;
   };
   ReplicaView replica(uint32_t i) const;
@@ -112,6 +120,20 @@ class Simulation {
   };
   const std::vector<ClusterStats>& cluster_stats() const { return cluster_stats_; }
   const std::string& cluster_region(uint32_t c) const { return region_names_[c * scenario_.topology().replicas_per_cluster()]; }
+
+  // Reputation (empty / zero without it). One row of reputation.csv per replica per interval, from
+  // the committed score table of the most advanced honest replica.
+  struct ReputationRow {
+    double time_s;
+    uint32_t cluster;
+    NodeId replica;
+    double score;
+    const char* role;
+  };
+  bool reputation() const { return reputation_; }
+  const std::vector<ReputationRow>& reputation_rows() const { return reputation_rows_; }
+  double byzantine_in_committee_s() const { return byzantine_in_committee_s_; }
+  uint64_t representative_changes() const;
 
  private:
   enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample, kFault, kDelayedSend };
@@ -146,6 +168,9 @@ class Simulation {
     ReplicaStats stats;
     std::vector<Execution> history;  // what it executed, in order (tests only)
     std::vector<ByzantineBehaviour> byzantine;  // empty for an honest replica
+    // Reputation bookkeeping (from the observer's table).
+    const char* role = "";  // none yet
+    uint64_t role_changes = 0, evictions = 0;
   };
   struct ClientHost {
     std::unique_ptr<Client> sm;
@@ -170,6 +195,8 @@ class Simulation {
   void DetectStall();
   void ScheduleNextArrival(uint32_t c);
   void ApplyFault(const FaultSchedule::Transition& t);
+  void SampleReputation(double span_s);
+  int Observer() const;  // the honest, running replica furthest in the global order (-1: none)
 
   scenario::Scenario scenario_;
   KeyRing keys_;
@@ -210,6 +237,14 @@ class Simulation {
   TimeNs last_sample_ = 0;
   bool stalled_ = false;
   std::string stall_report_;
+
+  // Reputation.
+  bool reputation_ = false;
+  std::vector<ReputationRow> reputation_rows_;
+  double byzantine_in_committee_s_ = 0;
+  absl::btree_map<uint64_t, uint64_t> roles_by_round_;  // round -> fingerprint first reported
+  uint64_t role_disagreements_ = 0;
+  std::string first_role_disagreement_;
 };
 
 }  // namespace geopbft

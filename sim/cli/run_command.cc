@@ -145,6 +145,7 @@ int RunCommand(const std::vector<std::string>& args) {
       {"timeseries.csv", TimeseriesCsv(sim)},
       {"replicas.csv", ReplicasCsv(sim)},
   };
+  if (sim.reputation()) files.push_back({"reputation.csv", ReputationCsv(sim)});
   if (sim.stalled()) files.push_back({"stall.txt", sim.stall_report()});
   // summary.json last: its presence means the run's outputs are complete.
   files.push_back({"summary.json", SummaryJson(sim, wall)});
@@ -156,6 +157,7 @@ int RunCommand(const std::vector<std::string>& args) {
     std::remove((out_dir + "/trace.log").c_str());  // a stale trace would not match this run
   }
   if (!sim.stalled()) std::remove((out_dir + "/stall.txt").c_str());
+  if (!sim.reputation()) std::remove((out_dir + "/reputation.csv").c_str());
   std::remove((out_dir + "/summary.json").c_str());
   for (const File& f : files) {
     absl::Status st = WriteFileAtomic(out_dir + "/" + f.name, f.content);

@@ -1,0 +1,110 @@
+// Reputation scores (DESIGN §4): every replica keeps a 0-100 score of every replica of every
+// cluster, computed from committed data only, so all correct replicas hold the same table at the
+// same round and therefore choose the same committees and representatives.
+//
+// Inputs, both inside committed batches:
+//  - consensus evidence (wire::VoteEvidence): the signed COMMITs for an earlier sequence number of
+//    the batch's cluster, each listing the PREPAREs its sender saw. For each committee member the
+//    outcome is: against (it signed a COMMIT for another digest), agree (its COMMIT is there, or f+1
+//    COMMITs list its PREPARE: at least one correct replica saw it, so f liars cannot frame it and
+//    cannot vouch for it either), or miss.
+//  - transaction evidence (wire::Request.answered): a client's report of which replicas answered
+//    one of its earlier requests with the accepted result in time.
+// Score = w x consensus part + (1 - w) x transaction part, each part in [0, cap]. Agreement earns a
+// reward; the k-th miss of a streak costs (k - forgiven) x miss penalty, softened by a good history;
+// a vote against costs a large fixed penalty. The MY_PBFT rule replaces the consensus arithmetic by
+// the original implementation's (see my_pbft_scores.h) on its own 0-1000 scale.
+#ifndef GEOPBFT_PROTOCOL_REPUTATION_H_
+#define GEOPBFT_PROTOCOL_REPUTATION_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "protocol/messages.pb.h"
+#include "protocol/my_pbft_scores.h"
+#include "protocol/role_schedule.h"
+#include "protocol/types.h"
+
+namespace geopbft {
+
+struct ReputationParams {
+  enum class Rule { kDefault, kMyPbft };
+  Rule rule = Rule::kDefault;
+  double initial = 50;
+  double consensus_weight = 0.5;
+  double consensus_cap = 100;
+  double transaction_cap = 100;
+  double agree_reward = 2;
+  double miss_penalty = 1;
+  uint32_t forgiven_misses = 1;
+  double against_penalty = 25;
+  double history_weight = 0.5;
+  double history_decay = 0.95;
+  double reply_reward = 1;
+  double reply_penalty = 2;
+  double eviction_threshold = 30;
+  uint32_t reselect_every = 16;
+  uint32_t committee_size = 0;  // 0: 3f+1
+};
+
+enum class VoteOutcome { kAgree, kMiss, kAgainst };
+
+// One replica's standing.
+struct PeerScore {
+  double consensus = 0;
+  double transaction = 0;
+  uint32_t streak = 0;  // consecutive misses (or votes against)
+  double record = 1;    // exponential average of agree = 1 / miss = 0
+};
+
+class ScoreBook {
+ public:
+  // `clusters[c]` = cluster c's members in order; `faults[c]` = its f.
+  ScoreBook(ReputationParams params, std::vector<std::vector<NodeId>> clusters, std::vector<uint32_t> faults);
+
+  // Applies a committed batch of cluster `c`: its vote evidence (judged under `roles_of(seq)`, the
+  // roles that governed each recorded sequence number) and its clients' reply reports. Evidence for
+  // sequence numbers already scored is ignored.
+  template <typename RolesOf>
+  void ApplyBatch(uint32_t c, const wire::Batch& batch, RolesOf roles_of) {
+    for (const wire::VoteEvidence& ev : batch.evidence()) {
+      if (ev.seq() <= scored_upto_[c]) continue;
+      scored_upto_[c] = ev.seq();
+      ApplyVotes(c, ev, roles_of(ev.seq()));
+    }
+    ApplyReplies(c, batch);
+  }
+  void ApplyVotes(uint32_t c, const wire::VoteEvidence& ev, const RoleEpoch& roles);
+  void ApplyReplies(uint32_t c, const wire::Batch& batch);
+  // The outcome for each member of cluster c (index order) under the default rule's reading.
+  std::vector<VoteOutcome> Judge(uint32_t c, const wire::VoteEvidence& ev, const RoleEpoch& roles) const;
+
+  // Score of member i of cluster c: 0-100 (MY_PBFT: 0-1000).
+  double Score(uint32_t c, uint32_t i) const;
+  const PeerScore& Peer(uint32_t c, uint32_t i) const { return peers_[c][i]; }
+  // The cluster's committee, best first: the top `size` by score (ties by index) among members at
+  // or above the eviction threshold, topped up from the rest if too few remain.
+  std::vector<uint32_t> Committee(uint32_t c) const;
+  uint32_t CommitteeSize(uint32_t c) const;
+  const ReputationParams& params() const { return params_; }
+  uint32_t clusters() const { return static_cast<uint32_t>(peers_.size()); }
+  uint32_t size(uint32_t c) const { return static_cast<uint32_t>(peers_[c].size()); }
+  // Digest of every score (for the role-agreement checker and tests).
+  uint64_t Fingerprint() const;
+
+ private:
+  void Update(PeerScore& p, VoteOutcome o) const;
+
+  int IndexIn(uint32_t c, NodeId n) const;
+
+  ReputationParams params_;
+  std::vector<std::vector<NodeId>> members_;
+  std::vector<uint32_t> faults_;
+  std::vector<std::vector<PeerScore>> peers_;
+  std::vector<MyPbftScores> my_pbft_;  // per cluster (MY_PBFT rule)
+  std::vector<uint64_t> scored_upto_;
+};
+
+}  // namespace geopbft
+
+#endif  // GEOPBFT_PROTOCOL_REPUTATION_H_
