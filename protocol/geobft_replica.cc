@@ -81,7 +81,7 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
     if (rep != representative_[cl] && round > 1) ++representative_changes_;
     representative_[cl] = rep;
     if (!scores_) continue;
-    scores_->ApplyBatch(cl, batch, [&](uint64_t seq) -> const RoleEpoch& { return cluster_roles_[cl].At(seq); });
+    scores_->ApplyBatch(cl, round, batch, [&](uint64_t seq) -> const RoleEpoch& { return cluster_roles_[cl].At(seq); });
   }
   if (!scores_ || round % config_.params.reselect_every != 0) return;
   const uint64_t window = config_.local.window;
@@ -91,7 +91,9 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
     const Certificate& c = r[cl];
     const wire::Batch& batch =
         c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
-    RoleEpoch e = RoleEpoch::Of(round + window + 1, scores_->Committee(cl), batch.proposer_view());
+    // The incumbent: the leader of the latest proposal's view under the roles of this round.
+    int incumbent = static_cast<int>(cluster_roles_[cl].At(round).Leader(scores_->last_view(cl)));
+    RoleEpoch e = RoleEpoch::Of(round + window + 1, scores_->Committee(cl, incumbent), batch.proposer_view());
     for (uint32_t i : e.ranked) fingerprint = Mix64(fingerprint ^ (uint64_t{cl} << 32) ^ i);
     fingerprint = Mix64(fingerprint ^ e.base_view);
     cluster_roles_[cl].Add(e);

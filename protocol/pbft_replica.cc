@@ -29,6 +29,12 @@ void PbftVoteSet::SetMatch(uint32_t index) {
   match[word] |= uint64_t{1} << (index % 64);
 }
 
+void PbftVoteSet::SetConflict(uint32_t index) {
+  size_t word = index / 64;
+  if (word >= conflict.size()) conflict.resize(word + 1, 0);
+  conflict[word] |= uint64_t{1} << (index % 64);
+}
+
 bool PbftVoteSet::Matches(uint32_t index) const {
   size_t word = index / 64;
   return word < match.size() && (match[word] >> (index % 64)) & 1;
@@ -286,7 +292,11 @@ void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, cons
   // Votes that overtook the PRE-PREPARE now count for or against its digest.
   for (VoteSet* votes : {&slot.prepares, &slot.commits}) {
     for (const auto& [index, d] : votes->early) {
-      if (d == slot.digest) votes->SetMatch(index);
+      if (d == slot.digest) {
+        votes->SetMatch(index);
+      } else {
+        votes->SetConflict(index);
+      }
     }
     votes->early.clear();
     votes->early.shrink_to_fit();
@@ -328,6 +338,8 @@ void PbftReplica::Vote(VoteSet& votes, uint32_t index, const Digest& d, const Sl
     votes.early.push_back({index, d});
   } else if (d == slot.digest) {
     votes.SetMatch(index);
+  } else {
+    votes.SetConflict(index);
   }
 }
 
@@ -361,6 +373,16 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
   const uint32_t m = roles.size();
   const uint32_t leader = roles.Leader(view_);
   const uint32_t prepares = Matching(seq, slot.prepares) - (slot.prepares.Matches(leader) ? 1 : 0);
+  // Monitoring the leader: f+1 committee members prepared another digest for this slot, so at least
+  // one correct member got another PRE-PREPARE from the leader: it equivocated. Replace it now
+  // rather than when the request timer runs out.
+  if (!slot.prepared && !view_changing_ &&
+      roles.Count(slot.prepares.conflict) - (slot.prepares.conflict.size() > leader / 64 &&
+                                             (slot.prepares.conflict[leader / 64] >> (leader % 64)) & 1) >=
+          config_.f + 1) {
+    ++equivocations_seen_;
+    return StartViewChange(now, view_ + 1, out);
+  }
   if (!slot.prepared && prepares >= PrepareQuorum(m, config_.f)) {
     slot.prepared = true;
     slot.has_prepared_claim = true;

@@ -55,10 +55,12 @@ struct PbftConfig {
 struct PbftVoteSet {
   std::vector<uint64_t> seen;                      // bitset over member indexes
   std::vector<uint64_t> match;                     // ... of those whose vote is for the accepted digest
+  std::vector<uint64_t> conflict;                  // ... of those whose vote is for another digest
   std::vector<std::pair<uint32_t, Digest>> early;  // arrived before the PRE-PREPARE
   bool Mark(uint32_t index);                       // false when this member already voted
   bool Has(uint32_t index) const;
   void SetMatch(uint32_t index);
+  void SetConflict(uint32_t index);
   bool Matches(uint32_t index) const;
 };
 
@@ -120,6 +122,7 @@ class PbftReplica : public Replica {
   // Everything the replica keeps that could grow with the run (for the memory-bound checks).
   size_t state_entries() const override;
   uint64_t state_transfers() const { return state_transfers_; }
+  uint64_t equivocations_seen() const { return equivocations_seen_; }
   const Digest& state_chain() const { return chain_; }
   const PbftConfig& config() const { return config_; }
 
@@ -262,6 +265,7 @@ class PbftReplica : public Replica {
   RoleSchedule roles_;
   absl::btree_map<uint64_t, MessagePtr> future_proposals_;  // PRE-PREPAREs beyond known roles
   uint64_t reported_upto_ = 0;  // evidence attached up to this sequence number
+  uint64_t equivocations_seen_ = 0;  // view changes started on proof of an equivocating leader
 };
 
 }  // namespace geopbft

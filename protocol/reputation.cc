@@ -1,6 +1,7 @@
 #include "protocol/reputation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace geopbft {
@@ -13,7 +14,11 @@ bool Bit(const std::string& bitmap, uint32_t i) {
 }  // namespace
 
 ScoreBook::ScoreBook(ReputationParams params, std::vector<std::vector<NodeId>> clusters, std::vector<uint32_t> faults)
-    : params_(params), members_(clusters), faults_(std::move(faults)), scored_upto_(clusters.size(), 0) {
+    : params_(params),
+      members_(clusters),
+      faults_(std::move(faults)),
+      scored_upto_(clusters.size(), 0),
+      last_view_(clusters.size(), 0) {
   for (size_t c = 0; c < clusters.size(); ++c) {
     PeerScore start{params_.initial, params_.initial, 0, 1.0};
     peers_.emplace_back(clusters[c].size(), start);
@@ -32,14 +37,18 @@ double ScoreBook::Score(uint32_t c, uint32_t i) const {
   return params_.consensus_weight * p.consensus + (1 - params_.consensus_weight) * p.transaction;
 }
 
-std::vector<uint32_t> ScoreBook::Committee(uint32_t c) const {
+std::vector<uint32_t> ScoreBook::Committee(uint32_t c, int incumbent) const {
   std::vector<uint32_t> order(size(c));
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  // Eligible first, then by score, then by index: deterministic, and the same at every replica.
+  // Eligible first, then by whole points of score, then the incumbent representative (so that
+  // equals do not take turns leading: a handover costs a pipeline), then by index. Deterministic,
+  // and the same at every replica.
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     bool ea = Score(c, a) >= params_.eviction_threshold, eb = Score(c, b) >= params_.eviction_threshold;
     if (ea != eb) return ea;
-    if (Score(c, a) != Score(c, b)) return Score(c, a) > Score(c, b);
+    double sa = std::floor(Score(c, a)), sb = std::floor(Score(c, b));
+    if (sa != sb) return sa > sb;
+    if ((static_cast<int>(a) == incumbent) != (static_cast<int>(b) == incumbent)) return static_cast<int>(a) == incumbent;
     return a < b;
   });
   order.resize(CommitteeSize(c));
@@ -135,6 +144,13 @@ uint64_t ScoreBook::Fingerprint() const {
   return h;
 }
 
+void ScoreBook::Penalize(uint32_t c, uint32_t i, double points) {
+  if (params_.rule == ReputationParams::Rule::kMyPbft) return;  // the original rule has no such penalty
+  PeerScore& p = peers_[c][i];
+  p.consensus = std::clamp(p.consensus - points, 0.0, params_.consensus_cap);
+  p.record *= 0.5;  // a replaced leader's record takes long to heal (it ranks below its equals)
+}
+
 void ScoreBook::Update(PeerScore& p, VoteOutcome o) const {
   const double decay = params_.history_decay;
   switch (o) {
@@ -153,7 +169,7 @@ void ScoreBook::Update(PeerScore& p, VoteOutcome o) const {
     case VoteOutcome::kAgainst:
       ++p.streak;
       p.consensus -= params_.against_penalty;
-      p.record = decay * p.record;
+      p.record *= 0.5;  // proven misbehaviour: as for a replaced leader
       break;
   }
   p.consensus = std::clamp(p.consensus, 0.0, params_.consensus_cap);

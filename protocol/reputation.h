@@ -38,6 +38,7 @@ struct ReputationParams {
   double miss_penalty = 1;
   uint32_t forgiven_misses = 1;
   double against_penalty = 25;
+  double view_change_penalty = 20;
   double history_weight = 0.5;
   double history_decay = 0.95;
   double reply_reward = 1;
@@ -66,7 +67,16 @@ class ScoreBook {
   // roles that governed each recorded sequence number) and its clients' reply reports. Evidence for
   // sequence numbers already scored is ignored.
   template <typename RolesOf>
-  void ApplyBatch(uint32_t c, const wire::Batch& batch, RolesOf roles_of) {
+  void ApplyBatch(uint32_t c, uint64_t round, const wire::Batch& batch, RolesOf roles_of) {
+    // A proposal from a later view than the previous one: the leaders of the views in between
+    // were replaced by their committee (re-proposals keep their first view; null requests have 0).
+    if (batch.proposer_view() > last_view_[c]) {
+      const RoleEpoch& roles = roles_of(round);
+      for (uint64_t v = last_view_[c]; v < batch.proposer_view() && v < last_view_[c] + roles.size(); ++v) {
+        Penalize(c, roles.Leader(v), params_.view_change_penalty);
+      }
+      last_view_[c] = batch.proposer_view();
+    }
     for (const wire::VoteEvidence& ev : batch.evidence()) {
       if (ev.seq() <= scored_upto_[c]) continue;
       scored_upto_[c] = ev.seq();
@@ -84,7 +94,10 @@ class ScoreBook {
   const PeerScore& Peer(uint32_t c, uint32_t i) const { return peers_[c][i]; }
   // The cluster's committee, best first: the top `size` by score (ties by index) among members at
   // or above the eviction threshold, topped up from the rest if too few remain.
-  std::vector<uint32_t> Committee(uint32_t c) const;
+  // `incumbent` (or -1) is the current representative's index: it stays first among its equals.
+  std::vector<uint32_t> Committee(uint32_t c, int incumbent = -1) const;
+  // The proposer view of the latest proposal of cluster c (agreed: it is inside the batches).
+  uint64_t last_view(uint32_t c) const { return last_view_[c]; }
   uint32_t CommitteeSize(uint32_t c) const;
   const ReputationParams& params() const { return params_; }
   uint32_t clusters() const { return static_cast<uint32_t>(peers_.size()); }
@@ -94,6 +107,7 @@ class ScoreBook {
 
  private:
   void Update(PeerScore& p, VoteOutcome o) const;
+  void Penalize(uint32_t c, uint32_t i, double points);
 
   int IndexIn(uint32_t c, NodeId n) const;
 
@@ -103,6 +117,7 @@ class ScoreBook {
   std::vector<std::vector<PeerScore>> peers_;
   std::vector<MyPbftScores> my_pbft_;  // per cluster (MY_PBFT rule)
   std::vector<uint64_t> scored_upto_;
+  std::vector<uint64_t> last_view_;  // latest proposer_view seen per cluster
 };
 
 }  // namespace geopbft

@@ -237,7 +237,7 @@ void Validator::Run() {
     if (!(r.initial_score() >= 0) || r.initial_score() > std::min(r.consensus_cap(), r.transaction_cap())) {
       Error({{"protocol"}, {"reputation"}, {"initial_score"}}, "protocol.reputation.initial_score must be between 0 and the caps");
     }
-    for (const char* field : {"agree_reward", "miss_penalty", "against_penalty", "reply_reward", "reply_penalty",
+    for (const char* field : {"agree_reward", "miss_penalty", "against_penalty", "view_change_penalty", "reply_reward", "reply_penalty",
                               "reply_grace_ms", "eviction_threshold"}) {
       const auto* fd = scenario::Reputation::descriptor()->FindFieldByName(field);
       if (!(scenario::Reputation::GetReflection()->GetDouble(r, fd) >= 0)) Error({{"protocol"}, {"reputation"}, {field}}, absl::StrCat(field, " must be >= 0"));
@@ -385,6 +385,7 @@ ReputationParams ToReputationParams(const scenario::Reputation& r) {
   p.miss_penalty = r.miss_penalty();
   p.forgiven_misses = r.forgiven_misses();
   p.against_penalty = r.against_penalty();
+  p.view_change_penalty = r.view_change_penalty();
   p.history_weight = r.history_weight();
   p.history_decay = r.history_decay();
   p.reply_reward = r.reply_reward();

@@ -98,8 +98,8 @@ TEST(PbftReplica, VotesForAnotherDigestDoNotCount) {
   MessagePtr pp = g.queue.front().second;
   g.queue.clear();
   g.replicas[1]->Step(0, Input::Deliver(pp));
-  // Replicas 2 and 3 prepare a different digest (vote against): replica 1 must not commit.
-  for (NodeId liar : {2u, 3u}) {
+  // Replica 3 prepares a different digest (vote against): replica 1 must not count it.
+  for (NodeId liar : {3u}) {
     wire::Envelope env;
     env.mutable_prepare()->set_view(0);
     env.mutable_prepare()->set_seq(1);
@@ -112,6 +112,33 @@ TEST(PbftReplica, VotesForAnotherDigestDoNotCount) {
   }
   EXPECT_NE(g.replicas[1]->Describe().find("waiting for PREPAREs (1 of 2)"), std::string::npos)
       << g.replicas[1]->Describe();
+}
+
+TEST(PbftReplica, FPlusOnePreparesForAnotherDigestProveEquivocation) {
+  PbftGroup g;
+  g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  g.StepAndRoute(0, Input::Deliver(g.Request(2)));
+  MessagePtr pp = g.queue.front().second;
+  g.queue.clear();
+  g.replicas[1]->Step(0, Input::Deliver(pp));
+  // Two backups (f+1: one of them correct) prepared another proposal for the same slot: the primary
+  // sent different PRE-PREPAREs. Replica 1 asks for a new view at once, without waiting for a timer.
+  int view_changes = 0;
+  for (NodeId other : {2u, 3u}) {
+    wire::Envelope env;
+    env.mutable_prepare()->set_view(0);
+    env.mutable_prepare()->set_seq(1);
+    env.mutable_prepare()->set_digest(std::string(Sha256("the other proposal").view()));
+    env.mutable_prepare()->set_replica(other);
+    OpCounts ops;
+    MessagePtr m = Seal(env, Identity(&g.keys, other), Auth::MacGroup(&g.members_), ops);
+    Effects fx = g.replicas[1]->Step(0, Input::Deliver(m));
+    EXPECT_EQ(CountType(fx, MsgType::kCommit), 0);
+    view_changes += CountType(fx, MsgType::kViewChange);
+  }
+  EXPECT_EQ(view_changes, 1);
+  EXPECT_TRUE(g.replicas[1]->view_changing());
+  EXPECT_EQ(g.replicas[1]->equivocations_seen(), 1u);
 }
 
 TEST(PbftReplica, DuplicateVotesCountOnce) {
