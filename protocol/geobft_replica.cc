@@ -152,6 +152,9 @@ void GeoBftReplica::Step(TimeNs now, const Input& in, Effects& out) {
 
 // The local PBFT group decided something (or changed view): take it into the global layer.
 void GeoBftReplica::AfterLocalStep(TimeNs now, Effects& out) {
+  // A state transfer skipped local decisions: our own cluster's certificates of those rounds are
+  // missing from the global layer. Fetch them from our peers.
+  if (out.state_transferred_to > 0) FetchOwnCertificates(out);
   if (out.views_installed > 0) {
     last_local_view_change_ = now;
     // A new primary ships what the old one may not have: our certificates not yet executed.
@@ -215,7 +218,10 @@ void GeoBftReplica::ShareCertificate(uint64_t round, Effects& out) {
 
 bool GeoBftReplica::ValidCertificate(const Message& m, OpCounts& ops) const {
   const wire::GlobalShare& g = m.env.global_share();
-  if (g.cluster() >= z_ || g.cluster() == config_.cluster || g.digest().size() != 32) return false;
+  // (Our own cluster's certificate comes this way only when we fetched it after a state transfer.)
+  if (g.cluster() >= z_ || (g.cluster() == config_.cluster && Has(g.round(), g.cluster())) || g.digest().size() != 32) {
+    return false;
+  }
   Digest digest = Digest::FromBytes(g.digest());
   // The batch must hash to the certified digest (charged as re-hashing what was received; the
   // builder's digest of the same bytes is exact).
@@ -340,7 +346,15 @@ void GeoBftReplica::ArmRemoteTimer(TimeNs now, Effects& out) {
   if (remote_timer_armed_ && remote_timer_round_ == next_round_) return;
   remote_timer_armed_ = true;
   remote_timer_round_ = next_round_;
-  out.SetTimer(kRemoteTimer, now + (config_.remote_timeout << std::min<uint32_t>(remote_attempts_, 6)));
+  // A cluster whose certificate of a later round is here is not silent: ours was lost. Ask for a
+  // repair soon rather than after the remote timeout meant for silent clusters.
+  bool lost = false;
+  for (uint32_t c = 0; c < z_ && !lost; ++c) {
+    if (!Missing(it->second[c].digest)) continue;
+    for (auto later = std::next(it); later != certs_.end() && !lost; ++later) lost = !Missing(later->second[c].digest);
+  }
+  TimeNs timeout = lost ? config_.remote_timeout / 8 : config_.remote_timeout << std::min<uint32_t>(remote_attempts_, 6);
+  out.SetTimer(kRemoteTimer, now + timeout);
 }
 
 void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
@@ -351,12 +365,14 @@ void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
     // Our own cluster is local PBFT's business (no-ops, local view change).
     if (c != config_.cluster && Missing(it->second[c].digest)) SendDrvc(c, next_round_, out);
   }
+  FetchOwnCertificates(out);
   ++remote_attempts_;
   ArmRemoteTimer(now, out);
 }
 
 void GeoBftReplica::SendDrvc(uint32_t cluster, uint64_t round, Effects& out) {
-  if (!drvc_sent_.insert({cluster, round}).second) return;
+  // Re-sent on every expiry of the remote timer: the request or its answer may have been lost.
+  drvc_sent_.insert({cluster, round});
   wire::Envelope env;
   wire::RemoteViewChangeRequest* d = env.mutable_remote_view_change_request();
   d->set_cluster(cluster);
@@ -367,12 +383,44 @@ void GeoBftReplica::SendDrvc(uint32_t cluster, uint64_t round, Effects& out) {
   drvc_[{cluster, round}].insert(static_cast<uint32_t>(LocalIndexOf(identity_.self())));
 }
 
+// Asks f+1 peers (one correct at least) for our own cluster's certificates of the rounds our local
+// PBFT has decided (by state transfer) but the global layer has not seen.
+void GeoBftReplica::FetchOwnCertificates(Effects& out) {
+  const uint64_t upto = std::min(local_.last_executed(), next_round_ + config_.local.window - 1);
+  const auto& members = config_.clusters[config_.cluster];
+  const uint32_t n = static_cast<uint32_t>(members.size());
+  const uint32_t self = static_cast<uint32_t>(LocalIndexOf(identity_.self()));
+  for (uint64_t round = next_round_; round <= upto; ++round) {
+    if (Has(round, config_.cluster)) continue;
+    wire::Envelope env;
+    wire::RemoteViewChangeRequest* d = env.mutable_remote_view_change_request();
+    d->set_cluster(config_.cluster);
+    d->set_round(round);
+    d->set_replica(identity_.self());
+    for (uint32_t k = 1; k <= Faults(config_.cluster) + 1 && k < n; ++k) {
+      NodeId peer = members[(self + k) % n];
+      out.Send(Seal(env, identity_, Auth::MacTo(peer), out.ops), peer);
+    }
+  }
+}
+
 void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
   const wire::RemoteViewChangeRequest& d = m->env.remote_view_change_request();
   int index = LocalIndexOf(m->sender);
-  if (index < 0 || d.replica() != m->sender || d.cluster() >= z_ || d.cluster() == config_.cluster ||
+  if (index < 0 || d.replica() != m->sender || d.cluster() >= z_ ||
       !CheckAuth(*m, identity_, static_cast<uint32_t>(LocalIndexOf(identity_.self())), out.ops)) {
     ++out.rejected;
+    return;
+  }
+  if (d.cluster() == config_.cluster) {
+    // A peer fetching our cluster's certificate (it skipped the round by state transfer).
+    if (Has(d.round(), d.cluster())) {
+      Certificate& c = certs_[d.round()][d.cluster()];
+      if (c.share || c.own.pre_prepare) out.Send(ShareOf(c, d.round(), out.ops), m->sender), ++repairs_sent_;
+    } else if (MessagePtr share = Recent(d.round(), d.cluster(), out.ops)) {
+      out.Send(share, m->sender);
+      ++repairs_sent_;
+    }
     return;
   }
   std::pair<uint32_t, uint64_t> key{d.cluster(), d.round()};
@@ -389,7 +437,7 @@ void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
   auto& senders = drvc_[key];
   senders.insert(static_cast<uint32_t>(index));
   uint32_t f = Faults(config_.cluster), n = static_cast<uint32_t>(config_.clusters[config_.cluster].size());
-  if (senders.size() >= f + 1) SendDrvc(d.cluster(), d.round(), out);  // join
+  if (senders.size() >= f + 1 && !drvc_sent_.contains(key)) SendDrvc(d.cluster(), d.round(), out);  // join
   if (senders.size() >= CommitQuorum(n, f) && rvc_sent_.insert(key).second) {
     // n-f of us agree the cluster is silent: tell it, replica to replica of the same index.
     wire::Envelope env;

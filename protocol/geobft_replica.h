@@ -102,6 +102,7 @@ class GeoBftReplica : public Replica {
   void ArmRemoteTimer(TimeNs now, Effects& out);
   void OnRemoteTimer(TimeNs now, Effects& out);
   void SendDrvc(uint32_t cluster, uint64_t round, Effects& out);
+  void FetchOwnCertificates(Effects& out);
   void OnDrvc(const MessagePtr& m, Effects& out);
   void OnRvc(TimeNs now, const MessagePtr& m, Effects& out);
   bool Has(uint64_t round, uint32_t cluster) const;

@@ -76,7 +76,7 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
       // Start, or restart after a crash: timers did not survive, so re-arm what is owed.
       batch_timer_armed_ = false;
       vc_timer_armed_ = false;
-      status_timer_armed_ = false;
+      status_timer_armed_ = status_gap_armed_ = false;
       ArmStatusTimer(now, out);
       if (view_changing_ || !waiting_.empty()) ArmViewChangeTimer(now, out);
       if (fetching_seq_ > 0) out.SetTimer(kFetchTimer, now + config_.request_timeout / 4);
@@ -413,6 +413,7 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
   if (!slot.committed && Matching(seq, slot.commits) >= CommitQuorum(m, config_.f)) {
     slot.committed = true;
     TryExecute(now, out);
+    if (seq > last_executed_ + 1) ArmGapStatusTimer(now, out);
   }
 }
 

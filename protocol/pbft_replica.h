@@ -175,6 +175,7 @@ class PbftReplica : public Replica {
 
   // pbft_retransmit.cc: repair of lost messages.
   void ArmStatusTimer(TimeNs now, Effects& out);
+  void ArmGapStatusTimer(TimeNs now, Effects& out);
   void OnStatusTimer(TimeNs now, Effects& out);
   void OnStatus(const MessagePtr& m, Effects& out);
   void SendStatus(Effects& out);
@@ -258,6 +259,7 @@ class PbftReplica : public Replica {
 
   uint64_t legacy_dropped_ = 0;
   bool status_timer_armed_ = false;
+  bool status_gap_armed_ = false;  // the status timer is set for a visible gap (short delay)
   uint64_t proposal_limit_ = UINT64_MAX;
   uint64_t status_mark_ = 0;  // last_executed_ when the status timer was armed
 

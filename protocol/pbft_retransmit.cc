@@ -27,8 +27,18 @@ void PbftReplica::ArmStatusTimer(TimeNs now, Effects& out) {
   out.SetTimer(kStatusTimer, now + std::max<TimeNs>(1, config_.request_timeout / 4));
 }
 
+// A later sequence number committed while the next one to execute did not: something of it was
+// lost (the group moved on). Ask soon, not a quarter of the request timeout later, or a replica on
+// a lossy link falls further behind with every loss.
+void PbftReplica::ArmGapStatusTimer(TimeNs now, Effects& out) {
+  if (status_gap_armed_ || config_.drop_out_of_order) return;
+  status_mark_ = last_executed_;
+  status_timer_armed_ = status_gap_armed_ = true;
+  out.SetTimer(kStatusTimer, now + std::max<TimeNs>(1, config_.request_timeout / 40));
+}
+
 void PbftReplica::OnStatusTimer(TimeNs now, Effects& out) {
-  status_timer_armed_ = false;
+  status_timer_armed_ = status_gap_armed_ = false;
   if (last_executed_ == status_mark_ && (log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty())) {
     SendStatus(out);
   }

@@ -64,9 +64,17 @@ const scenario::Fault* FaultSchedule::LinkFault(NodeId a, NodeId b) const {
   for (auto it = active_order_.rbegin(); it != active_order_.rend(); ++it) {
     uint32_t i = *it;
     if (faults_[i].kind() != scenario::Fault::LINK) continue;
-    if ((covers(link_a_[i], ra) && covers(link_b_[i], rb)) || (covers(link_a_[i], rb) && covers(link_b_[i], ra))) {
-      return &faults_[i];
-    }
+    // `replicas` / `other_replicas` narrow an end to those nodes (e.g. one replica's links).
+    const scenario::Fault& f = faults_[i];
+    auto end_a = [&](NodeId n, int r) {
+      return covers(link_a_[i], r) &&
+             (f.replicas_size() == 0 || std::count(f.replicas().begin(), f.replicas().end(), n) > 0);
+    };
+    auto end_b = [&](NodeId n, int r) {
+      return covers(link_b_[i], r) &&
+             (f.other_replicas_size() == 0 || std::count(f.other_replicas().begin(), f.other_replicas().end(), n) > 0);
+    };
+    if ((end_a(a, ra) && end_b(b, rb)) || (end_a(b, rb) && end_b(a, ra))) return &f;
   }
   return nullptr;
 }

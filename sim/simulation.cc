@@ -541,7 +541,11 @@ void Simulation::SampleReputation(double span_s) {
     if (std::string_view(role) != h.role) {
       h.role_changes += *h.role != '\0';  // the first sample sets the starting role
       bool was_voting = *h.role != '\0' && std::string_view(h.role) != "listener" && std::string_view(h.role) != "crashed";
-      if (was_voting && std::string_view(role) == "listener") ++h.evictions;
+      // Evicted: left the committee with a score below the eviction threshold (not merely outranked).
+      if (was_voting && std::string_view(role) == "listener" &&
+          book->Score(c, index) < book->params().eviction_threshold) {
+        ++h.evictions;
+      }
       h.role = role;
     }
     bool byzantine_now = std::any_of(h.byzantine.begin(), h.byzantine.end(),

@@ -106,7 +106,7 @@ class Simulation {
     uint64_t view;
     uint64_t executed_seq;
     uint64_t role_changes;
-    uint64_t evictions;  // times it left the committee
+    uint64_t evictions;  // times it left the committee with a score below the eviction threshold
     const ReplicaStats* stats;
   };
   ReplicaView replica(uint32_t i) const;
