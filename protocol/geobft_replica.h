@@ -63,6 +63,7 @@ class GeoBftReplica : public Replica {
   bool LegacyDropOnArrival(const Message& m) override { return local_.LegacyDropOnArrival(m); }
   uint64_t view() const override { return local_.view(); }
   uint64_t last_executed() const override { return executed_positions_; }
+  uint64_t rounds_executed() const override { return next_round_ - 1; }
   bool IsPrimary() const override { return local_.IsPrimary(); }
   size_t state_entries() const override;
   size_t log_size() const override { return local_.log_size() + certs_.size(); }

@@ -20,6 +20,8 @@ class Replica {
 
   virtual uint64_t view() const = 0;           // the local view
   virtual uint64_t last_executed() const = 0;  // last executed position of the global order
+  // Rounds executed: sequence numbers for PBFT, global rounds for GeoBFT.
+  virtual uint64_t rounds_executed() const { return last_executed(); }
   virtual bool IsPrimary() const = 0;          // primary of its (local) group
   virtual size_t state_entries() const = 0;    // everything kept that could grow with the run
   virtual size_t log_size() const = 0;

@@ -47,17 +47,18 @@ ByzantineBehaviour::ByzantineBehaviour(const scenario::Byzantine& spec, TimeNs d
     : kind_(spec.behaviour()),
       from_(MsToNs(spec.from_s() * 1e3)),
       until_(MsToNs(spec.until_s() * 1e3)),
-      delay_(spec.delay_ms() > 0 ? MsToNs(spec.delay_ms()) : default_delay) {}
+      delay_(spec.delay_ms() > 0 ? MsToNs(spec.delay_ms()) : default_delay),
+      from_round_(spec.from_round()) {}
 
 std::string ByzantineBehaviour::Name() const {
   std::string name = absl::AsciiStrToLower(scenario::Byzantine::Behaviour_Name(kind_));
   absl::StrReplaceAll({{"_", "-"}}, &name);
-  return from_ > 0 ? absl::StrCat("turncoat-", name) : name;
+  return from_ > 0 || from_round_ > 0 ? absl::StrCat("turncoat-", name) : name;
 }
 
-void ByzantineBehaviour::Apply(TimeNs now, const Identity& self, const std::vector<NodeId>& group, Effects& fx,
+void ByzantineBehaviour::Apply(TimeNs now, uint64_t rounds, const Identity& self, const std::vector<NodeId>& group, Effects& fx,
                                std::vector<DelayedSend>& delayed) const {
-  if (!Active(now)) return;
+  if (!Active(now, rounds)) return;
   std::vector<Outgoing> out;
   out.reserve(fx.sends.size());
   for (Outgoing& o : fx.sends) {

@@ -24,18 +24,22 @@ class ByzantineBehaviour {
  public:
   ByzantineBehaviour(const scenario::Byzantine& spec, TimeNs default_delay);
 
-  bool Active(TimeNs now) const { return now >= from_ && (until_ == 0 || now < until_); }
+  // Active at `now` for a replica that has executed `rounds` rounds.
+  bool Active(TimeNs now, uint64_t rounds) const {
+    return now >= from_ && rounds >= from_round_ && (until_ == 0 || now < until_);
+  }
   // "honest", or the behaviour's name ("turncoat-" prefixed when it starts mid-run).
   std::string Name() const;
 
   // Rewrites `fx.sends` of replica `self` (whose group is `group`) at `now`; sends to hold back go
   // to `delayed`. Charges the re-signing to fx.ops.
-  void Apply(TimeNs now, const Identity& self, const std::vector<NodeId>& group, Effects& fx,
+  void Apply(TimeNs now, uint64_t rounds, const Identity& self, const std::vector<NodeId>& group, Effects& fx,
              std::vector<DelayedSend>& delayed) const;
 
  private:
   scenario::Byzantine::Behaviour kind_;
   TimeNs from_, until_, delay_;
+  uint64_t from_round_;
 };
 
 }  // namespace geopbft

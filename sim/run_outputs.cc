@@ -127,9 +127,9 @@ std::string ReplicasCsv(const Simulation& sim) {
 }
 
 std::string ReputationCsv(const Simulation& sim) {
-  std::string out = "time_s,cluster,replica,score,role\n";
+  std::string out = "time_s,cluster,replica,score,role,round\n";
   for (const Simulation::ReputationRow& r : sim.reputation_rows()) {
-    absl::StrAppendFormat(&out, "%.6f,%d,%d,%.3f,%s\n", r.time_s, r.cluster, r.replica, r.score, r.role);
+    absl::StrAppendFormat(&out, "%.6f,%d,%d,%.3f,%s,%d\n", r.time_s, r.cluster, r.replica, r.score, r.role, r.round);
   }
   return out;
 }

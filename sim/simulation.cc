@@ -346,7 +346,7 @@ void Simulation::ProcessInbox(uint32_t r) {
     h.sm->Step(now_, in, h.fx);
     if (!h.byzantine.empty()) {
       std::vector<DelayedSend> delayed;
-      for (const ByzantineBehaviour& b : h.byzantine) b.Apply(now_, Identity(&keys_, r), *h.group, h.fx, delayed);
+      for (const ByzantineBehaviour& b : h.byzantine) b.Apply(now_, h.sm->rounds_executed(), Identity(&keys_, r), *h.group, h.fx, delayed);
       for (DelayedSend& d : delayed) {
         Schedule(d.at, {EventKind::kDelayedSend, d.send.to, r, 0, h.epoch, std::move(d.send.msg)});
       }
@@ -549,11 +549,12 @@ void Simulation::SampleReputation(double span_s) {
       h.role = role;
     }
     bool byzantine_now = std::any_of(h.byzantine.begin(), h.byzantine.end(),
-                                     [&](const ByzantineBehaviour& b) { return b.Active(now_); });
+                                     [&](const ByzantineBehaviour& b) { return b.Active(now_, h.sm->rounds_executed()); });
     if (byzantine_now && std::string_view(role) != "listener" && std::string_view(role) != "crashed") {
       byzantine_in_committee_s_ += span_s;
     }
-    reputation_rows_.push_back({static_cast<double>(now_) / kSecond, h.cluster, i, book->Score(c, index), role});
+    reputation_rows_.push_back(
+        {static_cast<double>(now_) / kSecond, h.cluster, i, book->Score(c, index), role, g.rounds_executed()});
   }
 }
 

@@ -129,6 +129,7 @@ class Simulation {
     NodeId replica;
     double score;
     const char* role;
+    uint64_t round;  // rounds the observer had executed
   };
   bool reputation() const { return reputation_; }
   const std::vector<ReputationRow>& reputation_rows() const { return reputation_rows_; }

@@ -56,7 +56,7 @@ class Behaviours : public ::testing::Test {
     fx.Send(prepare, kToGroup);
     fx.Send(commit, kToGroup);
     std::vector<DelayedSend> delayed;
-    b.Apply(now, Identity(&keys, 1), group, fx, delayed);
+    b.Apply(now, 0, Identity(&keys, 1), group, fx, delayed);
     return fx;
   }
   KeyRing keys{1, CryptoMode::kFast};
