@@ -18,6 +18,8 @@ PbftConfig Deferred(PbftConfig c, bool reputation) {
 
 bool Missing(const Digest& d) { return d == Digest(); }
 
+constexpr uint64_t kRecentWindows = 4;  // executed rounds' certificates kept for repairs, in windows
+
 }  // namespace
 
 GeoBftReplica::GeoBftReplica(GeoConfig config, Identity identity)
@@ -311,7 +313,10 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     // Forget the round and everything said about it (keeping its certificates for repairs).
     uint64_t done = next_round_++;
     certs_.erase(it);
-    while (!recent_.empty() && recent_.begin()->first.first + config_.local.window < next_round_) {
+    // (Four windows: a replica that fell behind and caught its local PBFT up by state transfer
+    // fetches the certificates it skipped from here. They are shared, immutable messages: keeping
+    // them costs pointers, not copies.)
+    while (!recent_.empty() && recent_.begin()->first.first + kRecentWindows * config_.local.window < next_round_) {
       recent_.erase(recent_.begin());
     }
     auto forget = [done](auto& m) {

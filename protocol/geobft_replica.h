@@ -124,7 +124,7 @@ class GeoBftReplica : public Replica {
   uint64_t executed_positions_ = 0;  // position in the global order: (round - 1) * z + cluster + 1
   absl::btree_map<uint64_t, Round> certs_;
   // Certificates of recently executed rounds, to repair replicas (here or in other clusters) that
-  // lost them: (round, cluster) -> GLOBAL-SHARE, kept for one window of rounds.
+  // lost them: (round, cluster) -> GLOBAL-SHARE, kept for four windows of rounds.
   absl::btree_map<std::pair<uint64_t, uint32_t>, Certificate> recent_;
   std::vector<uint64_t> remote_view_;  // latest view seen in each cluster's certificates
   absl::btree_map<NodeId, ExecutedTimestamps> clients_;  // global at-most-once table

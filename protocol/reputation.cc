@@ -162,6 +162,7 @@ void ScoreBook::Update(PeerScore& p, VoteOutcome o) const {
     case VoteOutcome::kMiss: {
       ++p.streak;
       double k = p.streak > params_.forgiven_misses ? p.streak - params_.forgiven_misses : 0;
+      k = std::min<double>(k, params_.miss_streak_cap);
       p.consensus -= k * params_.miss_penalty * (1 - params_.history_weight * p.record);
       p.record = decay * p.record;
       break;

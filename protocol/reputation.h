@@ -11,7 +11,8 @@
 //  - transaction evidence (wire::Request.answered): a client's report of which replicas answered
 //    one of its earlier requests with the accepted result in time.
 // Score = w x consensus part + (1 - w) x transaction part, each part in [0, cap]. Agreement earns a
-// reward; the k-th miss of a streak costs (k - forgiven) x miss penalty, softened by a good history;
+// reward; the k-th miss of a streak costs min(k - forgiven, cap) x miss penalty, softened by a good
+// history (a replica cut off for a while loses points steadily, not quadratically);
 // a vote against costs a large fixed penalty. The MY_PBFT rule replaces the consensus arithmetic by
 // the original implementation's (see my_pbft_scores.h) on its own 0-1000 scale.
 #ifndef GEOPBFT_PROTOCOL_REPUTATION_H_
@@ -30,20 +31,21 @@ namespace geopbft {
 struct ReputationParams {
   enum class Rule { kDefault, kMyPbft };
   Rule rule = Rule::kDefault;
-  double initial = 50;
+  double initial = 70;
   double consensus_weight = 0.5;
   double consensus_cap = 100;
   double transaction_cap = 100;
   double agree_reward = 2;
   double miss_penalty = 1;
   uint32_t forgiven_misses = 1;
+  uint32_t miss_streak_cap = 5;  // a miss costs at most this many miss penalties
   double against_penalty = 25;
   double view_change_penalty = 20;
   double history_weight = 0.5;
   double history_decay = 0.95;
   double reply_reward = 1;
   double reply_penalty = 2;
-  double eviction_threshold = 30;
+  double eviction_threshold = 60;
   uint32_t reselect_every = 16;
   uint32_t committee_size = 0;  // 0: 3f+1
 };

@@ -384,6 +384,7 @@ ReputationParams ToReputationParams(const scenario::Reputation& r) {
   p.agree_reward = r.agree_reward();
   p.miss_penalty = r.miss_penalty();
   p.forgiven_misses = r.forgiven_misses();
+  p.miss_streak_cap = r.miss_streak_cap();
   p.against_penalty = r.against_penalty();
   p.view_change_penalty = r.view_change_penalty();
   p.history_weight = r.history_weight();

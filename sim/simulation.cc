@@ -538,6 +538,14 @@ void Simulation::SampleReputation(double span_s) {
     uint32_t c = geo_ ? h.cluster : 0, index = geo_ ? i % per_cluster : i;
     static const char* const kRoles[] = {"listener", "committee", "representative"};
     const char* role = h.crashed ? "crashed" : kRoles[g.RoleOf(c, index)];
+    // The role held during the interval just ended: the one sampled at its start (at time zero,
+    // the first committee).
+    const char* held = *h.role != '\0' ? h.role : g.roles_of(c).epochs().begin()->second.Votes(index) ? "committee" : "listener";
+    bool byzantine_now = std::any_of(h.byzantine.begin(), h.byzantine.end(),
+                                     [&](const ByzantineBehaviour& b) { return b.Active(now_, h.sm->rounds_executed()); });
+    if (byzantine_now && std::string_view(held) != "listener" && std::string_view(held) != "crashed") {
+      byzantine_in_committee_s_ += span_s;
+    }
     if (std::string_view(role) != h.role) {
       h.role_changes += *h.role != '\0';  // the first sample sets the starting role
       bool was_voting = *h.role != '\0' && std::string_view(h.role) != "listener" && std::string_view(h.role) != "crashed";
@@ -547,11 +555,6 @@ void Simulation::SampleReputation(double span_s) {
         ++h.evictions;
       }
       h.role = role;
-    }
-    bool byzantine_now = std::any_of(h.byzantine.begin(), h.byzantine.end(),
-                                     [&](const ByzantineBehaviour& b) { return b.Active(now_, h.sm->rounds_executed()); });
-    if (byzantine_now && std::string_view(role) != "listener" && std::string_view(role) != "crashed") {
-      byzantine_in_committee_s_ += span_s;
     }
     reputation_rows_.push_back(
         {static_cast<double>(now_) / kSecond, h.cluster, i, book->Score(c, index), role, g.rounds_executed()});
