@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "sim/distribution.h"
@@ -368,6 +369,12 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
   h.stats.rejected += fx.rejected;
   for (const Outgoing& o : fx.sends) {
     if (o.msg->type == MsgType::kPrepare || o.msg->type == MsgType::kCommit) ++h.stats.votes_sent;
+    if (sent_log_ != nullptr && (o.msg->type == MsgType::kPrePrepare || o.msg->type == MsgType::kCommit ||
+                                 o.msg->type == MsgType::kCheckpoint)) {
+      std::fprintf(sent_log_, "%lld %lld %s\n", static_cast<long long>(now_),
+                   o.to == kToGroup ? -1LL : static_cast<long long>(o.to),
+                   absl::BytesToHexString(EncodeMessage(*o.msg)).c_str());
+    }
     if (o.to == kToGroup) {
       for (NodeId member : *h.group) {
         if (member != r) Transmit(r, member, o.msg, h.rng);

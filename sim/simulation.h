@@ -66,6 +66,10 @@ class Simulation {
   // fraction of simulated time done; it must not influence the run.
   void Run(const std::function<void(double)>& progress = {});
 
+  // `run --trace`: every PRE-PREPARE, COMMIT and CHECKPOINT a replica sends (as sent, Byzantine
+  // rewriting included) goes to `sink` as "<time_ns> <to or -1> <hex envelope>" for the auditor.
+  void RecordSentMessages(std::FILE* sink) { sent_log_ = sink; }
+
   // Tests: keep every replica's executed (position, digest) sequence.
   void RecordExecutions() { record_executions_ = true; }
   const std::vector<Execution>& executions(uint32_t r) const { return replicas_[r].history; }
@@ -240,6 +244,7 @@ class Simulation {
   std::string stall_report_;
 
   // Reputation.
+  std::FILE* sent_log_ = nullptr;
   bool reputation_ = false;
   std::vector<ReputationRow> reputation_rows_;
   double byzantine_in_committee_s_ = 0;

@@ -11,6 +11,7 @@ constexpr char kUsage[] =
     "usage:\n"
     "  geopbft run [SCENARIO] [--seed=N] [--out=DIR] [--set=path=value ...] [--trace] [--crypto=real|fast]\n"
     "  geopbft validate SCENARIO...\n"
+    "  geopbft audit DIR   (proven misbehaviour in the signed messages of a --trace run)\n"
     "  geopbft test      (through the ./geopbft wrapper: build and run the test suite)\n";
 
 }  // namespace
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "run") return geopbft::cli::RunCommand(args);
   if (cmd == "validate") return geopbft::cli::ValidateCommand(args);
+  if (cmd == "audit") return geopbft::cli::AuditCommand(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

@@ -112,6 +112,8 @@ int RunCommand(const std::vector<std::string>& args) {
   scenario::Scenario& sc = loaded.scenario;
   CryptoMode crypto = sc.crypto().mode() == scenario::Crypto::REAL ? CryptoMode::kReal : CryptoMode::kFast;
   if (!ra.crypto.empty()) crypto = ra.crypto == "real" ? CryptoMode::kReal : CryptoMode::kFast;
+  // The effective mode goes into scenario.textproto: `audit` re-derives the run's keys from it.
+  sc.mutable_crypto()->set_mode(crypto == CryptoMode::kReal ? scenario::Crypto::REAL : scenario::Crypto::FAST);
   // The effective scenario names its seed explicitly, so replaying it needs no flags.
   sc.set_seed(sc.seed());
   std::string out_dir = ra.out.empty() ? absl::StrCat("out/", sc.name()) : ra.out;
@@ -121,17 +123,22 @@ int RunCommand(const std::vector<std::string>& args) {
   }
 
   std::string trace_tmp = absl::StrCat(out_dir, "/trace.log.tmp.", getpid());
+  std::string sent_tmp = absl::StrCat(out_dir, "/signed.log.tmp.", getpid());
   std::FILE* trace_file = nullptr;
+  std::FILE* sent_file = nullptr;
   if (ra.trace) {
     trace_file = std::fopen(trace_tmp.c_str(), "wb");
-    if (!trace_file) {
-      std::fprintf(stderr, "geopbft run: cannot write %s\n", trace_tmp.c_str());
+    sent_file = trace_file ? std::fopen(sent_tmp.c_str(), "wb") : nullptr;
+    if (!trace_file || !sent_file) {
+      std::fprintf(stderr, "geopbft run: cannot write %s\n", trace_file ? sent_tmp.c_str() : trace_tmp.c_str());
+      if (trace_file) std::fclose(trace_file), std::remove(trace_tmp.c_str());
       return 2;
     }
   }
 
   auto wall_start = std::chrono::steady_clock::now();
   Simulation sim(sc, crypto, trace_file);
+  sim.RecordSentMessages(sent_file);
   ProgressBar bar;
   sim.Run([&bar](double f) { bar(f); });
   WallStats wall;
@@ -153,8 +160,10 @@ int RunCommand(const std::vector<std::string>& args) {
   if (trace_file) {
     ok = std::fclose(trace_file) == 0 &&
          std::rename(trace_tmp.c_str(), (out_dir + "/trace.log").c_str()) == 0;
+    ok = std::fclose(sent_file) == 0 && ok && std::rename(sent_tmp.c_str(), (out_dir + "/signed.log").c_str()) == 0;
   } else {
     std::remove((out_dir + "/trace.log").c_str());  // a stale trace would not match this run
+    std::remove((out_dir + "/signed.log").c_str());
   }
   if (!sim.stalled()) std::remove((out_dir + "/stall.txt").c_str());
   if (!sim.reputation()) std::remove((out_dir + "/reputation.csv").c_str());
@@ -169,6 +178,7 @@ int RunCommand(const std::vector<std::string>& args) {
   }
   if (!ok) {
     std::remove(trace_tmp.c_str());
+    std::remove(sent_tmp.c_str());
     return 2;
   }
   std::fputs(HumanSummary(sim, wall, out_dir).c_str(), stdout);
