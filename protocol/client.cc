@@ -37,10 +37,14 @@ void Client::Submit(TimeNs now, Effects& out) {
   r->set_timestamp(ts);
   r->set_payload_size(config_.payload_size);
   // Report on the oldest accepted request whose grace period is over (late replies had their chance).
-  if (config_.reply_evidence && !answered_.empty() && answered_.front().accepted + config_.reply_grace <= now) {
-    r->set_answered_ts(answered_.front().timestamp);
-    r->set_answered(answered_.front().bitmap);
-    answered_.pop_front();
+  if (config_.reply_evidence && !answered_order_.empty()) {
+    auto oldest = answered_.find(answered_order_.front());
+    if (oldest->second.accepted + config_.reply_grace <= now) {
+      r->set_answered_ts(oldest->first);
+      r->set_answered(std::move(oldest->second.bitmap));
+      answered_.erase(oldest);
+      answered_order_.pop_front();
+    }
   }
   MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
   Pending& p = pending_[ts];
@@ -83,7 +87,8 @@ void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
     for (const auto& [who, result] : p.replies) {
       if (result == r.result()) a.bitmap[who / 8] = static_cast<char>(a.bitmap[who / 8] | (1 << (who % 8)));
     }
-    answered_.push_back(std::move(a));
+    answered_order_.push_back(a.timestamp);
+    answered_.emplace(a.timestamp, std::move(a));
   }
   out.completions.push_back({r.timestamp(), p.submitted, now});
   out.CancelTimer(r.timestamp());
@@ -96,12 +101,11 @@ void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
 }
 
 void Client::NoteAnswer(TimeNs now, uint64_t timestamp, uint32_t index, uint64_t result) {
-  for (Answered& a : answered_) {
-    if (a.timestamp != timestamp) continue;
-    if (result == a.result && now <= a.accepted + config_.reply_grace) {
-      a.bitmap[index / 8] = static_cast<char>(a.bitmap[index / 8] | (1 << (index % 8)));
-    }
-    return;
+  auto it = answered_.find(timestamp);
+  if (it == answered_.end()) return;
+  Answered& a = it->second;
+  if (result == a.result && now <= a.accepted + config_.reply_grace) {
+    a.bitmap[index / 8] = static_cast<char>(a.bitmap[index / 8] | (1 << (index % 8)));
   }
 }
 

@@ -77,7 +77,8 @@ class Client {
   uint64_t completed_ = 0;
   uint64_t known_view_ = 0;
   absl::btree_map<uint64_t, Pending> pending_;  // by timestamp
-  std::deque<Answered> answered_;  // oldest first
+  absl::btree_map<uint64_t, Answered> answered_;  // by timestamp
+  std::deque<uint64_t> answered_order_;            // timestamps, oldest acceptance first
 };
 
 }  // namespace geopbft

@@ -73,6 +73,7 @@ class GeoBftReplica : public Replica {
   uint64_t next_round() const { return next_round_; }
   uint64_t remote_view_changes_requested() const { return rvc_sent_total_; }
   uint64_t repairs_sent() const { return repairs_sent_; }  // certificates re-sent on DRvc / Rvc
+  uint64_t global_state_transfers() const { return global_state_transfers_; }
 
   // Reputation (null / empty without it): the committed score table, every cluster's roles, and
   // each cluster's representative as of the last executed round.
@@ -104,6 +105,12 @@ class GeoBftReplica : public Replica {
   void OnRemoteTimer(TimeNs now, Effects& out);
   void SendDrvc(uint32_t cluster, uint64_t round, Effects& out);
   void FetchOwnCertificates(Effects& out);
+  // Global-layer catch-up (see messages.proto, GlobalSnapshot).
+  void TakeGlobalSnapshot();
+  void RequestGlobalState(TimeNs now, Effects& out);
+  void OnGlobalStateRequest(const MessagePtr& m, Effects& out);
+  void OnGlobalState(TimeNs now, const MessagePtr& m, Effects& out);
+  void InstallGlobalSnapshot(TimeNs now, const wire::GlobalSnapshot& snap, Effects& out);
   void OnDrvc(const MessagePtr& m, Effects& out);
   void OnRvc(TimeNs now, const MessagePtr& m, Effects& out);
   bool Has(uint64_t round, uint32_t cluster) const;
@@ -141,6 +148,17 @@ class GeoBftReplica : public Replica {
   TimeNs last_local_view_change_ = -1;
   uint64_t rvc_sent_total_ = 0;
   uint64_t repairs_sent_ = 0;
+
+  // Global catch-up: own snapshots (round -> serialized GlobalSnapshot, the latest two) and the
+  // snapshots peers offered, by (round, digest), with who offered them.
+  absl::btree_map<uint64_t, std::string> global_snapshots_;
+  struct Offer {
+    std::string bytes;
+    absl::btree_set<NodeId> senders;
+  };
+  absl::btree_map<std::pair<uint64_t, std::string>, Offer> offers_;
+  TimeNs last_global_request_ = -1;
+  uint64_t global_state_transfers_ = 0;
 
   // Reputation.
   std::unique_ptr<ScoreBook> scores_;

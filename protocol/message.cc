@@ -23,6 +23,8 @@ std::string SerializeBody(const wire::Envelope& env) {
     case MsgType::kGlobalShare: return env.global_share().SerializeAsString();
     case MsgType::kRemoteViewChangeRequest: return env.remote_view_change_request().SerializeAsString();
     case MsgType::kRemoteViewChange: return env.remote_view_change().SerializeAsString();
+    case MsgType::kGlobalStateRequest: return env.global_state_request().SerializeAsString();
+    case MsgType::kGlobalState: return env.global_state().SerializeAsString();
     case MsgType::BODY_NOT_SET: break;
   }
   return {};
@@ -47,6 +49,8 @@ void FillHeader(Message& m) {
     case MsgType::kGlobalShare: m.view = e.global_share().view(); m.seq = e.global_share().round(); break;
     case MsgType::kRemoteViewChangeRequest: m.seq = e.remote_view_change_request().round(); break;
     case MsgType::kRemoteViewChange: m.seq = e.remote_view_change().round(); break;
+    case MsgType::kGlobalStateRequest: m.seq = e.global_state_request().round(); break;
+    case MsgType::kGlobalState: break;
     case MsgType::BODY_NOT_SET: break;
   }
   if (m.type == MsgType::kRequest) m.payload_bytes = e.request().payload_size();
@@ -103,6 +107,8 @@ std::string_view MsgTypeName(MsgType t) {
     case MsgType::kGlobalShare: return "GLOBAL-SHARE";
     case MsgType::kRemoteViewChangeRequest: return "DRVC";
     case MsgType::kRemoteViewChange: return "RVC";
+    case MsgType::kGlobalStateRequest: return "GLOBAL-STATE-REQUEST";
+    case MsgType::kGlobalState: return "GLOBAL-STATE";
     case MsgType::BODY_NOT_SET: break;
   }
   return "NONE";

@@ -35,6 +35,14 @@ class MyPbftScores {
   int score(uint32_t r) const { return scores_[r]; }
   bool eligible(uint32_t r) const { return scores_[r] >= kThreshold; }
   double history_mean(uint32_t r) const;
+  // Whole state of one replica's entry (global-layer snapshots).
+  struct Entry {
+    int score, activity, outcomes_sum, outcomes_n;
+  };
+  Entry entry(uint32_t r) const { return {scores_[r], activity_[r], outcomes_sum_[r], outcomes_n_[r]}; }
+  void set_entry(uint32_t r, const Entry& e) {
+    scores_[r] = e.score, activity_[r] = e.activity, outcomes_sum_[r] = e.outcomes_sum, outcomes_n_[r] = e.outcomes_n;
+  }
 
  private:
   uint32_t f_;

@@ -131,6 +131,34 @@ void ScoreBook::ApplyReplies(uint32_t c, const wire::Batch& batch) {
   }
 }
 
+void ScoreBook::Save(uint32_t c, wire::ClusterState& out) const {
+  for (uint32_t i = 0; i < size(c); ++i) {
+    const PeerScore& p = peers_[c][i];
+    wire::ScoreState* s = out.add_scores();
+    s->set_consensus(p.consensus);
+    s->set_transaction(p.transaction);
+    s->set_streak(p.streak);
+    s->set_record(p.record);
+    MyPbftScores::Entry e = my_pbft_[c].entry(i);
+    s->set_my_score(e.score);
+    s->set_my_activity(e.activity);
+    s->set_my_outcomes_sum(e.outcomes_sum);
+    s->set_my_outcomes_n(e.outcomes_n);
+  }
+  out.set_scored_upto(scored_upto_[c]);
+  out.set_last_view(last_view_[c]);
+}
+
+void ScoreBook::Load(uint32_t c, const wire::ClusterState& in) {
+  for (uint32_t i = 0; i < size(c) && i < static_cast<uint32_t>(in.scores_size()); ++i) {
+    const wire::ScoreState& s = in.scores(static_cast<int>(i));
+    peers_[c][i] = {s.consensus(), s.transaction(), s.streak(), s.record()};
+    my_pbft_[c].set_entry(i, {s.my_score(), s.my_activity(), s.my_outcomes_sum(), s.my_outcomes_n()});
+  }
+  scored_upto_[c] = in.scored_upto();
+  last_view_[c] = in.last_view();
+}
+
 uint64_t ScoreBook::Fingerprint() const {
   uint64_t h = 0;
   for (uint32_t c = 0; c < clusters(); ++c) {

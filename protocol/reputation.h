@@ -106,6 +106,9 @@ class ScoreBook {
   uint32_t size(uint32_t c) const { return static_cast<uint32_t>(peers_[c].size()); }
   // Digest of every score (for the role-agreement checker and tests).
   uint64_t Fingerprint() const;
+  // Cluster c's part of a global-layer snapshot, and back.
+  void Save(uint32_t c, wire::ClusterState& out) const;
+  void Load(uint32_t c, const wire::ClusterState& in);
 
  private:
   void Update(PeerScore& p, VoteOutcome o) const;

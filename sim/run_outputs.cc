@@ -73,6 +73,7 @@ std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
       {"messages", absl::StrCat(sim.messages_sent())},
       {"messages_delivered", absl::StrCat(sim.messages_delivered())},
       {"messages_lost", absl::StrCat(sim.messages_lost())},
+      {"inbox_dropped", absl::StrCat(sim.inbox_dropped())},
       {"wan_bytes", absl::StrCat(sim.wan_bytes())},
       {"total_bytes", absl::StrCat(sim.total_bytes())},
       {"safety_violations", absl::StrCat(sim.safety_violations())},
@@ -112,15 +113,15 @@ std::string TimeseriesCsv(const Simulation& sim) {
 std::string ReplicasCsv(const Simulation& sim) {
   std::string out =
       "cluster,replica,region,behaviour,score,role,messages_sent,bytes_sent,messages_received,"
-      "bytes_received,votes_sent,rejected,view,executed_seq,executed_requests,role_changes,evictions,cpu_busy_s\n";
+      "bytes_received,votes_sent,rejected,view,executed_seq,executed_requests,role_changes,evictions,inbox_dropped,cpu_busy_s\n";
   for (uint32_t i = 0; i < sim.num_replicas(); ++i) {
     Simulation::ReplicaView v = sim.replica(i);
     const ReplicaStats& s = *v.stats;
     // score is empty without reputation.
-    absl::StrAppendFormat(&out, "%d,%d,%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.6f\n", v.cluster, v.id,
+    absl::StrAppendFormat(&out, "%d,%d,%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.6f\n", v.cluster, v.id,
                           v.region, v.behaviour, v.score, v.role, s.messages_sent, s.bytes_sent,
                           s.messages_received, s.bytes_received, s.votes_sent, s.rejected, v.view,
-                          v.executed_seq, s.executed_requests, v.role_changes, v.evictions,
+                          v.executed_seq, s.executed_requests, v.role_changes, v.evictions, s.inbox_dropped,
                           static_cast<double>(s.cpu_busy) / kSecond);
   }
   return out;

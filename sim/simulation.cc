@@ -47,6 +47,7 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
   end_ = MsToNs(scenario_.duration_s() * 1e3);
   interval_ = std::max<TimeNs>(1, MsToNs(scenario_.metrics().interval_s() * 1e3));
   stall_after_ = MsToNs(scenario_.checks().stall_after_s() * 1e3);
+  inbox_limit_ = uint64_t{scenario_.cpu().inbox_limit_kb()} * 1024;
 
   // Placement: cluster c lives in its named region, or the c-th catalog region.
   RegionCatalog catalog = scenario_.network().regions_size() > 0
@@ -278,6 +279,7 @@ void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
           ++h.epoch;
           h.busy = false;
           h.inbox.clear();
+          h.inbox_bytes = 0;
           h.timers.pending.clear();
           h.fx.Clear();
         } else if (!t.start && h.crashed) {
@@ -325,6 +327,13 @@ void Simulation::Deliver(NodeId to, const MessagePtr& m) {
   ++st.messages_received;
   st.bytes_received += m->wire_size;
   if (replicas_[to].sm->LegacyDropOnArrival(*m)) return;
+  ReplicaHost& h = replicas_[to];
+  if (inbox_limit_ > 0 && h.busy && h.inbox_bytes + m->wire_size > inbox_limit_) {
+    ++st.inbox_dropped;  // the receive buffer is full: the replica is too slow for its load
+    ++inbox_dropped_;
+    return;
+  }
+  h.inbox_bytes += m->wire_size;
   OnReplicaInput(to, Input::Deliver(m), m->wire_size);
 }
 
@@ -342,6 +351,7 @@ void Simulation::ProcessInbox(uint32_t r) {
   while (!h.busy && !h.inbox.empty()) {
     Input in = std::move(h.inbox.front());
     h.inbox.pop_front();
+    if (in.msg) h.inbox_bytes -= in.msg->wire_size;
     uint32_t bytes = in.msg ? in.msg->wire_size : 0;
     h.fx.Clear();
     h.sm->Step(now_, in, h.fx);

@@ -52,6 +52,7 @@ struct ReplicaStats {
   uint64_t messages_received = 0, bytes_received = 0;
   uint64_t votes_sent = 0;
   uint64_t rejected = 0;
+  uint64_t inbox_dropped = 0;  // arrived at a full receive buffer
   uint64_t executed_batches = 0, executed_requests = 0;
   TimeNs cpu_busy = 0;
 };
@@ -99,6 +100,7 @@ class Simulation {
   const std::vector<IntervalSample>& samples() const { return samples_; }
   uint32_t num_replicas() const { return static_cast<uint32_t>(replicas_.size()); }
   uint32_t faults() const { return f_; }
+  uint64_t inbox_dropped() const { return inbox_dropped_; }
 
   struct ReplicaView {
     uint32_t cluster;
@@ -164,6 +166,7 @@ class Simulation {
     uint32_t cluster = 0;
     std::deque<Input> inbox;  // inputs waiting for the CPU
     uint32_t inbox_bytes_front = 0;
+    uint64_t inbox_bytes = 0;  // wire bytes of the messages waiting in `inbox`
     bool busy = false;
     bool crashed = false;
     uint64_t epoch = 0;  // bumped by a crash: work started before it is void
@@ -245,6 +248,8 @@ class Simulation {
 
   // Reputation.
   std::FILE* sent_log_ = nullptr;
+  uint64_t inbox_limit_ = 0;  // bytes; 0 = unbounded
+  uint64_t inbox_dropped_ = 0;
   bool reputation_ = false;
   std::vector<ReputationRow> reputation_rows_;
   double byzantine_in_committee_s_ = 0;
