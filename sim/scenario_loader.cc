@@ -497,6 +497,25 @@ LoadedScenario LoadScenarioText(absl::string_view text, const std::string& path,
   return out;
 }
 
+bool ParseTextFile(const std::string& path, google::protobuf::Message* msg, std::vector<std::string>* errors) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors->push_back(path + ":1:1: cannot open file");
+    return false;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string text = buf.str();
+  Collector collector(path, errors, text);
+  TextFormat::Parser parser;
+  parser.RecordErrorsTo(&collector);
+  if (!parser.ParseFromString(text, msg)) {
+    if (errors->empty()) errors->push_back(path + ":1:1: cannot parse");
+    return false;
+  }
+  return true;
+}
+
 LoadedScenario LoadScenario(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

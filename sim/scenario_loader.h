@@ -41,6 +41,9 @@ uint32_t GroupFaults(const scenario::Scenario& s);  // f of each such group
 bool UsesReputation(const scenario::Scenario& s);
 ReputationParams ToReputationParams(const scenario::Reputation& r);
 
+// Parses a protobuf text file (e.g. a sweep) with the same located errors; false on failure.
+bool ParseTextFile(const std::string& path, google::protobuf::Message* msg, std::vector<std::string>* errors);
+
 // The effective scenario as text, for replay: parsing it back gives the same scenario.
 std::string ScenarioToText(const scenario::Scenario& s);
 

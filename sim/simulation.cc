@@ -492,7 +492,18 @@ void Simulation::Sample() {
   interval_view_changes_ = 0;
   for (const ClientHost& c : clients_) s.outstanding += c.sm->outstanding();
   samples_.push_back(s);
-  if (reputation_) SampleReputation(span_s);
+  if (reputation_) {
+    SampleReputation(span_s);
+  } else {
+    // Without reputation every replica votes: Byzantine ones are on the committee while active.
+    for (ReplicaHost& h : replicas_) {
+      if (!h.crashed && std::any_of(h.byzantine.begin(), h.byzantine.end(), [&](const ByzantineBehaviour& b) {
+            return b.Active(now_, h.sm->rounds_executed());
+          })) {
+        byzantine_in_committee_s_ += span_s;
+      }
+    }
+  }
   interval_completed_ = interval_executed_ = interval_messages_ = interval_wan_ = 0;
   latency_interval_.Clear();
   if (s.outstanding == 0) last_progress_ = now_;

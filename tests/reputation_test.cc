@@ -100,6 +100,9 @@ TEST(Reputation, WithReputationOffItIsPlainGeoBft) {
   EXPECT_EQ(off->trace_digest(), plain->trace_digest());
   EXPECT_EQ(off->completed_requests(), plain->completed_requests());
   EXPECT_FALSE(off->reputation());
+  // Without reputation the two vote-against replicas vote all along (2 x 5 s); with it, briefly.
+  EXPECT_NEAR(plain->byzantine_in_committee_s(), 2 * 5.0, 1e-6);
+  EXPECT_LT(RunText(kTwoClusters)->byzantine_in_committee_s(), 0.25 * plain->byzantine_in_committee_s());
 }
 
 TEST(Reputation, SameSeedSameRun) {

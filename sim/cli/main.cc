@@ -12,6 +12,8 @@ constexpr char kUsage[] =
     "  geopbft run [SCENARIO] [--seed=N] [--out=DIR] [--set=path=value ...] [--trace] [--crypto=real|fast]\n"
     "  geopbft validate SCENARIO...\n"
     "  geopbft audit DIR   (proven misbehaviour in the signed messages of a --trace run)\n"
+    "  geopbft sweep SWEEP [--jobs=N] [--out=DIR] [--emit-jobs=FILE] [--collect]\n"
+    "  geopbft plot DIR    (through the ./geopbft wrapper: PNGs and report.html of a run or sweep)\n"
     "  geopbft test      (through the ./geopbft wrapper: build and run the test suite)\n";
 
 }  // namespace
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
   if (cmd == "run") return geopbft::cli::RunCommand(args);
   if (cmd == "validate") return geopbft::cli::ValidateCommand(args);
   if (cmd == "audit") return geopbft::cli::AuditCommand(args);
+  if (cmd == "sweep") return geopbft::cli::SweepCommand(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

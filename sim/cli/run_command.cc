@@ -1,4 +1,6 @@
 // `geopbft run` and `geopbft validate`.
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,8 +26,29 @@ struct RunArgs {
   std::string out;
   std::vector<std::string> overrides;
   bool trace = false;
+  bool plot = true;    // --no-plot: skip the figures (sweeps' worker runs)
   std::string crypto;  // "" = the scenario's
 };
+
+// After a run: the figures and report.html through analysis/plot.py, when the project's analysis
+// directory ($GEOPBFT_HOME, set by the ./geopbft wrapper) and Debian's matplotlib are there.
+void MaybePlot(const std::string& out_dir) {
+  const char* home = std::getenv("GEOPBFT_HOME");
+  if (home == nullptr) return;
+  std::string script = absl::StrCat(home, "/analysis/plot.py");
+  if (access(script.c_str(), R_OK) != 0 || access("/usr/bin/python3", X_OK) != 0) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, STDOUT_FILENO), dup2(null, STDERR_FILENO);
+    execl("/usr/bin/python3", "python3", script.c_str(), out_dir.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    std::printf("  figures and report: %s/report.html\n", out_dir.c_str());
+  }
+}
 
 bool FlagValue(const std::string& arg, const char* name, std::string* value) {
   std::string prefix = absl::StrCat(name, "=");
@@ -57,6 +80,8 @@ bool ParseRunArgs(const std::vector<std::string>& args, RunArgs* out) {
       out->crypto = v;
     } else if (a == "--trace") {
       out->trace = true;
+    } else if (a == "--no-plot") {
+      out->plot = false;
     } else if (absl::StartsWith(a, "-")) {
       std::fprintf(stderr, "geopbft run: unknown option '%s'\n", a.c_str());
       return false;
@@ -182,6 +207,8 @@ int RunCommand(const std::vector<std::string>& args) {
     return 2;
   }
   std::fputs(HumanSummary(sim, wall, out_dir).c_str(), stdout);
+  std::fflush(stdout);
+  if (ra.plot) MaybePlot(out_dir);
   if (sim.safety_violations() > 0) return 1;
   if (sim.stalled() && sc.checks().expect_liveness()) return 1;
   return 0;

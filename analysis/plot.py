@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Figures and a report from a geopbft run or sweep directory.
+
+  /usr/bin/python3 analysis/plot.py DIR      (what `./geopbft plot DIR` runs)
+
+A run directory (summary.json, timeseries.csv, replicas.csv, maybe reputation.csv) gets:
+  throughput.png  throughput and latency over time, with view changes and scheduled faults marked
+  reputation.png  every replica's score over time, coloured by role, Byzantine replicas dashed
+  traffic.png     messages and bytes each replica sent and received, votes, rejected input
+  report.html     the figures with the summary table
+A sweep directory (results.csv) gets one sweep_<axis>.png per axis (throughput and latency against
+the axis, one line per protocol, error bars over seeds) and report.html with the results table.
+Uses Debian's matplotlib (python3-matplotlib) without a display.
+"""
+import csv
+import html
+import json
+import math
+import os
+import re
+import sys
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROLE_COLOURS = {"representative": "tab:red", "committee": "tab:blue", "listener": "tab:gray", "crashed": "black"}
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def num(v, default=0.0):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def faults_of(run_dir):
+    """(kind, start_s, end_s) of each scheduled fault, from the effective scenario."""
+    path = os.path.join(run_dir, "scenario.textproto")
+    if not os.path.exists(path):
+        return []
+    text = open(path).read()
+    out = []
+    for block in re.findall(r"faults \{(.*?)\n\}", text, re.S):
+        kind = re.search(r"kind: (\w+)", block)
+        at = re.search(r"at_s: ([0-9.eE+-]+)", block)
+        until = re.search(r"until_s: ([0-9.eE+-]+)", block)
+        out.append((kind.group(1) if kind else "CRASH", num(at.group(1)) if at else 0.0,
+                    num(until.group(1)) if until else None))
+    for block in re.findall(r"byzantine \{(.*?)\n\}", text, re.S):
+        kind = re.search(r"behaviour: (\w+)", block)
+        at = re.search(r"from_s: ([0-9.eE+-]+)", block)
+        if at:
+            out.append(("byzantine " + (kind.group(1) if kind else "SILENT"), num(at.group(1)), None))
+    return out
+
+
+def plot_throughput(run_dir, summary):
+    rows = read_csv(os.path.join(run_dir, "timeseries.csv"))
+    if not rows:
+        return None
+    t = [num(r["time_s"]) for r in rows]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    ax1.plot(t, [num(r["throughput_tps"]) for r in rows], color="tab:green", label="throughput")
+    ax1.set_ylabel("committed requests / s")
+    ax2.plot(t, [num(r["latency_ms_p50"]) for r in rows], color="tab:blue", label="latency p50")
+    ax2.plot(t, [num(r["latency_ms_p99"]) for r in rows], color="tab:orange", label="latency p99")
+    ax2.set_ylabel("latency (ms)")
+    ax2.set_xlabel("simulated time (s)")
+    end = t[-1] if t else 0
+    for kind, start, until in faults_of(run_dir):
+        for ax in (ax1, ax2):
+            if until is None:
+                ax.axvline(start, color="tab:red", linestyle=":", linewidth=1)
+            else:
+                ax.axvspan(start, until or end, color="tab:red", alpha=0.08)
+        ax1.annotate(kind.lower(), (start, 0), xytext=(2, 2), textcoords="offset points", fontsize=7, color="tab:red")
+    first = True
+    for r in rows:
+        if num(r.get("view_changes")) > 0:
+            for ax in (ax1, ax2):
+                ax.axvline(num(r["time_s"]), color="purple", linestyle="--", linewidth=0.8,
+                           label="view change" if first and ax is ax1 else None)
+            first = False
+    ax1.legend(loc="lower right", fontsize=8)
+    ax2.legend(loc="upper right", fontsize=8)
+    ax1.set_title(f"{summary.get('scenario', '')}: {summary.get('protocol', '')}, "
+                  f"{summary.get('replicas', '')} replicas in {summary.get('clusters', '')} cluster(s)")
+    fig.tight_layout()
+    out = os.path.join(run_dir, "throughput.png")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_reputation(run_dir):
+    path = os.path.join(run_dir, "reputation.csv")
+    if not os.path.exists(path):
+        return None
+    rows = read_csv(path)
+    behaviour = {r["replica"]: r["behaviour"] for r in read_csv(os.path.join(run_dir, "replicas.csv"))}
+    series = defaultdict(list)
+    for r in rows:
+        series[(int(r["cluster"]), int(r["replica"]))].append((num(r["time_s"]), num(r["score"]), r["role"]))
+    clusters = sorted({c for c, _ in series})
+    cols = min(2, len(clusters))
+    nrows = math.ceil(len(clusters) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(7 * cols, 3.6 * nrows), squeeze=False)
+    for k, c in enumerate(clusters):
+        ax = axes[k // cols][k % cols]
+        for (cl, rep), pts in sorted(series.items()):
+            if cl != c:
+                continue
+            byz = behaviour.get(str(rep), "honest") != "honest"
+            # One segment per sample interval, coloured by the role held at its end.
+            for (t0, s0, _), (t1, s1, role) in zip(pts, pts[1:]):
+                ax.plot([t0, t1], [s0, s1], color=ROLE_COLOURS.get(role, "tab:gray"),
+                        linestyle="--" if byz else "-", linewidth=2.2 if byz else 1.2,
+                        zorder=3 if role == "representative" else 2)
+            t_end, s_end, _ = pts[-1]
+            label = f"{rep}" + (f" ({behaviour[str(rep)]})" if byz else "")
+            ax.annotate(label, (t_end, s_end), xytext=(3, 0), textcoords="offset points", fontsize=7,
+                        color="tab:red" if byz else "black")
+        ax.set_title(f"cluster {c}")
+        ax.set_xlabel("simulated time (s)")
+        ax.set_ylabel("score")
+    for k in range(len(clusters), nrows * cols):
+        axes[k // cols][k % cols].axis("off")
+    handles = [plt.Line2D([], [], color=col, label=role) for role, col in ROLE_COLOURS.items()]
+    handles.append(plt.Line2D([], [], color="black", linestyle="--", linewidth=2.2, label="Byzantine"))
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    out = os.path.join(run_dir, "reputation.png")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_traffic(run_dir):
+    rows = read_csv(os.path.join(run_dir, "replicas.csv"))
+    if not rows:
+        return None
+    ids = [r["replica"] for r in rows]
+    x = range(len(ids))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8, len(ids) * 0.3), 6), sharex=True)
+    ax1.bar([i - 0.2 for i in x], [num(r["messages_sent"]) for r in rows], width=0.4, label="sent")
+    ax1.bar([i + 0.2 for i in x], [num(r["messages_received"]) for r in rows], width=0.4, label="received")
+    ax1.set_ylabel("messages")
+    ax1.legend(fontsize=8)
+    ax2.bar([i - 0.2 for i in x], [num(r["votes_sent"]) for r in rows], width=0.4, label="votes sent")
+    ax2.bar([i + 0.2 for i in x], [num(r["rejected"]) + num(r.get("inbox_dropped")) for r in rows], width=0.4,
+            label="rejected or dropped input")
+    ax2.set_ylabel("messages")
+    ax2.set_xticks(list(x))
+    ax2.set_xticklabels([i + ("*" if r["behaviour"] != "honest" else "") for i, r in zip(ids, rows)], fontsize=7)
+    ax2.set_xlabel("replica (* Byzantine)")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    out = os.path.join(run_dir, "traffic.png")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def write_report(directory, title, images, table_header, table_rows):
+    parts = [f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>",
+             "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
+             "text-align:right}img{max-width:100%}</style>", f"<h1>{html.escape(title)}</h1>"]
+    for img in images:
+        parts.append(f"<p><img src='{html.escape(os.path.basename(img))}'></p>")
+    parts.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table_header) + "</tr>")
+    for row in table_rows:
+        parts.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    parts.append("</table>")
+    out = os.path.join(directory, "report.html")
+    with open(out + ".tmp", "w") as f:
+        f.write("\n".join(parts) + "\n")
+    os.replace(out + ".tmp", out)
+    return out
+
+
+def plot_run(run_dir):
+    summary = json.load(open(os.path.join(run_dir, "summary.json")))
+    images = [p for p in (plot_throughput(run_dir, summary), plot_reputation(run_dir), plot_traffic(run_dir)) if p]
+    rows = [(k, json.dumps(v) if isinstance(v, dict) else v) for k, v in summary.items() if k != "cluster_detail"]
+    write_report(run_dir, f"geopbft run: {summary.get('scenario', run_dir)}", images, ["field", "value"], rows)
+    return images
+
+
+def plot_sweep(sweep_dir):
+    rows = read_csv(os.path.join(sweep_dir, "results.csv"))
+    if not rows:
+        raise SystemExit(f"{sweep_dir}/results.csv has no runs")
+    columns = list(rows[0].keys())
+    axes = columns[1:columns.index("seed")]  # between "run" and "seed"
+    group_by = "protocol" if "protocol" in columns else None
+    images = []
+    for axis in axes:
+        if axis == group_by:
+            continue
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+        groups = defaultdict(lambda: defaultdict(list))
+        for r in rows:
+            groups[r[group_by] if group_by else "all"][r[axis]].append(r)
+        for g, by_value in sorted(groups.items()):
+            values = sorted(by_value, key=lambda v: (num(v, math.inf), v))
+            xs = [num(v) if re.fullmatch(r"[0-9.eE+-]+", v) else i for i, v in enumerate(values)]
+            for ax, metric in ((ax1, "throughput_tps"), (ax2, "latency_ms_p50")):
+                means, errs = [], []
+                for v in values:
+                    samples = [num(r[metric]) for r in by_value[v]]
+                    m = sum(samples) / len(samples)
+                    sd = math.sqrt(sum((s - m) ** 2 for s in samples) / (len(samples) - 1)) if len(samples) > 1 else 0
+                    means.append(m)
+                    errs.append(sd)
+                ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, label=g)
+                if not all(re.fullmatch(r"[0-9.eE+-]+", v) for v in values):
+                    ax.set_xticks(xs)
+                    ax.set_xticklabels(values)
+        ax1.set_ylabel("throughput (committed requests / s)")
+        ax2.set_ylabel("latency p50 (ms)")
+        for ax in (ax1, ax2):
+            ax.set_xlabel(axis)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.suptitle(f"{os.path.basename(os.path.abspath(sweep_dir))}: mean over seeds, error bars = 1 sd")
+        fig.tight_layout()
+        out = os.path.join(sweep_dir, f"sweep_{re.sub(r'[^A-Za-z0-9_]+', '_', axis)}.png")
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        images.append(out)
+    keep = [c for c in columns if c in axes or c in ("seed", "throughput_tps", "latency_ms_p50", "latency_ms_p99",
+                                                          "view_changes", "byzantine_in_committee_s",
+                                                          "safety_violations", "wall_seconds")]
+    write_report(sweep_dir, f"geopbft sweep: {os.path.basename(os.path.abspath(sweep_dir))}", images, keep,
+                 [[r[c] for c in keep] for r in rows])
+    return images
+
+
+def main(argv):
+    if len(argv) != 2:
+        raise SystemExit("usage: plot.py DIR   (a geopbft run or sweep output directory)")
+    d = argv[1]
+    if os.path.exists(os.path.join(d, "results.csv")):
+        images = plot_sweep(d)
+    elif os.path.exists(os.path.join(d, "summary.json")):
+        images = plot_run(d)
+    else:
+        raise SystemExit(f"{d}: neither a run (summary.json) nor a sweep (results.csv) directory")
+    for img in images:
+        print(img)
+    print(os.path.join(d, "report.html"))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

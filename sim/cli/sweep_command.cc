@@ -1,0 +1,187 @@
+// ./geopbft sweep FILE [--jobs=N] [--out=DIR] [--emit-jobs=FILE] [--collect]
+//
+// Runs every point of a sweep as its own `geopbft run` process (N at a time), each into
+// DIR/<run id>/, skipping runs whose summary.json is already there (a killed or partial sweep
+// resumes where it stopped: a run's files appear atomically, summary.json last). Then writes
+// DIR/results.csv. --emit-jobs writes the same runs as self-contained shell commands instead (for
+// GNU parallel or a Slurm array); --collect only rebuilds results.csv from the run directories.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "sim/cli/commands.h"
+#include "sim/run_outputs.h"
+#include "sim/sweep.h"
+
+namespace geopbft::cli {
+namespace {
+
+std::string Absolute(const std::string& p) {
+  if (!p.empty() && p.front() == '/') return p;
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof buf) == nullptr) return p;
+  return absl::StrCat(buf, "/", p);
+}
+
+std::string Quote(const std::string& s) { return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "'\\''"}}), "'"); }
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+std::string SelfExe() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "geopbft";
+  buf[n] = '\0';
+  return buf;
+}
+
+std::vector<std::string> RunArgs(const LoadedSweep& sw, const SweepRun& run, const std::string& out_dir) {
+  std::vector<std::string> args = {"run", Absolute(sw.base_path), absl::StrCat("--seed=", run.seed)};
+  for (const std::string& o : run.overrides) args.push_back(absl::StrCat("--set=", o));
+  args.push_back(absl::StrCat("--out=", out_dir, "/", run.id));
+  args.push_back("--no-plot");  // one plot of the whole sweep instead: geopbft plot DIR
+  return args;
+}
+
+void Progress(size_t done, size_t total, size_t failed) {
+  if (!isatty(STDERR_FILENO)) return;
+  const int width = 30;
+  int filled = total ? static_cast<int>(width * done / total) : width;
+  std::fprintf(stderr, "\r[%s%s] %zu/%zu runs%s", std::string(filled, '#').c_str(),
+               std::string(width - filled, '.').c_str(), done, total,
+               failed ? absl::StrCat(", ", failed, " failed").c_str() : "");
+  if (done == total) std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+int SweepCommand(const std::vector<std::string>& args) {
+  std::string file, out, emit;
+  long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+  bool collect_only = false;
+  for (const std::string& a : args) {
+    if (absl::StartsWith(a, "--jobs=")) {
+      if (!absl::SimpleAtoi(a.substr(7), &jobs) || jobs < 1) {
+        std::fprintf(stderr, "geopbft sweep: --jobs needs a number >= 1\n");
+        return 2;
+      }
+    } else if (absl::StartsWith(a, "--out=")) {
+      out = a.substr(6);
+    } else if (absl::StartsWith(a, "--emit-jobs=")) {
+      emit = a.substr(12);
+    } else if (a == "--collect") {
+      collect_only = true;
+    } else if (!absl::StartsWith(a, "--") && file.empty()) {
+      file = a;
+    } else {
+      std::fprintf(stderr, "geopbft sweep: unknown argument '%s'\n", a.c_str());
+      return 2;
+    }
+  }
+  if (file.empty()) {
+    std::fprintf(stderr, "usage: geopbft sweep SWEEP [--jobs=N] [--out=DIR] [--emit-jobs=FILE] [--collect]\n");
+    return 2;
+  }
+  LoadedSweep sw = LoadSweep(file);
+  if (!sw.ok()) {
+    for (const std::string& e : sw.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    return 2;
+  }
+  if (out.empty()) out = absl::StrCat("out/", sw.name);
+  out = Absolute(out);
+  if (absl::Status st = MakeDirs(out); !st.ok()) {
+    std::fprintf(stderr, "geopbft sweep: %s\n", std::string(st.message()).c_str());
+    return 2;
+  }
+
+  if (!emit.empty()) {
+    // One self-contained line per run: it names the binary, the base scenario and the output by
+    // absolute path, so it runs from any directory (GNU parallel, a Slurm array task).
+    std::string lines;
+    const std::string exe = SelfExe();
+    for (const SweepRun& run : sw.runs) {
+      std::vector<std::string> quoted = {Quote(exe)};
+      for (const std::string& a : RunArgs(sw, run, out)) quoted.push_back(Quote(a));
+      absl::StrAppend(&lines, absl::StrJoin(quoted, " "), "\n");
+    }
+    if (absl::Status st = WriteFileAtomic(emit, lines); !st.ok()) {
+      std::fprintf(stderr, "geopbft sweep: %s\n", std::string(st.message()).c_str());
+      return 2;
+    }
+    std::printf("%zu run commands in %s; afterwards: geopbft sweep %s --collect --out=%s\n", sw.runs.size(),
+                emit.c_str(), file.c_str(), out.c_str());
+    return 0;
+  }
+
+  std::vector<const SweepRun*> todo;
+  for (const SweepRun& run : sw.runs) {
+    if (!Exists(out + "/" + run.id + "/summary.json")) todo.push_back(&run);
+  }
+  size_t failed = 0;
+  if (!collect_only) {
+    std::fprintf(stderr, "sweep %s: %zu runs, %zu already done, %zu to run on %ld worker(s)\n", sw.name.c_str(),
+                 sw.runs.size(), sw.runs.size() - todo.size(), todo.size(), jobs);
+    MakeDirs(out + "/logs").IgnoreError();
+    const std::string exe = SelfExe();
+    size_t next = 0, running = 0, finished = sw.runs.size() - todo.size();
+    Progress(finished, sw.runs.size(), failed);
+    while (next < todo.size() || running > 0) {
+      while (running < static_cast<size_t>(jobs) && next < todo.size()) {
+        const SweepRun& run = *todo[next++];
+        std::vector<std::string> a = RunArgs(sw, run, out);
+        std::string log = absl::StrCat(out, "/logs/", run.id, ".log");
+        pid_t pid = fork();
+        if (pid == 0) {
+          int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+          if (fd >= 0) dup2(fd, STDOUT_FILENO), dup2(fd, STDERR_FILENO), close(fd);
+          std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
+          for (std::string& s : a) argv.push_back(s.data());
+          argv.push_back(nullptr);
+          execv(exe.c_str(), argv.data());
+          _exit(127);
+        }
+        if (pid < 0) {
+          std::fprintf(stderr, "geopbft sweep: cannot start a worker: %s\n", std::strerror(errno));
+          return 2;
+        }
+        ++running;
+      }
+      int status = 0;
+      if (wait(&status) < 0) break;
+      --running;
+      ++finished;
+      // Exit 1 (a checker fired) still produced a complete run; anything else is a failure.
+      if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) ++failed;
+      Progress(finished, sw.runs.size(), failed);
+    }
+  }
+  size_t done = 0;
+  std::string csv = ResultsCsv(sw, out, &done);
+  if (absl::Status st = WriteFileAtomic(out + "/results.csv", csv); !st.ok()) {
+    std::fprintf(stderr, "geopbft sweep: %s\n", std::string(st.message()).c_str());
+    return 2;
+  }
+  std::printf("%s/results.csv: %zu of %zu runs%s\n", out.c_str(), done, sw.runs.size(),
+              failed ? absl::StrCat(" (", failed, " failed: see ", out, "/logs/)").c_str() : "");
+  return done == sw.runs.size() ? 0 : 1;
+}
+
+}  // namespace geopbft::cli

@@ -1,0 +1,216 @@
+#include "sim/sweep.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "sim/rng.h"
+#include "sim/scenario_loader.h"
+
+namespace geopbft {
+namespace {
+
+constexpr char kFaultRatio[] = "fault_ratio";
+
+std::string DirOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string SweepName(const std::string& path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  for (const char* suffix : {".sweep.textproto", ".textproto"}) {
+    if (absl::EndsWith(name, suffix)) return name.substr(0, name.size() - std::string(suffix).size());
+  }
+  return name;
+}
+
+// floor(ratio x per-cluster size) replicas of every cluster, chosen from the seed (a partial
+// Fisher-Yates shuffle per cluster on a stream of its own).
+std::string ByzantineOverride(const scenario::Scenario& s, double ratio, scenario::Byzantine::Behaviour b,
+                              uint32_t seed) {
+  const uint32_t per = s.topology().replicas_per_cluster();
+  const uint32_t k = static_cast<uint32_t>(std::floor(ratio * per + 1e-9));
+  std::vector<uint32_t> chosen;
+  for (uint32_t c = 0; c < s.topology().clusters(); ++c) {
+    Rng rng(seed * 0x9E3779B97F4A7C15ull ^ (uint64_t{c} + 1) * 0xBF58476D1CE4E5B9ull);
+    std::vector<uint32_t> idx(per);
+    for (uint32_t i = 0; i < per; ++i) idx[i] = i;
+    for (uint32_t i = 0; i < k && i < per; ++i) {
+      uint32_t j = i + static_cast<uint32_t>(rng.Below(per - i));
+      std::swap(idx[i], idx[j]);
+      chosen.push_back(c * per + idx[i]);
+    }
+  }
+  std::sort(chosen.begin(), chosen.end());
+  if (chosen.empty()) return "byzantine=[]";
+  return absl::StrFormat("byzantine=[{replicas: [%s] behaviour: %s}]", absl::StrJoin(chosen, ", "),
+                         scenario::Byzantine::Behaviour_Name(b));
+}
+
+}  // namespace
+
+LoadedSweep LoadSweep(const std::string& path) {
+  LoadedSweep out;
+  if (!ParseTextFile(path, &out.sweep, &out.errors)) return out;
+  const scenario::Sweep& sw = out.sweep;
+  out.name = sw.name().empty() ? SweepName(path) : sw.name();
+  if (sw.base().empty()) {
+    out.errors.push_back(path + ":1:1: a sweep needs `base`, the scenario it varies");
+    return out;
+  }
+  out.base_path = sw.base().front() == '/' ? sw.base() : DirOf(path) + "/" + sw.base();
+  if (sw.seeds() < 1) out.errors.push_back(path + ": seeds must be >= 1");
+  for (int a = 0; a < sw.axes_size(); ++a) {
+    const scenario::Axis& ax = sw.axes(a);
+    if (ax.path().empty() || ax.values_size() == 0) {
+      out.errors.push_back(absl::StrFormat("%s: axes[%d] needs a path and values", path, a));
+    }
+    for (const std::string& l : ax.linked()) {
+      std::vector<std::string> kv = absl::StrSplit(l, absl::MaxSplits('=', 1));
+      if (kv.size() != 2 || static_cast<int>(std::vector<std::string>(absl::StrSplit(kv[1], ',')).size()) != ax.values_size()) {
+        out.errors.push_back(absl::StrFormat("%s: axes[%d].linked '%s' needs one value per axis value", path, a, l));
+      }
+    }
+  }
+  if (!out.ok()) return out;
+
+  // The cross product, first axis slowest; then seeds.
+  std::vector<size_t> at(sw.axes_size(), 0);
+  size_t point = 0;
+  while (true) {
+    for (uint32_t seed = 1; seed <= sw.seeds(); ++seed) {
+      SweepRun run;
+      run.id = absl::StrFormat("p%03d-s%d", point, seed);
+      run.seed = seed;
+      run.overrides.assign(sw.set().begin(), sw.set().end());
+      double ratio = -1;
+      scenario::Byzantine::Behaviour behaviour = scenario::Byzantine::VOTE_AGAINST;
+      for (int a = 0; a < sw.axes_size(); ++a) {
+        const scenario::Axis& ax = sw.axes(a);
+        const std::string& v = ax.values(static_cast<int>(at[a]));
+        run.axis_values.push_back({ax.column().empty() ? ax.path() : ax.column(), v});
+        if (ax.path() == kFaultRatio) {
+          if (!absl::SimpleAtod(v, &ratio) || ratio < 0 || ratio > 1) {
+            out.errors.push_back(absl::StrFormat("%s: fault_ratio value '%s' is not a number in [0, 1]", path, v));
+            return out;
+          }
+          behaviour = ax.behaviour();
+        } else {
+          run.overrides.push_back(absl::StrCat(ax.path(), "=", v));
+        }
+        for (const std::string& l : ax.linked()) {
+          std::vector<std::string> kv = absl::StrSplit(l, absl::MaxSplits('=', 1));
+          std::vector<std::string> vals = absl::StrSplit(kv[1], ',');
+          run.overrides.push_back(absl::StrCat(kv[0], "=", absl::StripAsciiWhitespace(vals[at[a]])));
+        }
+      }
+      LoadedScenario loaded = LoadScenario(out.base_path, run.overrides);
+      if (loaded.ok() && ratio >= 0) {
+        run.overrides.push_back(ByzantineOverride(loaded.scenario, ratio, behaviour, seed));
+        loaded = LoadScenario(out.base_path, run.overrides);
+      }
+      for (const std::string& e : loaded.errors) out.errors.push_back(absl::StrCat("run ", run.id, ": ", e));
+      out.runs.push_back(std::move(run));
+    }
+    ++point;
+    int a = sw.axes_size() - 1;
+    for (; a >= 0; --a) {
+      if (++at[a] < static_cast<size_t>(sw.axes(a).values_size())) break;
+      at[a] = 0;
+    }
+    if (a < 0) break;
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> SummaryScalars(const std::string& json) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(json);
+  std::string line;
+  int depth = 0;  // inside a multi-line nested object
+  while (std::getline(in, line)) {
+    absl::string_view l = absl::StripAsciiWhitespace(line);
+    if (depth > 0) {
+      if (absl::StartsWith(l, "}")) --depth;
+      else if (absl::EndsWith(l, "{")) ++depth;
+      continue;
+    }
+    if (!absl::StartsWith(l, "\"")) continue;
+    size_t colon = l.find("\": ");
+    if (colon == absl::string_view::npos) continue;
+    std::string key(l.substr(1, colon - 1));
+    absl::string_view value = absl::StripSuffix(l.substr(colon + 3), ",");
+    if (value == "{") {
+      ++depth;  // e.g. cluster_detail: not a scalar
+      continue;
+    }
+    if (absl::StartsWith(value, "{")) {
+      // A one-line object of scalars, e.g. latency_ms: {"p50": 1, ...}.
+      absl::string_view inner = absl::StripSuffix(absl::StripPrefix(value, "{"), "}");
+      for (absl::string_view pair : absl::StrSplit(inner, ", ")) {
+        size_t c = pair.find("\": ");
+        if (c == absl::string_view::npos) continue;
+        out.push_back({absl::StrCat(key, "_", pair.substr(1, c - 1)), std::string(pair.substr(c + 3))});
+      }
+      continue;
+    }
+    std::string v(value);
+    if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
+    out.push_back({key, v});
+  }
+  return out;
+}
+
+std::string ResultsCsv(const LoadedSweep& sweep, const std::string& out_dir, size_t* done) {
+  std::vector<std::string> header = {"run"};
+  for (const auto& [column, v] : sweep.runs.empty() ? std::vector<std::pair<std::string, std::string>>{}
+                                                    : sweep.runs.front().axis_values) {
+    header.push_back(column);
+  }
+  header.push_back("seed");
+  std::vector<std::string> keys;
+  std::vector<std::string> rows;
+  *done = 0;
+  for (const SweepRun& run : sweep.runs) {
+    std::ifstream in(out_dir + "/" + run.id + "/summary.json");
+    if (!in) continue;
+    std::stringstream buf;
+    buf << in.rdbuf();
+    auto scalars = SummaryScalars(buf.str());
+    if (keys.empty()) {
+      // (A summary field an axis already names, e.g. protocol or clusters, is not repeated.)
+      for (const auto& [k, v] : scalars) {
+        bool axis = std::any_of(run.axis_values.begin(), run.axis_values.end(), [&](const auto& a) { return a.first == k; });
+        if (k != "seed" && !axis) keys.push_back(k);
+      }
+    }
+    std::vector<std::string> row = {run.id};
+    for (const auto& [c, v] : run.axis_values) row.push_back(v);
+    row.push_back(absl::StrCat(run.seed));
+    for (const std::string& k : keys) {
+      auto it = std::find_if(scalars.begin(), scalars.end(), [&](const auto& kv) { return kv.first == k; });
+      row.push_back(it == scalars.end() ? "" : it->second);
+    }
+    for (std::string& cell : row) {
+      if (cell.find_first_of(",\"") != std::string::npos) cell = absl::StrCat("\"", absl::StrReplaceAll(cell, {{"\"", "\"\""}}), "\"");
+    }
+    rows.push_back(absl::StrJoin(row, ","));
+    ++*done;
+  }
+  for (const std::string& k : keys) header.push_back(k);
+  std::string csv = absl::StrJoin(header, ",") + "\n";
+  for (const std::string& r : rows) absl::StrAppend(&csv, r, "\n");
+  return csv;
+}
+
+}  // namespace geopbft

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# ./geopbft plot: non-empty PNGs and a report from a run (with reputation) and from a sweep.
+set -u
+bin=$1; root=$2; work=$3
+rm -rf "$work"; mkdir -p "$work"
+fail() { echo "FAIL: $*"; exit 1; }
+/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || fail "Debian's python3-matplotlib is missing (./geopbft test installs it)"
+"$bin" run "$root/scenarios/default.textproto" --set=duration_s=2 --out="$work/run" >/dev/null || fail "run failed"
+/usr/bin/python3 "$root/analysis/plot.py" "$work/run" >"$work/run.log" 2>&1 || fail "plot of a run failed: $(cat "$work/run.log")"
+for f in throughput.png reputation.png traffic.png; do
+  [[ $(stat -c %s "$work/run/$f" 2>/dev/null || echo 0) -gt 5000 ]] || fail "$f missing or empty"
+done
+grep -q '<img src=.reputation.png' "$work/run/report.html" || fail "report.html does not show the figures"
+cat >"$work/s.sweep.textproto" <<S
+base: "$root/scenarios/pbft-4.textproto"
+set: "duration_s=1"
+axes { path: "protocol.batch_size" values: ["5", "20"] }
+seeds: 2
+S
+"$bin" sweep "$work/s.sweep.textproto" --out="$work/sweep" >/dev/null 2>&1 || fail "sweep failed"
+/usr/bin/python3 "$root/analysis/plot.py" "$work/sweep" >"$work/sweep.log" 2>&1 || fail "plot of a sweep failed: $(cat "$work/sweep.log")"
+[[ $(stat -c %s "$work/sweep/sweep_protocol_batch_size.png" 2>/dev/null || echo 0) -gt 5000 ]] || fail "no sweep figure"
+echo "ok"
