@@ -6,7 +6,8 @@
 A run directory (summary.json, timeseries.csv, replicas.csv, maybe reputation.csv) gets:
   throughput.png  throughput and latency over time, with view changes and scheduled faults marked
   reputation.png  every replica's score over time, coloured by role, Byzantine replicas dashed
-  traffic.png     messages and bytes each replica sent and received, votes, rejected input
+  messages.png    the message mix: messages sent by type
+  traffic.png     messages each replica sent and received, votes, rejected or dropped input
   report.html     the figures with the summary table
 A sweep directory (results.csv) gets one sweep_<axis>.png per axis (throughput and latency against
 the axis, one line per protocol, error bars over seeds) and report.html with the results table.
@@ -169,6 +170,23 @@ def plot_traffic(run_dir):
     return out
 
 
+def plot_mix(run_dir, summary):
+    mix = summary.get("message_mix") or {}
+    if not mix:
+        return None
+    kinds = sorted(mix, key=lambda k: -mix[k])
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.bar(kinds, [mix[k] for k in kinds], color="tab:purple")
+    ax.set_ylabel("messages sent")
+    ax.set_title("message mix")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    fig.tight_layout()
+    out = os.path.join(run_dir, "messages.png")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def write_report(directory, title, images, table_header, table_rows):
     parts = [f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>",
              "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
@@ -188,7 +206,8 @@ def write_report(directory, title, images, table_header, table_rows):
 
 def plot_run(run_dir):
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
-    images = [p for p in (plot_throughput(run_dir, summary), plot_reputation(run_dir), plot_traffic(run_dir)) if p]
+    images = [p for p in (plot_throughput(run_dir, summary), plot_reputation(run_dir), plot_mix(run_dir, summary),
+                          plot_traffic(run_dir)) if p]
     rows = [(k, json.dumps(v) if isinstance(v, dict) else v) for k, v in summary.items() if k != "cluster_detail"]
     write_report(run_dir, f"geopbft run: {summary.get('scenario', run_dir)}", images, ["field", "value"], rows)
     return images

@@ -37,6 +37,17 @@ double Ms(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
 
 // Per-cluster figures, as a JSON object keyed by cluster index (an object rather than a list keeps
 // summary.json free of brackets, which shell tools comparing values treat as patterns).
+// Messages sent by type, as a one-line object ({"PREPARE": n, ...}; types never sent left out).
+std::string MessageMix(const Simulation& sim) {
+  std::string out;
+  const auto& counts = sim.messages_by_type();
+  for (size_t t = 0; t < counts.size(); ++t) {
+    if (counts[t] == 0) continue;
+    absl::StrAppendFormat(&out, "%s%s: %d", out.empty() ? "" : ", ", JsonString(MsgTypeName(static_cast<MsgType>(t))), counts[t]);
+  }
+  return absl::StrCat("{", out, "}");
+}
+
 std::string ClusterDetail(const Simulation& sim) {
   std::string out = "{";
   const auto& stats = sim.cluster_stats();
@@ -71,6 +82,7 @@ std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
       {"view_changes", absl::StrCat(sim.view_changes())},
       {"state_transfers", absl::StrCat(sim.state_transfers())},
       {"messages", absl::StrCat(sim.messages_sent())},
+      {"message_mix", MessageMix(sim)},
       {"messages_delivered", absl::StrCat(sim.messages_delivered())},
       {"messages_lost", absl::StrCat(sim.messages_lost())},
       {"inbox_dropped", absl::StrCat(sim.inbox_dropped())},

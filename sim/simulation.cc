@@ -457,6 +457,7 @@ void Simulation::Transmit(NodeId from, NodeId to, const MessagePtr& m, Rng& rng)
   Network::Transit t = network_->Send(now_, from, to, m->wire_size, rng, faults_->LinkFault(from, to));
   t.lost = t.lost || faults_->Blocked(from, to);
   ++messages_sent_;
+  ++messages_by_type_[static_cast<size_t>(m->type) % messages_by_type_.size()];
   ++interval_messages_;
   total_bytes_ += m->wire_size;
   if (t.wan) {

@@ -83,6 +83,8 @@ class Simulation {
   uint64_t completed_requests() const { return completed_; }
   const LatencyHistogram& latency() const { return latency_total_; }
   uint64_t messages_sent() const { return messages_sent_; }
+  // Messages sent by type (index: the envelope's body case), for the message mix.
+  const std::vector<uint64_t>& messages_by_type() const { return messages_by_type_; }
   uint64_t messages_delivered() const { return messages_delivered_; }
   uint64_t messages_lost() const { return messages_lost_; }
   uint64_t wan_bytes() const { return wan_bytes_; }
@@ -239,6 +241,7 @@ class Simulation {
   uint64_t view_changes_ = 0, state_transfers_ = 0;
   absl::btree_set<std::pair<uint32_t, uint64_t>> installed_views_;  // (cluster, view)
   uint64_t messages_sent_ = 0, messages_delivered_ = 0, messages_lost_ = 0;
+  std::vector<uint64_t> messages_by_type_ = std::vector<uint64_t>(64, 0);
   uint64_t wan_bytes_ = 0, total_bytes_ = 0;
   std::vector<IntervalSample> samples_;
   TimeNs last_progress_ = 0;

@@ -7,7 +7,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 /usr/bin/python3 -c 'import matplotlib' 2>/dev/null || fail "Debian's python3-matplotlib is missing (./geopbft test installs it)"
 "$bin" run "$root/scenarios/default.textproto" --set=duration_s=2 --out="$work/run" >/dev/null || fail "run failed"
 /usr/bin/python3 "$root/analysis/plot.py" "$work/run" >"$work/run.log" 2>&1 || fail "plot of a run failed: $(cat "$work/run.log")"
-for f in throughput.png reputation.png traffic.png; do
+for f in throughput.png reputation.png messages.png traffic.png; do
   [[ $(stat -c %s "$work/run/$f" 2>/dev/null || echo 0) -gt 5000 ]] || fail "$f missing or empty"
 done
 grep -q '<img src=.reputation.png' "$work/run/report.html" || fail "report.html does not show the figures"

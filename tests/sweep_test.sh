@@ -40,7 +40,9 @@ grep -q '8 runs, 6 already done, 2 to run' "$work/b.log" || fail "resume redid w
 # Job lines: self-contained (absolute paths), run from elsewhere, then collected.
 "$bin" sweep "$work/tiny.sweep.textproto" --emit-jobs="$work/jobs.txt" --out="$work/c" >/dev/null || fail "--emit-jobs failed"
 [[ $(wc -l <"$work/jobs.txt") == 8 ]] || fail "expected 8 job lines"
-(cd / && while read -r line; do eval "$line" >/dev/null || exit 1; done <"$work/jobs.txt") || fail "a job line failed"
+# The README's example: GNU parallel over the job lines, from another directory.
+command -v parallel >/dev/null || fail "GNU parallel is missing (./geopbft test installs it)"
+(cd / && parallel --will-cite -j 2 <"$work/jobs.txt" >/dev/null) || fail "a job line failed under GNU parallel"
 "$bin" sweep "$work/tiny.sweep.textproto" --collect --out="$work/c" >/dev/null || fail "--collect failed"
 strip() { python3 -c "
 import csv, sys
