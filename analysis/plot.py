@@ -208,7 +208,9 @@ def plot_run(run_dir):
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
     images = [p for p in (plot_throughput(run_dir, summary), plot_reputation(run_dir), plot_mix(run_dir, summary),
                           plot_traffic(run_dir)) if p]
-    rows = [(k, json.dumps(v) if isinstance(v, dict) else v) for k, v in summary.items() if k != "cluster_detail"]
+    # (Wall-clock fields stay out: identical runs must give byte-identical reports.)
+    rows = [(k, json.dumps(v) if isinstance(v, dict) else v) for k, v in summary.items()
+            if k != "cluster_detail" and not k.startswith("wall_")]
     write_report(run_dir, f"geopbft run: {summary.get('scenario', run_dir)}", images, ["field", "value"], rows)
     return images
 
@@ -257,7 +259,7 @@ def plot_sweep(sweep_dir):
         images.append(out)
     keep = [c for c in columns if c in axes or c in ("seed", "throughput_tps", "latency_ms_p50", "latency_ms_p99",
                                                           "view_changes", "byzantine_in_committee_s",
-                                                          "safety_violations", "wall_seconds")]
+                                                          "safety_violations")]
     write_report(sweep_dir, f"geopbft sweep: {os.path.basename(os.path.abspath(sweep_dir))}", images, keep,
                  [[r[c] for c in keep] for r in rows])
     return images

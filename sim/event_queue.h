@@ -1,11 +1,19 @@
 // Pending events ordered by (time, insertion sequence): two events at the same instant run in the
 // order they were scheduled, which makes every run a pure function of scenario and seed.
-// Payloads live in a slab reused through a free list; the heap itself moves 24-byte keys only.
+//
+// A radix heap (Ahuja, Mehlhorn, Orlin, Tarjan 1990): simulated time never runs backwards, so every
+// pending time is >= the last one popped (`last_`), and an event lives in bucket
+// bit_width(time XOR last_). Bucket 0 holds the events at exactly `last_`, in insertion order (a
+// FIFO: that is the tie-break). When it runs dry, the lowest non-empty bucket is split by its
+// minimum: each event moves to a strictly lower bucket, so an event moves at most 64 times in all,
+// and usually once or twice. Equal times always share a bucket and move together in order, so
+// insertion order survives. Payloads travel with their keys: moving them between buckets is
+// sequential memory traffic, cheaper than a slab's random accesses once many events are pending.
 #ifndef GEOPBFT_SIM_EVENT_QUEUE_H_
 #define GEOPBFT_SIM_EVENT_QUEUE_H_
 
+#include <bit>
 #include <cstdint>
-#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -16,77 +24,62 @@ namespace geopbft {
 template <typename Payload>
 class EventQueue {
  public:
+  // `time` must not be earlier than the last time popped (the simulator never schedules into the
+  // past).
   void Push(TimeNs time, Payload payload) {
-    uint32_t slot;
-    if (free_.empty()) {
-      slot = static_cast<uint32_t>(slots_.size());
-      slots_.push_back(std::move(payload));
-    } else {
-      slot = free_.back();
-      free_.pop_back();
-      slots_[slot] = std::move(payload);
-    }
-    heap_.push_back({time, next_seq_++, slot});
-    SiftUp(heap_.size() - 1);
+    const uint64_t key = static_cast<uint64_t>(time);
+    buckets_[BucketOf(key)].push_back({key, std::move(payload)});
+    ++size_;
+    ++next_seq_;
   }
 
-  bool empty() const { return heap_.empty(); }
-  size_t size() const { return heap_.size(); }
-  TimeNs top_time() const { return heap_.front().time; }
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  // The earliest pending time (the queue must not be empty).
+  TimeNs top_time() {
+    Refill();
+    return static_cast<TimeNs>(last_);
+  }
   uint64_t scheduled() const { return next_seq_; }
 
   // Removes the earliest event; its time goes to *time.
   Payload Pop(TimeNs* time) {
-    Entry top = heap_.front();
-    heap_.front() = heap_.back();
-    heap_.pop_back();
-    if (!heap_.empty()) SiftDown(0);
-    *time = top.time;
-    free_.push_back(top.slot);
-    return std::move(slots_[top.slot]);
+    Refill();
+    Entry& e = buckets_[0][head_++];
+    --size_;
+    *time = static_cast<TimeNs>(e.key);
+    return std::move(e.payload);
   }
 
  private:
   struct Entry {
-    TimeNs time;
-    uint64_t seq;
-    uint32_t slot;
+    uint64_t key;
+    Payload payload;
   };
-  static bool Before(const Entry& a, const Entry& b) {
-    return a.time < b.time || (a.time == b.time && a.seq < b.seq);
-  }
-  // 4-ary heap: shallower than binary, and the four children share a cache line or two.
-  void SiftUp(size_t i) {
-    Entry e = heap_[i];
-    while (i > 0) {
-      size_t parent = (i - 1) / 4;
-      if (!Before(e, heap_[parent])) break;
-      heap_[i] = heap_[parent];
-      i = parent;
-    }
-    heap_[i] = e;
-  }
-  void SiftDown(size_t i) {
-    Entry e = heap_[i];
-    size_t n = heap_.size();
-    while (true) {
-      size_t first = 4 * i + 1;
-      if (first >= n) break;
-      size_t best = first;
-      size_t last = std::min(first + 4, n);
-      for (size_t c = first + 1; c < last; ++c) {
-        if (Before(heap_[c], heap_[best])) best = c;
-      }
-      if (!Before(heap_[best], e)) break;
-      heap_[i] = heap_[best];
-      i = best;
-    }
-    heap_[i] = e;
+  static constexpr int kBuckets = 65;
+
+  size_t BucketOf(uint64_t key) const { return static_cast<size_t>(std::bit_width(key ^ last_)); }
+
+  // Makes bucket 0 hold the earliest events.
+  void Refill() {
+    std::vector<Entry>& zero = buckets_[0];
+    if (head_ < zero.size()) return;
+    zero.clear();
+    head_ = 0;
+    size_t i = 1;
+    while (buckets_[i].empty()) ++i;  // the queue is not empty
+    std::vector<Entry>& from = buckets_[i];
+    uint64_t min = from.front().key;
+    for (const Entry& e : from) min = e.key < min ? e.key : min;
+    last_ = min;
+    for (Entry& e : from) buckets_[BucketOf(e.key)].push_back(std::move(e));  // in order: ties keep it
+    from.clear();
   }
 
-  std::vector<Entry> heap_;
-  std::vector<Payload> slots_;
-  std::vector<uint32_t> free_;
+  std::vector<Entry> buckets_[kBuckets];
+  size_t head_ = 0;  // next entry of bucket 0 to pop
+  uint64_t last_ = 0;
+  size_t size_ = 0;
   uint64_t next_seq_ = 0;
 };
 

@@ -11,6 +11,12 @@ for f in throughput.png reputation.png messages.png traffic.png; do
   [[ $(stat -c %s "$work/run/$f" 2>/dev/null || echo 0) -gt 5000 ]] || fail "$f missing or empty"
 done
 grep -q '<img src=.reputation.png' "$work/run/report.html" || fail "report.html does not show the figures"
+# Identical runs, identical figures and report (no wall-clock time in them).
+"$bin" run "$root/scenarios/default.textproto" --set=duration_s=2 --out="$work/run2" >/dev/null || fail "rerun failed"
+/usr/bin/python3 "$root/analysis/plot.py" "$work/run2" >/dev/null 2>&1 || fail "plot of the rerun failed"
+for f in report.html throughput.png reputation.png messages.png traffic.png; do
+  cmp -s "$work/run/$f" "$work/run2/$f" || fail "$f differs between identical runs"
+done
 cat >"$work/s.sweep.textproto" <<S
 base: "$root/scenarios/pbft-4.textproto"
 set: "duration_s=1"
