@@ -73,7 +73,13 @@ class EventQueue {
     for (const Entry& e : from) min = e.key < min ? e.key : min;
     last_ = min;
     for (Entry& e : from) buckets_[BucketOf(e.key)].push_back(std::move(e));  // in order: ties keep it
-    from.clear();
+    // A split bucket gives its memory back (it refills slowly, by pushes): otherwise every bucket
+    // would keep the capacity of its fullest moment and memory would creep up over a long run.
+    if (from.capacity() > 1024) {
+      std::vector<Entry>().swap(from);
+    } else {
+      from.clear();
+    }
   }
 
   std::vector<Entry> buckets_[kBuckets];
