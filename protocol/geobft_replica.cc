@@ -77,7 +77,7 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
   for (uint32_t cl = 0; cl < z_; ++cl) {
     const Certificate& c = r[cl];
     const wire::Batch& batch =
-        c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
+        BatchOf(c);
     // The cluster's representative for this round: the leader of the view it committed in.
     NodeId rep = config_.clusters[cl][cluster_roles_[cl].At(round).Leader(c.view)];
     if (rep != representative_[cl] && round > 1) ++representative_changes_;
@@ -92,7 +92,7 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
   for (uint32_t cl = 0; cl < z_; ++cl) {
     const Certificate& c = r[cl];
     const wire::Batch& batch =
-        c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
+        BatchOf(c);
     // The incumbent: the leader of the latest proposal's view under the roles of this round.
     int incumbent = static_cast<int>(cluster_roles_[cl].At(round).Leader(scores_->last_view(cl)));
     RoleEpoch e = RoleEpoch::Of(round + window + 1, scores_->Committee(cl, incumbent), batch.proposer_view());
@@ -105,6 +105,11 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
     if (cl == config_.cluster) local_.InstallRoles(now, std::move(e), known, out);
   }
   out.roles_chosen.push_back({round, fingerprint});
+}
+
+// A certificate's batch: from the GLOBAL-SHARE received, or from our own cluster's PRE-PREPARE.
+const wire::Batch& GeoBftReplica::BatchOf(const Certificate& c) {
+  return c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
 }
 
 int GeoBftReplica::LocalIndexOf(NodeId n) const {
@@ -295,7 +300,7 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     for (uint32_t cl = 0; cl < z_; ++cl) {
       Certificate& c = r[cl];
       const wire::Batch& batch =
-          c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
+          BatchOf(c);
       uint64_t position = (next_round_ - 1) * z_ + cl + 1;
       Execution ex{position, c.view, c.digest, 0};
       for (const wire::SignedRequest& sr : batch.requests()) {

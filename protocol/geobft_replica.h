@@ -94,6 +94,7 @@ class GeoBftReplica : public Replica {
   };
   using Round = std::vector<Certificate>;  // indexed by cluster; digest all-zero = missing
 
+  static const wire::Batch& BatchOf(const Certificate& c);
   void AfterLocalStep(TimeNs now, Effects& out);
   void OnDecided(TimeNs now, LocalDecision d, Effects& out);
   MessagePtr ShareOf(Certificate& c, uint64_t round, OpCounts& ops);

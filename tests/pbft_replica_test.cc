@@ -91,6 +91,17 @@ TEST(PbftReplica, BatchTimerProposesAPartialBatch) {
   EXPECT_EQ(fx.sends[0].msg->env.pre_prepare().batch().requests_size(), 1);
 }
 
+// A PREPARE from `sender` for (view 0, seq 1) and the digest of `batch_label` (another proposal).
+MessagePtr PrepareFor(PbftGroup& g, NodeId sender, const std::string& batch_label) {
+  wire::Envelope env;
+  env.mutable_prepare()->set_view(0);
+  env.mutable_prepare()->set_seq(1);
+  env.mutable_prepare()->set_digest(std::string(Sha256(batch_label).view()));
+  env.mutable_prepare()->set_replica(sender);
+  OpCounts ops;
+  return Seal(env, Identity(&g.keys, sender), Auth::MacGroup(&g.members_), ops);
+}
+
 TEST(PbftReplica, VotesForAnotherDigestDoNotCount) {
   PbftGroup g;
   g.StepAndRoute(0, Input::Deliver(g.Request(1)));
@@ -100,14 +111,7 @@ TEST(PbftReplica, VotesForAnotherDigestDoNotCount) {
   g.replicas[1]->Step(0, Input::Deliver(pp));
   // Replica 3 prepares a different digest (vote against): replica 1 must not count it.
   for (NodeId liar : {3u}) {
-    wire::Envelope env;
-    env.mutable_prepare()->set_view(0);
-    env.mutable_prepare()->set_seq(1);
-    env.mutable_prepare()->set_digest(std::string(Sha256("something else").view()));
-    env.mutable_prepare()->set_replica(liar);
-    OpCounts ops;
-    MessagePtr m = Seal(env, Identity(&g.keys, liar), Auth::MacGroup(&g.members_), ops);
-    Effects fx = g.replicas[1]->Step(0, Input::Deliver(m));
+    Effects fx = g.replicas[1]->Step(0, Input::Deliver(PrepareFor(g, liar, "something else")));
     EXPECT_EQ(CountType(fx, MsgType::kCommit), 0);
   }
   EXPECT_NE(g.replicas[1]->Describe().find("waiting for PREPAREs (1 of 2)"), std::string::npos)
@@ -125,14 +129,7 @@ TEST(PbftReplica, FPlusOnePreparesForAnotherDigestProveEquivocation) {
   // sent different PRE-PREPAREs. Replica 1 asks for a new view at once, without waiting for a timer.
   int view_changes = 0;
   for (NodeId other : {2u, 3u}) {
-    wire::Envelope env;
-    env.mutable_prepare()->set_view(0);
-    env.mutable_prepare()->set_seq(1);
-    env.mutable_prepare()->set_digest(std::string(Sha256("the other proposal").view()));
-    env.mutable_prepare()->set_replica(other);
-    OpCounts ops;
-    MessagePtr m = Seal(env, Identity(&g.keys, other), Auth::MacGroup(&g.members_), ops);
-    Effects fx = g.replicas[1]->Step(0, Input::Deliver(m));
+    Effects fx = g.replicas[1]->Step(0, Input::Deliver(PrepareFor(g, other, "the other proposal")));
     EXPECT_EQ(CountType(fx, MsgType::kCommit), 0);
     view_changes += CountType(fx, MsgType::kViewChange);
   }
