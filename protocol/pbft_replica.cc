@@ -313,6 +313,7 @@ void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, cons
     out.Send(slot.own_prepare, kToGroup);
     if (slot.prepares.Mark(config_.self_index)) slot.prepares.SetMatch(config_.self_index);
   }
+  if (seq == last_executed_ + 1) ++next_slot_progress_;
   Advance(seq, slot, now, out);
   ArmStatusTimer(now, out);
 }
@@ -361,6 +362,7 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
   Slot& slot = SlotInView(seq);
   if (!is_prepare && !slot.commits.Has(static_cast<uint32_t>(index))) slot.commit_msgs.push_back(m);
   Vote(is_prepare ? slot.prepares : slot.commits, index, Digest::FromBytes(digest), slot);
+  if (seq == last_executed_ + 1) ++next_slot_progress_;
   ArmStatusTimer(now, out);
   Advance(seq, slot, now, out);
 }

@@ -262,6 +262,11 @@ class PbftReplica : public Replica {
   bool status_gap_armed_ = false;  // the status timer is set for a visible gap (short delay)
   uint64_t proposal_limit_ = UINT64_MAX;
   uint64_t status_mark_ = 0;  // last_executed_ when the status timer was armed
+  // Messages accepted for the next sequence number to execute, and their count when the status
+  // timer was armed: a slot still gathering votes is slow, not lost, and asking for it would only
+  // make every member resend what is already on its way.
+  uint64_t next_slot_progress_ = 0;
+  uint64_t status_progress_mark_ = 0;
 
   // Reputation.
   RoleSchedule roles_;

@@ -3,7 +3,7 @@
 // state transfer (or, if too many replicas miss something, for a view change).
 //
 // A replica that knows of work above what it executed but made no progress for a quarter of the
-// request timeout broadcasts STATUS (view, last executed). The f+1 members after it (so at least
+// request timeout (nothing executed, nothing new for the next sequence number) broadcasts STATUS (view, last executed). The f+1 members after it (so at least
 // one correct replica) resend what it misses: the primary's PRE-PREPARE (its authenticator holds a
 // MAC for every member, so any replica can forward it) and the signed COMMITs they hold, enough to
 // execute; or the NEW-VIEW of a view it missed; or a state transfer when it is below their stable
@@ -23,6 +23,7 @@ void PbftReplica::ArmStatusTimer(TimeNs now, Effects& out) {
   bool work_above = log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty();
   if (!work_above) return;
   status_mark_ = last_executed_;
+  status_progress_mark_ = next_slot_progress_;
   status_timer_armed_ = true;
   out.SetTimer(kStatusTimer, now + std::max<TimeNs>(1, config_.request_timeout / 4));
 }
@@ -33,13 +34,15 @@ void PbftReplica::ArmStatusTimer(TimeNs now, Effects& out) {
 void PbftReplica::ArmGapStatusTimer(TimeNs now, Effects& out) {
   if (status_gap_armed_ || config_.drop_out_of_order) return;
   status_mark_ = last_executed_;
+  status_progress_mark_ = next_slot_progress_;
   status_timer_armed_ = status_gap_armed_ = true;
   out.SetTimer(kStatusTimer, now + std::max<TimeNs>(1, config_.request_timeout / 40));
 }
 
 void PbftReplica::OnStatusTimer(TimeNs now, Effects& out) {
   status_timer_armed_ = status_gap_armed_ = false;
-  if (last_executed_ == status_mark_ && (log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty())) {
+  const bool stuck = last_executed_ == status_mark_ && next_slot_progress_ == status_progress_mark_;
+  if (stuck && (log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty())) {
     SendStatus(out);
   }
   ArmStatusTimer(now, out);

@@ -5,9 +5,6 @@
 #include "protocol/types.h"
 
 namespace geopbft {
-namespace {
-inline uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-}  // namespace
 
 Rng::Rng(uint64_t seed) {
   // splitmix64 expansion of the seed, as recommended by xoshiro's authors.
@@ -21,32 +18,6 @@ Rng::Rng(uint64_t seed) {
 
 Rng Rng::ForStream(uint64_t run_seed, StreamKind kind, uint64_t id) {
   return Rng(Mix64(run_seed ^ Mix64((static_cast<uint64_t>(kind) << 48) ^ Mix64(id))));
-}
-
-uint64_t Rng::Next() {
-  uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-  uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = Rotl(s_[3], 45);
-  return result;
-}
-
-uint64_t Rng::Below(uint64_t bound) {
-  if (bound == 0) return 0;
-  unsigned __int128 m = static_cast<unsigned __int128>(Next()) * bound;
-  uint64_t low = static_cast<uint64_t>(m);
-  if (low < bound) {
-    uint64_t threshold = -bound % bound;
-    while (low < threshold) {
-      m = static_cast<unsigned __int128>(Next()) * bound;
-      low = static_cast<uint64_t>(m);
-    }
-  }
-  return static_cast<uint64_t>(m >> 64);
 }
 
 double Rng::Normal(double mean, double sd) {
