@@ -18,19 +18,37 @@ std::string Derive(std::string_view label, uint64_t seed, uint64_t a, uint64_t b
 }
 
 // FAST-mode tag: a keyed mix of the digest, expanded to `len` bytes.
-std::string FastTag(uint64_t secret, const Digest& d, size_t len) {
+uint64_t FastTagSeed(uint64_t secret, const Digest& d) {
   uint64_t h = secret;
   for (size_t i = 0; i < 32; i += 8) {
     uint64_t w;
     std::memcpy(&w, d.bytes.data() + i, 8);
     h = Mix64(h ^ w);
   }
+  return h;
+}
+
+std::string FastTag(uint64_t secret, const Digest& d, size_t len) {
+  const uint64_t h = FastTagSeed(secret, d);
   std::string out(len, '\0');
   for (size_t i = 0; i < len; i += 8) {
     uint64_t w = Mix64(h + i);
     std::memcpy(out.data() + i, &w, 8);
   }
   return out;
+}
+
+// Checks a FAST tag word by word, without building the expected one (every delivered message is
+// checked: the allocation would cost more than the check).
+bool FastTagMatches(uint64_t secret, const Digest& d, std::string_view tag, size_t len) {
+  if (tag.size() != len) return false;
+  const uint64_t h = FastTagSeed(secret, d);
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t want = Mix64(h + i), got;
+    std::memcpy(&got, tag.data() + i, 8);
+    if (want != got) return false;
+  }
+  return true;
 }
 
 // Algorithm handles fetched once: implicit fetching on every call costs more than hashing a
@@ -147,7 +165,7 @@ std::string KeyRing::Sign(NodeId signer, const Digest& d) const {
 bool KeyRing::Verify(NodeId signer, const Digest& d, std::string_view signature) const {
   if (signature.size() != kSignatureSize) return false;
   const EdKey& key = KeyOf(signer);
-  if (mode_ == CryptoMode::kFast) return FastTag(key.fast_secret, d, kSignatureSize) == signature;
+  if (mode_ == CryptoMode::kFast) return FastTagMatches(key.fast_secret, d, signature, kSignatureSize);
   std::string memo = absl::StrCat(signer, ":");
   memo.append(d.view());
   memo.append(signature);
@@ -164,24 +182,33 @@ bool KeyRing::Verify(NodeId signer, const Digest& d, std::string_view signature)
 }
 
 std::string KeyRing::Mac(NodeId from, NodeId to, const Digest& d) const {
-  if (mode_ == CryptoMode::kFast) {
-    uint64_t a = FastSecret(std::min(from, to)), b = FastSecret(std::max(from, to));
-    return FastTag(Mix64(a ^ (b * 0x9e3779b97f4a7c15ULL)), d, kMacSize);
-  }
-  EVP_MAC_CTX* ctx = MacContextOf(from, to).ctx;
   std::string tag(kMacSize, '\0');
-  size_t len = 0;
-  // Re-initializing with a null key keeps the key schedule computed once for this pair.
-  if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 || EVP_MAC_update(ctx, d.bytes.data(), d.bytes.size()) != 1 ||
-      EVP_MAC_final(ctx, reinterpret_cast<unsigned char*>(tag.data()), &len, tag.size()) != 1 ||
-      len != kMacSize) {
-    throw std::runtime_error("HMAC-SHA256 failed");
-  }
+  MacInto(from, to, d, tag.data());
   return tag;
 }
 
+void KeyRing::MacInto(NodeId from, NodeId to, const Digest& d, char* out) const {
+  if (mode_ == CryptoMode::kFast) {
+    const uint64_t h = FastTagSeed(FastPairSecret(from, to), d);
+    for (size_t i = 0; i < kMacSize; i += 8) {
+      const uint64_t w = Mix64(h + i);
+      std::memcpy(out + i, &w, 8);
+    }
+    return;
+  }
+  EVP_MAC_CTX* ctx = MacContextOf(from, to).ctx;
+  size_t len = 0;
+  // Re-initializing with a null key keeps the key schedule computed once for this pair.
+  if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 || EVP_MAC_update(ctx, d.bytes.data(), d.bytes.size()) != 1 ||
+      EVP_MAC_final(ctx, reinterpret_cast<unsigned char*>(out), &len, kMacSize) != 1 || len != kMacSize) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
+}
+
 bool KeyRing::VerifyMac(NodeId from, NodeId to, const Digest& d, std::string_view tag) const {
-  return tag.size() == kMacSize && Mac(from, to, d) == tag;
+  if (tag.size() != kMacSize) return false;
+  if (mode_ == CryptoMode::kFast) return FastTagMatches(FastPairSecret(from, to), d, tag, kMacSize);
+  return Mac(from, to, d) == tag;
 }
 
 }  // namespace geopbft

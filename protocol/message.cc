@@ -72,16 +72,21 @@ void Authenticate(Message& m, const Identity& id, Auth auth, OpCounts& ops) {
       ++ops.signs;
       break;
     case Auth::Kind::kMacTo:
-      m.env.add_macs(id.MacFor(auth.to, m.body_digest));
+      m.env.set_macs(id.MacFor(auth.to, m.body_digest));
       ++ops.macs;
       break;
-    case Auth::Kind::kMacGroup:
-      for (NodeId member : *auth.group) {
-        // The sender's own slot is kept (empty) so indexes match group positions.
-        m.env.add_macs(member == id.self() ? std::string() : id.MacFor(member, m.body_digest));
-        if (member != id.self()) ++ops.macs;
+    case Auth::Kind::kMacGroup: {
+      // The sender's own slot is kept (zeros) so offsets match group positions.
+      std::string tags(auth.group->size() * kMacSize, '\0');
+      for (size_t i = 0; i < auth.group->size(); ++i) {
+        const NodeId member = (*auth.group)[i];
+        if (member == id.self()) continue;
+        id.MacInto(member, m.body_digest, tags.data() + i * kMacSize);
+        ++ops.macs;
       }
+      m.env.set_macs(std::move(tags));
       break;
+    }
   }
 }
 
@@ -172,14 +177,11 @@ bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCo
     ++ops.verifies;
     return self.Verify(m.sender, m.body_digest, m.env.signature());
   }
-  const auto& macs = m.env.macs();
-  if (macs.size() == 1) {
-    ++ops.macs;
-    return self.VerifyMacFrom(m.sender, m.body_digest, macs[0]);
-  }
-  if (self_index >= static_cast<uint32_t>(macs.size())) return false;
+  const std::string_view macs = m.env.macs();
   ++ops.macs;
-  return self.VerifyMacFrom(m.sender, m.body_digest, macs[self_index]);
+  if (macs.size() == kMacSize) return self.VerifyMacFrom(m.sender, m.body_digest, macs);
+  if (self_index >= MacCount(m.env)) return false;
+  return self.VerifyMacFrom(m.sender, m.body_digest, MacAt(m.env, self_index));
 }
 
 bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self,
@@ -199,8 +201,11 @@ absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
   if (m->env.body_case() == MsgType::BODY_NOT_SET) {
     return absl::InvalidArgumentError("envelope without a body");
   }
-  if (m->env.signature().empty() == (m->env.macs_size() == 0)) {
+  if (m->env.signature().empty() == m->env.macs().empty()) {
     return absl::InvalidArgumentError("envelope must carry exactly one of signature or MACs");
+  }
+  if (m->env.macs().size() % kMacSize != 0) {
+    return absl::InvalidArgumentError("authenticator is not a whole number of MACs");
   }
   FillHeader(*m);
   std::string body = SerializeBody(m->env);

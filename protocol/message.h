@@ -69,6 +69,12 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
                           const Identity& id, const std::vector<NodeId>* group, OpCounts& ops,
                           wire::Batch* extras = nullptr);
 
+// An authenticator's tags (Envelope.macs): how many, and the one at a group position.
+inline uint32_t MacCount(const wire::Envelope& env) { return static_cast<uint32_t>(env.macs().size() / kMacSize); }
+inline std::string_view MacAt(const wire::Envelope& env, uint32_t index) {
+  return std::string_view(env.macs()).substr(size_t{index} * kMacSize, kMacSize);
+}
+
 // Checks the authentication of `m` as received by `self` (whose position in its group is
 // `self_index`, for authenticators). Charges `ops`.
 bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCounts& ops);

@@ -53,13 +53,13 @@ PbftReplica::PbftReplica(PbftConfig config, Identity identity)
       identity_(identity),
       n_(static_cast<uint32_t>(config_.members.size())),
       roles_(RoleSchedule::Everyone(n_)) {
-  for (uint32_t i = 0; i < config_.members.size(); ++i) index_of_[config_.members[i]] = i;
+  NodeId top = 0;
+  for (NodeId m : config_.members) top = std::max(top, m);
+  index_of_.assign(config_.members.empty() ? 0 : top + 1, -1);
+  for (uint32_t i = 0; i < config_.members.size(); ++i) index_of_[config_.members[i]] = static_cast<int32_t>(i);
 }
 
-int PbftReplica::IndexOf(NodeId node) const {
-  auto it = index_of_.find(node);
-  return it == index_of_.end() ? -1 : static_cast<int>(it->second);
-}
+int PbftReplica::IndexOf(NodeId node) const { return node < index_of_.size() ? index_of_[node] : -1; }
 
 size_t PbftReplica::state_entries() const {
   size_t n = log_.size() + snapshots_.size() + waiting_.size() + pending_.size() + in_flight_.size() +
@@ -374,7 +374,7 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
   const RoleEpoch& roles = roles_.At(seq);
   const uint32_t m = roles.size();
   const uint32_t leader = roles.Leader(view_);
-  const uint32_t prepares = Matching(seq, slot.prepares) - (slot.prepares.Matches(leader) ? 1 : 0);
+  const uint32_t prepares = roles.Count(slot.prepares.match) - (slot.prepares.Matches(leader) ? 1 : 0);
   // Monitoring the leader: f+1 committee members prepared another digest for this slot, so at least
   // one correct member got another PRE-PREPARE from the leader: it equivocated. Replace it now
   // rather than when the request timer runs out.
@@ -412,7 +412,7 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
   }
   // 2f+1 matching COMMITs mean at least f+1 correct replicas prepared this digest: it is decided,
   // even if this replica missed PREPAREs (lost, or it was behind).
-  if (!slot.committed && Matching(seq, slot.commits) >= CommitQuorum(m, config_.f)) {
+  if (!slot.committed && roles.Count(slot.commits.match) >= CommitQuorum(m, config_.f)) {
     slot.committed = true;
     TryExecute(now, out);
     if (seq > last_executed_ + 1) ArmGapStatusTimer(now, out);

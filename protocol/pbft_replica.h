@@ -222,7 +222,9 @@ class PbftReplica : public Replica {
 
   PbftConfig config_;
   Identity identity_;
-  absl::flat_hash_map<NodeId, uint32_t> index_of_;  // lookups only
+  // Member index by node id (-1: not a member). Node ids are dense (replicas first, then clients),
+  // so a table indexed by id answers the per-message lookup without hashing.
+  std::vector<int32_t> index_of_;
   uint32_t n_ = 0;  // group size
   uint64_t view_ = 0;
   bool view_changing_ = false;

@@ -66,6 +66,7 @@ class RoleSchedule {
   // The epoch governing `seq` (the latest starting at or below it; the oldest kept one for a
   // sequence number older than every epoch still kept).
   const RoleEpoch& At(uint64_t seq) const {
+    if (epochs_.size() == 1) return epochs_.begin()->second;  // the common case: one epoch kept
     auto it = epochs_.upper_bound(seq);
     return it == epochs_.begin() ? it->second : std::prev(it)->second;
   }

@@ -39,13 +39,14 @@ uint32_t Auditor::GroupOf(NodeId n) const { return flat_ ? 0 : n / per_group_; }
 bool Auditor::Authentic(const Message& m, int64_t to) const {
   if (m.sender >= per_group_ * groups_.size()) return false;  // not a replica
   if (!m.env.signature().empty()) return keys_->Verify(m.sender, m.body_digest, m.env.signature());
-  const auto& macs = m.env.macs();
-  if (macs.size() == 1) return to >= 0 && keys_->VerifyMac(m.sender, static_cast<NodeId>(to), m.body_digest, macs[0]);
+  if (m.env.macs().size() == kMacSize) {
+    return to >= 0 && keys_->VerifyMac(m.sender, static_cast<NodeId>(to), m.body_digest, m.env.macs());
+  }
   const std::vector<NodeId>& members = Members(GroupOf(m.sender));
-  if (static_cast<size_t>(macs.size()) != members.size()) return false;
-  for (size_t i = 0; i < members.size(); ++i) {
+  if (MacCount(m.env) != members.size() || m.env.macs().size() % kMacSize != 0) return false;
+  for (uint32_t i = 0; i < members.size(); ++i) {
     if (members[i] == m.sender) continue;
-    if (!keys_->VerifyMac(m.sender, members[i], m.body_digest, macs[static_cast<int>(i)])) return false;
+    if (!keys_->VerifyMac(m.sender, members[i], m.body_digest, MacAt(m.env, i))) return false;
   }
   return true;
 }

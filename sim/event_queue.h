@@ -1,19 +1,26 @@
 // Pending events ordered by (time, insertion sequence): two events at the same instant run in the
 // order they were scheduled, which makes every run a pure function of scenario and seed.
 //
-// A radix heap (Ahuja, Mehlhorn, Orlin, Tarjan 1990): simulated time never runs backwards, so every
-// pending time is >= the last one popped (`last_`), and an event lives in bucket
-// bit_width(time XOR last_). Bucket 0 holds the events at exactly `last_`, in insertion order (a
-// FIFO: that is the tie-break). When it runs dry, the lowest non-empty bucket is split by its
-// minimum: each event moves to a strictly lower bucket, so an event moves at most 64 times in all,
-// and usually once or twice. Equal times always share a bucket and move together in order, so
-// insertion order survives. Payloads travel with their keys: moving them between buckets is
-// sequential memory traffic, cheaper than a slab's random accesses once many events are pending.
+// A radix heap (Ahuja, Mehlhorn, Orlin, Tarjan 1990) with 256-way digits: simulated time never
+// runs backwards, so every pending time is >= the last one popped (`last_`). An event whose time
+// equals `last_` waits in a FIFO (insertion order: that is the tie-break). Any other event lives in
+// the bucket named by the highest byte in which its time differs from `last_` (the level, 0-7) and
+// that byte's value in its time (the digit). Buckets of a lower level, and of a lower digit within
+// a level, hold earlier times. When the FIFO runs dry, the first non-empty bucket (found through
+// occupancy bitmaps) becomes the next batch: at level 0 all its events share one time, so the whole
+// bucket is swapped in without moving an event; at a higher level its minimum becomes `last_` and
+// each event moves to a strictly lower level. So an event moves at most 8 times, and at simulated
+// latencies (times differing in the low 4 bytes) at most 3. Equal times always share a bucket and
+// move together in order, so insertion order survives. Payloads travel with their keys: moving them
+// between buckets is sequential memory traffic, cheaper than a slab's random accesses once many
+// events are pending.
 #ifndef GEOPBFT_SIM_EVENT_QUEUE_H_
 #define GEOPBFT_SIM_EVENT_QUEUE_H_
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -24,11 +31,12 @@ namespace geopbft {
 template <typename Payload>
 class EventQueue {
  public:
+  EventQueue() : buckets_(kBuckets) { std::fill(std::begin(min_), std::end(min_), UINT64_MAX); }
+
   // `time` must not be earlier than the last time popped (the simulator never schedules into the
   // past).
   void Push(TimeNs time, Payload payload) {
-    const uint64_t key = static_cast<uint64_t>(time);
-    buckets_[BucketOf(key)].push_back({key, std::move(payload)});
+    Place({static_cast<uint64_t>(time), std::move(payload)});
     ++size_;
     ++next_seq_;
   }
@@ -45,7 +53,7 @@ class EventQueue {
   // Removes the earliest event; its time goes to *time.
   Payload Pop(TimeNs* time) {
     Refill();
-    Entry& e = buckets_[0][head_++];
+    Entry& e = fifo_[head_++];
     --size_;
     *time = static_cast<TimeNs>(e.key);
     return std::move(e.payload);
@@ -56,34 +64,76 @@ class EventQueue {
     uint64_t key;
     Payload payload;
   };
-  static constexpr int kBuckets = 65;
+  static constexpr int kLevels = 8;
+  static constexpr int kDigits = 256;
+  static constexpr int kBuckets = kLevels * kDigits;
+  // A bucket emptied while holding far less than it can gives its memory back: otherwise every
+  // bucket would keep the capacity of its fullest moment and memory would creep over a long run.
+  static constexpr size_t kKeptCapacity = 1024;
 
-  size_t BucketOf(uint64_t key) const { return static_cast<size_t>(std::bit_width(key ^ last_)); }
+  void Place(Entry&& e) {
+    const uint64_t diff = e.key ^ last_;
+    if (diff == 0) {
+      fifo_.push_back(std::move(e));
+      return;
+    }
+    const int level = (std::bit_width(diff) - 1) >> 3;
+    const int b = level * kDigits + static_cast<int>((e.key >> (8 * level)) & 0xff);
+    if (e.key < min_[b]) min_[b] = e.key;
+    occupied_[b >> 6] |= uint64_t{1} << (b & 63);
+    levels_ |= 1u << level;
+    buckets_[b].push_back(std::move(e));
+  }
 
-  // Makes bucket 0 hold the earliest events.
-  void Refill() {
-    std::vector<Entry>& zero = buckets_[0];
-    if (head_ < zero.size()) return;
-    zero.clear();
-    head_ = 0;
-    size_t i = 1;
-    while (buckets_[i].empty()) ++i;  // the queue is not empty
-    std::vector<Entry>& from = buckets_[i];
-    uint64_t min = from.front().key;
-    for (const Entry& e : from) min = e.key < min ? e.key : min;
-    last_ = min;
-    for (Entry& e : from) buckets_[BucketOf(e.key)].push_back(std::move(e));  // in order: ties keep it
-    // A split bucket gives its memory back (it refills slowly, by pushes): otherwise every bucket
-    // would keep the capacity of its fullest moment and memory would creep up over a long run.
-    if (from.capacity() > 1024) {
-      std::vector<Entry>().swap(from);
-    } else {
-      from.clear();
+  // The first non-empty bucket (the queue holds an event outside the FIFO).
+  int FirstBucket() const {
+    const int level = std::countr_zero(levels_);
+    for (int w = level * (kDigits / 64);; ++w) {
+      if (occupied_[w] != 0) return w * 64 + std::countr_zero(occupied_[w]);
     }
   }
 
-  std::vector<Entry> buckets_[kBuckets];
-  size_t head_ = 0;  // next entry of bucket 0 to pop
+  void MarkEmpty(int b) {
+    min_[b] = UINT64_MAX;
+    occupied_[b >> 6] &= ~(uint64_t{1} << (b & 63));
+    const int level = b / kDigits;
+    const uint64_t* words = occupied_ + level * (kDigits / 64);
+    if ((words[0] | words[1] | words[2] | words[3]) == 0) levels_ &= ~(1u << level);
+  }
+
+  static void Release(std::vector<Entry>& v) {
+    if (v.capacity() > kKeptCapacity) {
+      std::vector<Entry>().swap(v);
+    } else {
+      v.clear();
+    }
+  }
+
+  // Makes the FIFO hold the earliest events.
+  void Refill() {
+    if (head_ < fifo_.size()) return;
+    fifo_.clear();
+    head_ = 0;
+    const int b = FirstBucket();
+    std::vector<Entry>& from = buckets_[b];
+    last_ = min_[b];
+    MarkEmpty(b);
+    if (b < kDigits) {
+      // Level 0: every event of the bucket has time `last_`, already in insertion order.
+      fifo_.swap(from);
+      Release(from);
+      return;
+    }
+    for (Entry& e : from) Place(std::move(e));  // in order: ties keep it
+    Release(from);
+  }
+
+  std::vector<std::vector<Entry>> buckets_;
+  std::vector<Entry> fifo_;  // events at time last_, from head_ on
+  size_t head_ = 0;
+  uint64_t min_[kBuckets];  // each bucket's smallest time, UINT64_MAX when empty
+  uint64_t occupied_[kBuckets / 64] = {};  // bit b: bucket b is not empty
+  uint32_t levels_ = 0;  // bit l: some bucket of level l is not empty
   uint64_t last_ = 0;
   size_t size_ = 0;
   uint64_t next_seq_ = 0;

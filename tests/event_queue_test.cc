@@ -1,5 +1,6 @@
 #include "sim/event_queue.h"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -50,6 +51,54 @@ TEST(EventQueue, MatchesReferenceUnderRandomInterleaving) {
     }
     ASSERT_EQ(q.size(), ref.size());
   }
+}
+
+// Delays at every scale the queue distinguishes (each byte of the time, up to the top one), with
+// bursts of equal times: events must still come out by (time, insertion order).
+TEST(EventQueue, MatchesReferenceAtEveryTimeScale) {
+  EventQueue<uint64_t> q;
+  std::map<std::pair<TimeNs, uint64_t>, uint64_t> ref;
+  Rng r(17);
+  uint64_t seq = 0;
+  TimeNs now = 0, last_pushed = 0;
+  for (int step = 0; step < 200000; ++step) {
+    if (ref.empty() || r.Below(2) != 0) {
+      TimeNs t;
+      switch (r.Below(5)) {
+        case 0: t = std::max(now, last_pushed); break;  // a tie with a pending event
+        case 1: t = now + static_cast<TimeNs>(r.Below(300)); break;
+        case 2: t = now + static_cast<TimeNs>(r.Below(uint64_t{1} << (8 + r.Below(24)))); break;
+        case 3: t = now + static_cast<TimeNs>(r.Below(uint64_t{1} << (32 + r.Below(24)))); break;
+        default: {  // far ahead, up to 2^62 (no overflow however long the run)
+          const uint64_t room = (uint64_t{1} << 62) > static_cast<uint64_t>(now) ? (uint64_t{1} << 62) - now : 1;
+          t = now + static_cast<TimeNs>(r.Below(room));
+          break;
+        }
+      }
+      q.Push(t, seq);
+      ref[{t, seq}] = seq;
+      last_pushed = t;
+      ++seq;
+    } else {
+      TimeNs t;
+      ASSERT_EQ(q.top_time(), ref.begin()->first.first);
+      uint64_t v = q.Pop(&t);
+      auto first = ref.begin();
+      ASSERT_EQ(t, first->first.first);
+      ASSERT_EQ(v, first->second);
+      now = t;
+      ref.erase(first);
+    }
+    ASSERT_EQ(q.size(), ref.size());
+  }
+  while (!ref.empty()) {
+    TimeNs t;
+    uint64_t v = q.Pop(&t);
+    ASSERT_EQ(t, ref.begin()->first.first);
+    ASSERT_EQ(v, ref.begin()->second);
+    ref.erase(ref.begin());
+  }
+  EXPECT_TRUE(q.empty());
 }
 
 }  // namespace
