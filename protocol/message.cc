@@ -36,8 +36,18 @@ void FillHeader(Message& m) {
   m.sender = e.sender();
   switch (m.type) {
     case MsgType::kPrePrepare: m.view = e.pre_prepare().view(); m.seq = e.pre_prepare().seq(); break;
-    case MsgType::kPrepare: m.view = e.prepare().view(); m.seq = e.prepare().seq(); break;
-    case MsgType::kCommit: m.view = e.commit().view(); m.seq = e.commit().seq(); break;
+    case MsgType::kPrepare:
+      m.view = e.prepare().view();
+      m.seq = e.prepare().seq();
+      m.voter = e.prepare().replica();
+      m.vote_digest = Digest::FromBytes(e.prepare().digest());
+      break;
+    case MsgType::kCommit:
+      m.view = e.commit().view();
+      m.seq = e.commit().seq();
+      m.voter = e.commit().replica();
+      m.vote_digest = Digest::FromBytes(e.commit().digest());
+      break;
     case MsgType::kReply: m.view = e.reply().view(); m.seq = e.reply().timestamp(); break;
     case MsgType::kRequest: m.seq = e.request().timestamp(); break;
     case MsgType::kCheckpoint: m.seq = e.checkpoint().seq(); break;

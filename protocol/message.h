@@ -24,6 +24,10 @@ struct Message {
   NodeId sender = 0;
   uint64_t view = 0;  // of the body, 0 when it has none (trace and metrics only)
   uint64_t seq = 0;
+  // PREPARE and COMMIT: the voter and digest their body names, decoded once for all receivers
+  // (a vote is read by every member; the header is where they look first).
+  NodeId voter = 0;
+  Digest vote_digest;
   Digest body_digest;   // SHA-256 of the serialized body; what the signature or MACs cover
   Digest batch_digest;  // PRE-PREPARE, GLOBAL-SHARE: SHA-256 of the serialized batch, computed once
   std::vector<Digest> request_digests;  // PRE-PREPARE: each request's body digest, in batch order

@@ -53,13 +53,27 @@ PbftReplica::PbftReplica(PbftConfig config, Identity identity)
       identity_(identity),
       n_(static_cast<uint32_t>(config_.members.size())),
       roles_(RoleSchedule::Everyone(n_)) {
+  contiguous_members_ = !config_.members.empty();
+  for (uint32_t i = 0; i < config_.members.size(); ++i) {
+    contiguous_members_ = contiguous_members_ && config_.members[i] == config_.members[0] + i;
+  }
+  if (contiguous_members_) {
+    first_member_ = config_.members[0];
+    return;
+  }
   NodeId top = 0;
   for (NodeId m : config_.members) top = std::max(top, m);
   index_of_.assign(config_.members.empty() ? 0 : top + 1, -1);
   for (uint32_t i = 0; i < config_.members.size(); ++i) index_of_[config_.members[i]] = static_cast<int32_t>(i);
 }
 
-int PbftReplica::IndexOf(NodeId node) const { return node < index_of_.size() ? index_of_[node] : -1; }
+int PbftReplica::IndexOf(NodeId node) const {
+  if (contiguous_members_) {
+    const NodeId offset = node - first_member_;  // wraps above n_ when node < first_member_
+    return offset < n_ ? static_cast<int>(offset) : -1;
+  }
+  return node < index_of_.size() ? index_of_[node] : -1;
+}
 
 size_t PbftReplica::state_entries() const {
   size_t n = log_.size() + snapshots_.size() + waiting_.size() + pending_.size() + in_flight_.size() +
@@ -345,10 +359,9 @@ void PbftReplica::Vote(VoteSet& votes, uint32_t index, const Digest& d, const Sl
 }
 
 void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
-  bool is_prepare = m->type == MsgType::kPrepare;
-  uint64_t view = is_prepare ? m->env.prepare().view() : m->env.commit().view();
-  uint64_t seq = is_prepare ? m->env.prepare().seq() : m->env.commit().seq();
-  uint32_t replica = is_prepare ? m->env.prepare().replica() : m->env.commit().replica();
+  const bool is_prepare = m->type == MsgType::kPrepare;
+  const uint64_t view = m->view, seq = m->seq;  // decoded once into the header
+  const uint32_t replica = m->voter;
   // Late votes (for executed sequence numbers) and votes of other views are normal; ignore them.
   if (view != view_ || view_changing_ || !InWindow(seq)) return;
   int index = IndexOf(m->sender);
@@ -358,10 +371,9 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
     return;
   }
   if (LegacyDrops(view, seq)) return;
-  const std::string& digest = is_prepare ? m->env.prepare().digest() : m->env.commit().digest();
   Slot& slot = SlotInView(seq);
   if (!is_prepare && !slot.commits.Has(static_cast<uint32_t>(index))) slot.commit_msgs.push_back(m);
-  Vote(is_prepare ? slot.prepares : slot.commits, index, Digest::FromBytes(digest), slot);
+  Vote(is_prepare ? slot.prepares : slot.commits, index, m->vote_digest, slot);
   if (seq == last_executed_ + 1) ++next_slot_progress_;
   ArmStatusTimer(now, out);
   Advance(seq, slot, now, out);

@@ -222,8 +222,11 @@ class PbftReplica : public Replica {
 
   PbftConfig config_;
   Identity identity_;
-  // Member index by node id (-1: not a member). Node ids are dense (replicas first, then clients),
-  // so a table indexed by id answers the per-message lookup without hashing.
+  // Member index by node id (-1: not a member). Groups are usually a contiguous range of ids (a
+  // cluster, or all replicas), answered by arithmetic; otherwise a table indexed by id. Every
+  // received message asks, so no hashing and, in the common case, no memory beyond the config.
+  NodeId first_member_ = 0;
+  bool contiguous_members_ = false;
   std::vector<int32_t> index_of_;
   uint32_t n_ = 0;  // group size
   uint64_t view_ = 0;

@@ -21,9 +21,16 @@ Rng Rng::ForStream(uint64_t run_seed, StreamKind kind, uint64_t id) {
 }
 
 double Rng::Normal(double mean, double sd) {
-  double u1 = 1.0 - Uniform01();  // (0, 1]
-  double u2 = Uniform01();
-  return mean + sd * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  if (has_spare_) {
+    has_spare_ = false;
+    return mean + sd * spare_;
+  }
+  const double u1 = 1.0 - Uniform01();  // (0, 1]
+  const double u2 = Uniform01();
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  spare_ = r * std::sin(2.0 * M_PI * u2);
+  has_spare_ = true;
+  return mean + sd * r * std::cos(2.0 * M_PI * u2);
 }
 
 double Rng::Exponential(double mean) { return -mean * std::log(1.0 - Uniform01()); }

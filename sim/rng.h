@@ -45,8 +45,9 @@ class Rng {
     }
     return static_cast<uint64_t>(m >> 64);
   }
-  // Normal by Box–Muller (one value per call; the twin is discarded so that a stream's position
-  // never depends on earlier calls' parity).
+  // Normal by Box–Muller. Each transform gives two independent values; the second is kept for the
+  // stream's next Normal call (every link delay is a draw: the transform's log and sin/cos are a
+  // visible share of a run). Deterministic like every draw: it depends on the stream's history only.
   double Normal(double mean, double sd);
   double Exponential(double mean);
   bool Bernoulli(double p) { return p > 0 && Uniform01() < p; }
@@ -54,6 +55,8 @@ class Rng {
  private:
   static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   uint64_t s_[4];
+  double spare_ = 0;  // the second value of the last Box–Muller transform
+  bool has_spare_ = false;
 };
 
 }  // namespace geopbft

@@ -54,6 +54,25 @@ TEST(Rng, NormalMoments) {
   EXPECT_NEAR(sd, 50, 0.5);
 }
 
+// Normal draws come in Box–Muller pairs: the two values of a pair must be uncorrelated, or link
+// delays of consecutive messages would move together.
+TEST(Rng, ConsecutiveNormalsAreUncorrelated) {
+  Rng r(4);
+  const int n = 200000;
+  double sxy = 0, sx = 0, sy = 0, sxx = 0, syy = 0;
+  for (int i = 0; i < n; ++i) {
+    const double x = r.Normal(0, 1), y = r.Normal(0, 1);
+    sx += x;
+    sy += y;
+    sxy += x * y;
+    sxx += x * x;
+    syy += y * y;
+  }
+  const double cov = sxy / n - (sx / n) * (sy / n);
+  const double rho = cov / std::sqrt((sxx / n - (sx / n) * (sx / n)) * (syy / n - (sy / n) * (sy / n)));
+  EXPECT_LT(std::abs(rho), 0.01);
+}
+
 TEST(Rng, ExponentialMean) {
   Rng r(3);
   const int n = 200000;
