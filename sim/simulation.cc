@@ -169,7 +169,7 @@ void Simulation::Run(const std::function<void(double)>& progress) {
   Schedule(interval_, {EventKind::kSample, 0, 0, 0, 0, nullptr});
   const auto& transitions = faults_->transitions();
   for (uint32_t i = 0; i < transitions.size(); ++i) {
-    Schedule(transitions[i].at, {EventKind::kFault, 0, 0, i, 0, nullptr});
+    Schedule(transitions[i].at, {EventKind::kFault, 0, 0, 0, i, nullptr});
   }
 
   uint64_t next_progress = 1 << 16;
@@ -235,7 +235,7 @@ void Simulation::Dispatch(Event& ev) {
     }
     case EventKind::kCpuDone: {
       ReplicaHost& h = replicas_[ev.target];
-      if (ev.generation != h.epoch) return;  // started before a crash: void
+      if (ev.generation != static_cast<uint32_t>(h.epoch)) return;  // started before a crash: void
       h.busy = false;
       ApplyReplicaEffects(ev.target);
       return ProcessInbox(ev.target);
@@ -255,7 +255,7 @@ void Simulation::Dispatch(Event& ev) {
       return ApplyFault(faults_->transitions()[ev.timer_id]);
     case EventKind::kDelayedSend: {
       ReplicaHost& h = replicas_[ev.source];
-      if (h.crashed || ev.generation != h.epoch) return;
+      if (h.crashed || ev.generation != static_cast<uint32_t>(h.epoch)) return;
       if (ev.target != kToGroup) return Transmit(ev.source, ev.target, ev.msg, h.rng);
       for (NodeId member : *h.group) {
         if (member != ev.source) Transmit(ev.source, member, ev.msg, h.rng);
@@ -359,14 +359,14 @@ void Simulation::ProcessInbox(uint32_t r) {
       std::vector<DelayedSend> delayed;
       for (const ByzantineBehaviour& b : h.byzantine) b.Apply(now_, h.sm->rounds_executed(), Identity(&keys_, r), *h.group, h.fx, delayed);
       for (DelayedSend& d : delayed) {
-        Schedule(d.at, {EventKind::kDelayedSend, d.send.to, r, 0, h.epoch, std::move(d.send.msg)});
+        Schedule(d.at, {EventKind::kDelayedSend, d.send.to, r, static_cast<uint32_t>(h.epoch), 0, std::move(d.send.msg)});
       }
     }
     TimeNs cost = cpu_.Cost(bytes, h.fx.ops, h.speed);
     h.stats.cpu_busy += cost;
     if (cost > 0) {
       h.busy = true;
-      Schedule(now_ + cost, {EventKind::kCpuDone, r, r, 0, h.epoch, nullptr});
+      Schedule(now_ + cost, {EventKind::kCpuDone, r, r, static_cast<uint32_t>(h.epoch), 0, nullptr});
       return;
     }
     ApplyReplicaEffects(r);
@@ -447,9 +447,9 @@ void Simulation::ApplyTimers(NodeId node, Timers& timers, const std::vector<Time
       timers.pending.erase(op.id);
       continue;
     }
-    uint64_t gen = ++timers.next_generation;
+    const uint32_t gen = ++timers.next_generation;
     timers.pending[op.id] = gen;
-    Schedule(std::max(op.at, now_), {EventKind::kTimer, node, node, op.id, gen, nullptr});
+    Schedule(std::max(op.at, now_), {EventKind::kTimer, node, node, gen, op.id, nullptr});
   }
 }
 

@@ -146,19 +146,23 @@ class Simulation {
 
  private:
   enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample, kFault, kDelayedSend };
+  // Laid out without padding (40 bytes): split buckets move events, so their size is traffic.
   struct Event {
     EventKind kind = EventKind::kDeliver;
     NodeId target = 0;
     NodeId source = 0;
-    uint64_t timer_id = 0;
-    uint64_t generation = 0;
+    // kTimer: the timer's generation (32 bits: a stale event would need 2^32 re-arms of one node's
+    // timers while it waits); kCpuDone, kDelayedSend: the host's crash epoch.
+    uint32_t generation = 0;
+    uint64_t timer_id = 0;  // kTimer: the timer; kFault: the transition
     MessagePtr msg;
   };
+  static_assert(sizeof(void*) != 8 || sizeof(Event) <= 40, "events are moved by the queue: keep them small");
   // Timers of one node: the generation of each pending id; a fired event whose generation no
   // longer matches was cancelled or replaced.
   struct Timers {
-    absl::flat_hash_map<uint64_t, uint64_t> pending;
-    uint64_t next_generation = 0;
+    absl::flat_hash_map<uint64_t, uint32_t> pending;
+    uint32_t next_generation = 0;
   };
   struct ReplicaHost {
     std::unique_ptr<Replica> sm;
