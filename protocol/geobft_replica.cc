@@ -243,10 +243,11 @@ bool GeoBftReplica::ValidCertificate(const Message& m, OpCounts& ops) const {
     const wire::Commit& c = e.commit();
     if (c.view() != g.view() || c.seq() != g.round() || c.digest() != g.digest() || c.replica() != e.sender() ||
         std::find(members.begin(), members.end(), e.sender()) == members.end() ||
-        !signers.insert(e.sender()).second || !CheckEmbeddedSignature(e, e.sender(), identity_, ops)) {
+        !signers.insert(e.sender()).second) {
       return false;
     }
   }
+  if (!CheckEmbeddedSignatures(m, identity_, ops)) return false;
   // A commit quorum of the cluster's voters: n - f = 2f+1 for n = 3f+1 (ceil((n+f+1)/2) in general);
   // with reputation, of its committee (who sits on it is checked at execution).
   return signers.size() >= CommitQuorum(VotersOf(g.cluster()), Faults(g.cluster()));

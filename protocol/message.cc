@@ -203,6 +203,26 @@ bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Iden
   return self.Verify(signer, Sha256(body), env.signature());
 }
 
+bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& ops) {
+  Message::Memo& memo = m.memo;
+  if (memo.embedded_valid < 0) {
+    bool valid = true;
+    auto check = [&](const wire::Envelope& e) {
+      valid = valid && CheckEmbeddedSignature(e, e.sender(), self, memo.embedded_cost);
+    };
+    if (m.type == MsgType::kGlobalShare) {
+      for (const wire::Envelope& e : m.env.global_share().commits()) check(e);
+    } else if (m.type == MsgType::kPrePrepare) {
+      for (const wire::VoteEvidence& ev : m.env.pre_prepare().batch().evidence()) {
+        for (const wire::Envelope& e : ev.commits()) check(e);
+      }
+    }
+    memo.embedded_valid = valid ? 1 : 0;
+  }
+  ops.Add(memo.embedded_cost);
+  return memo.embedded_valid == 1;
+}
+
 absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
   auto m = std::make_shared<Message>();
   if (!m->env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {

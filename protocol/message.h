@@ -18,6 +18,20 @@ namespace geopbft {
 using MsgType = wire::Envelope::BodyCase;
 std::string_view MsgTypeName(MsgType t);
 
+// Crypto work done while building or checking messages; the simulator turns it into CPU time.
+struct OpCounts {
+  uint32_t signs = 0;
+  uint32_t verifies = 0;
+  uint32_t macs = 0;
+  uint64_t hashed_bytes = 0;
+  void Add(const OpCounts& o) {
+    signs += o.signs;
+    verifies += o.verifies;
+    macs += o.macs;
+    hashed_bytes += o.hashed_bytes;
+  }
+};
+
 struct Message {
   wire::Envelope env;
   MsgType type = MsgType::BODY_NOT_SET;
@@ -34,6 +48,20 @@ struct Message {
   uint32_t body_bytes = 0;  // serialized body size (what gets hashed)
   uint32_t payload_bytes = 0;  // modelled application payload carried (requests' payload_size)
   uint32_t wire_size = 0;      // serialized envelope + payload: what the network carries
+
+  // Memo of CheckEmbeddedSignatures, whose answer depends on the message's bytes alone (the run's
+  // keys are fixed): the first receiver checks, the others reuse its answer and are charged the
+  // same work. A certificate relayed to hundreds of replicas is hashed and verified once.
+  struct Memo {
+    int8_t embedded_valid = -1;  // -1: not checked yet
+    OpCounts embedded_cost;
+    Memo() = default;
+    // A copy is another message (tests and Byzantine behaviours alter copies): it starts unchecked.
+    Memo(const Memo&) {}
+    Memo& operator=(const Memo&) { return *this = Memo(); }
+    Memo& operator=(Memo&&) = default;
+  };
+  mutable Memo memo;
 };
 using MessagePtr = std::shared_ptr<const Message>;
 
@@ -48,19 +76,6 @@ struct Auth {
   static Auth MacGroup(const std::vector<NodeId>* g) { return {Kind::kMacGroup, 0, g}; }
 };
 
-// Crypto work done while building or checking messages; the simulator turns it into CPU time.
-struct OpCounts {
-  uint32_t signs = 0;
-  uint32_t verifies = 0;
-  uint32_t macs = 0;
-  uint64_t hashed_bytes = 0;
-  void Add(const OpCounts& o) {
-    signs += o.signs;
-    verifies += o.verifies;
-    macs += o.macs;
-    hashed_bytes += o.hashed_bytes;
-  }
-};
 
 // Seals `env` (whose body is set) as `id`: serializes the body once, digests it, authenticates it
 // and computes the wire size. `ops` is charged for the work.
@@ -87,6 +102,11 @@ bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCo
 // VIEW-CHANGE in a NEW-VIEW): it must be signed by `signer`. Charges `ops` for hashing and verifying.
 bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self,
                             OpCounts& ops);
+
+// Checks that every signed envelope embedded in `m` (a GLOBAL-SHARE's COMMITs, the COMMITs of a
+// PRE-PREPARE's vote evidence) is signed by its own sender. Charges `ops` for hashing and verifying
+// all of them, memoised in the message for its other receivers.
+bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& ops);
 
 // Parses bytes received from the wire into a sealed message: the path a Byzantine peer's garbage
 // takes. Rejects anything malformed; never aborts.

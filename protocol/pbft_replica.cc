@@ -279,7 +279,7 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
       return;
     }
   }
-  if (config_.vote_evidence && !ValidEvidence(pp, out.ops)) {
+  if (config_.vote_evidence && !ValidEvidence(*m, out.ops)) {
     ++out.rejected;
     return;
   }

@@ -213,7 +213,7 @@ class PbftReplica : public Replica {
   const RoleEpoch& CurrentRoles() const { return roles_.At(std::min(last_executed_ + 1, roles_.known_until())); }
   uint32_t Matching(uint64_t seq, const PbftVoteSet& votes) const { return roles_.At(seq).Count(votes.match); }
   void AttachEvidence(wire::Batch& batch);
-  bool ValidEvidence(const wire::PrePrepare& pp, OpCounts& ops) const;
+  bool ValidEvidence(const Message& m, OpCounts& ops) const;
   void HandOver(TimeNs now, Effects& out);
   bool InWindow(uint64_t seq) const { return seq > stable_seq_ && seq <= stable_seq_ + config_.window; }
   int IndexOf(NodeId node) const;  // member index of a node id, or -1

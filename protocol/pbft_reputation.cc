@@ -76,7 +76,8 @@ void PbftReplica::AttachEvidence(wire::Batch& batch) {
   }
 }
 
-bool PbftReplica::ValidEvidence(const wire::PrePrepare& pp, OpCounts& ops) const {
+bool PbftReplica::ValidEvidence(const Message& m, OpCounts& ops) const {
+  const wire::PrePrepare& pp = m.env.pre_prepare();
   const auto& evidence = pp.batch().evidence();
   if (evidence.size() > kMaxEvidenceRecords) return false;
   uint64_t previous = 0;
@@ -94,13 +95,12 @@ bool PbftReplica::ValidEvidence(const wire::PrePrepare& pp, OpCounts& ops) const
       if (signers.size() <= i / 64) signers.resize(i / 64 + 1, 0), matching.resize(i / 64 + 1, 0);
       if (signers[i / 64] & (uint64_t{1} << (i % 64))) return false;  // one COMMIT per member
       signers[i / 64] |= uint64_t{1} << (i % 64);
-      if (!CheckEmbeddedSignature(e, e.sender(), identity_, ops)) return false;
       if (c.digest() == ev.digest()) matching[i / 64] |= uint64_t{1} << (i % 64);
     }
     // The record must itself prove the decision: a commit quorum of the committee.
     if (roles.Count(matching) < CommitQuorum(roles.size(), config_.f)) return false;
   }
-  return true;
+  return CheckEmbeddedSignatures(m, identity_, ops);
 }
 
 }  // namespace geopbft
