@@ -78,6 +78,12 @@ struct Effects {
   std::vector<std::pair<uint64_t, uint64_t>> roles_chosen;
 
   void Send(MessagePtr m, NodeId to) { sends.push_back({std::move(m), to}); }
+  // Nothing for the world to see (rejections are only counted): most inputs (a vote short of a
+  // quorum, a duplicate certificate) end so.
+  bool Quiet() const {
+    return sends.empty() && timers.empty() && executed.empty() && decided.empty() && completions.empty() &&
+           roles_chosen.empty() && views_installed == 0 && state_transferred_to == 0;
+  }
   void SetTimer(uint64_t id, TimeNs at) { timers.push_back({id, at, false}); }
   void CancelTimer(uint64_t id) { timers.push_back({id, 0, true}); }
   void Clear() {

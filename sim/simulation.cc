@@ -278,6 +278,7 @@ void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
           h.crashed = true;
           ++h.epoch;
           h.busy = false;
+          h.busy_until = 0;
           h.inbox.clear();
           h.inbox_bytes = 0;
           h.timers.pending.clear();
@@ -328,7 +329,7 @@ void Simulation::Deliver(NodeId to, const MessagePtr& m) {
   st.bytes_received += m->wire_size;
   if (replicas_[to].sm->LegacyDropOnArrival(*m)) return;
   ReplicaHost& h = replicas_[to];
-  if (inbox_limit_ > 0 && h.busy && h.inbox_bytes + m->wire_size > inbox_limit_) {
+  if (inbox_limit_ > 0 && (h.busy || now_ < h.busy_until) && h.inbox_bytes + m->wire_size > inbox_limit_) {
     ++st.inbox_dropped;  // the receive buffer is full: the replica is too slow for its load
     ++inbox_dropped_;
     return;
@@ -341,7 +342,14 @@ void Simulation::OnReplicaInput(uint32_t r, Input in, uint32_t bytes) {
   ReplicaHost& h = replicas_[r];
   if (h.crashed) return;
   h.inbox.push_back(std::move(in));
-  if (!h.busy) ProcessInbox(r);
+  if (h.busy) return;
+  if (now_ < h.busy_until) {
+    // The CPU is still on an input that had no effects: this one waits for it to finish.
+    h.busy = true;
+    Schedule(h.busy_until, {EventKind::kCpuDone, r, r, static_cast<uint32_t>(h.epoch), 0, nullptr});
+    return;
+  }
+  ProcessInbox(r);
 }
 
 // Runs queued inputs through the state machine, one at a time. An input's effects take effect when
@@ -365,6 +373,11 @@ void Simulation::ProcessInbox(uint32_t r) {
     TimeNs cost = cpu_.Cost(bytes, h.fx.ops, h.speed);
     h.stats.cpu_busy += cost;
     if (cost > 0) {
+      if (h.fx.Quiet() && h.inbox.empty()) {
+        ApplyReplicaEffects(r);  // counts rejections; there is nothing to wait for
+        h.busy_until = now_ + cost;
+        return;
+      }
       h.busy = true;
       Schedule(now_ + cost, {EventKind::kCpuDone, r, r, static_cast<uint32_t>(h.epoch), 0, nullptr});
       return;

@@ -173,7 +173,10 @@ class Simulation {
     std::deque<Input> inbox;  // inputs waiting for the CPU
     uint32_t inbox_bytes_front = 0;
     uint64_t inbox_bytes = 0;  // wire bytes of the messages waiting in `inbox`
-    bool busy = false;
+    bool busy = false;  // handling an input; a kCpuDone event ends it
+    // Busy until then with an input that had no effects, and nothing queued: no event marks the end
+    // unless another input arrives before it (half the events of a run would otherwise be these).
+    TimeNs busy_until = 0;
     bool crashed = false;
     uint64_t epoch = 0;  // bumped by a crash: work started before it is void
     double base_speed = 1;
