@@ -1,6 +1,7 @@
 #include "sim/scenario_loader.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -31,6 +32,10 @@ class Collector : public google::protobuf::io::ErrorCollector {
   Collector(const std::string& path, std::vector<std::string>* out, absl::string_view text = {})
       : path_(path), out_(out), lines_(absl::StrSplit(text, '\n')) {}
   void AddError(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
+    // The first syntax error is the one to fix; what the parser says after it (binary data gives a
+    // cascade) is noise.
+    if (reported_) return;
+    reported_ = true;
     // The parser reports an unknown field after its name; point at the name itself.
     static const std::string kMarker = "has no field named \"";
     if (size_t at = message.find(kMarker); at != std::string::npos && line >= 0 &&
@@ -50,6 +55,7 @@ class Collector : public google::protobuf::io::ErrorCollector {
   std::string path_;
   std::vector<std::string>* out_;
   std::vector<absl::string_view> lines_;
+  bool reported_ = false;
 };
 
 // Semantic checks, each located at the field that is wrong (or its closest written ancestor).
@@ -85,6 +91,8 @@ void Validator::Error(std::initializer_list<Step> where, const std::string& mess
     if (field == nullptr) break;
     int index = field->is_repeated() ? std::max(step.index, 0) : -1;
     TextFormat::ParseLocation loc = tree->GetLocation(field, index);
+    // Elements of a list written as [a, b, c] have no location of their own: point at the list.
+    if (loc.line < 0 && index > 0) loc = tree->GetLocation(field, 0);
     if (loc.line < 0) break;
     line = loc.line;
     col = loc.column;
@@ -475,8 +483,11 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) 
   return absl::InvalidArgumentError("empty path");
 }
 
-LoadedScenario LoadScenarioText(absl::string_view text, const std::string& path,
-                                const std::vector<std::string>& overrides) {
+namespace {
+
+// `from_file`: an empty file is refused (see below); in-memory text may rely on the defaults.
+LoadedScenario Load(absl::string_view text, const std::string& path, const std::vector<std::string>& overrides,
+                    bool from_file) {
   LoadedScenario out;
   Collector collector(path, &out.errors, text);
   TextFormat::Parser parser;
@@ -485,6 +496,12 @@ LoadedScenario LoadScenarioText(absl::string_view text, const std::string& path,
   parser.WriteLocationsTo(&tree);
   if (!parser.ParseFromString(std::string(text), &out.scenario)) {
     if (out.errors.empty()) out.errors.push_back(path + ":1:1: cannot parse scenario");
+    return out;
+  }
+  if (from_file && out.scenario.ByteSizeLong() == 0) {
+    // Every field has a default, so an empty file would run; it is far more often a mistake (a
+    // file truncated to nothing, the wrong path) than a wish for all the defaults.
+    out.errors.push_back(path + ":1:1: the scenario sets nothing (empty file?); set at least its name");
     return out;
   }
   for (const std::string& o : overrides) {
@@ -497,15 +514,51 @@ LoadedScenario LoadScenarioText(absl::string_view text, const std::string& path,
   return out;
 }
 
-bool ParseTextFile(const std::string& path, google::protobuf::Message* msg, std::vector<std::string>* errors) {
+}  // namespace
+
+LoadedScenario LoadScenarioText(absl::string_view text, const std::string& path,
+                                const std::vector<std::string>& overrides) {
+  return Load(text, path, overrides, /*from_file=*/false);
+}
+
+namespace {
+
+// Scenario and sweep files are written by hand: anything this large is a wrong path (a trace, a
+// binary), and reading it whole would only waste memory before the inevitable parse error.
+constexpr std::uintmax_t kMaxTextFileBytes = 16u << 20;
+
+// Reads a text file whole, or explains (located at 1:1) why not.
+bool ReadTextFile(const std::string& path, std::string* text, std::string* error) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    *error = path + ":1:1: is a directory, not a file";
+    return false;
+  }
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxTextFileBytes) {
+    *error = absl::StrFormat("%s:1:1: file is %.1f MiB; scenario and sweep files are limited to %d MiB", path,
+                             static_cast<double>(size) / (1 << 20), static_cast<int>(kMaxTextFileBytes >> 20));
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    errors->push_back(path + ":1:1: cannot open file");
+    *error = path + ":1:1: cannot open file";
     return false;
   }
   std::stringstream buf;
   buf << in.rdbuf();
-  std::string text = buf.str();
+  *text = buf.str();
+  return true;
+}
+
+}  // namespace
+
+bool ParseTextFile(const std::string& path, google::protobuf::Message* msg, std::vector<std::string>* errors) {
+  std::string text, error;
+  if (!ReadTextFile(path, &text, &error)) {
+    errors->push_back(error);
+    return false;
+  }
   Collector collector(path, errors, text);
   TextFormat::Parser parser;
   parser.RecordErrorsTo(&collector);
@@ -517,15 +570,13 @@ bool ParseTextFile(const std::string& path, google::protobuf::Message* msg, std:
 }
 
 LoadedScenario LoadScenario(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string text, error;
+  if (!ReadTextFile(path, &text, &error)) {
     LoadedScenario out;
-    out.errors.push_back(path + ":1:1: cannot open scenario file");
+    out.errors.push_back(error);
     return out;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return LoadScenarioText(buf.str(), path, overrides);
+  return Load(text, path, overrides, /*from_file=*/true);
 }
 
 std::string ScenarioToText(const scenario::Scenario& s) {

@@ -173,7 +173,7 @@ void Simulation::Run(const std::function<void(double)>& progress) {
   }
 
   uint64_t next_progress = 1 << 16;
-  while (!queue_.empty() && !stop_) {
+  while (!queue_.empty() && !stop_ && !interrupted_) {
     if (queue_.top_time() > end_) break;
     Event ev = queue_.Pop(&now_);
     ++events_;
@@ -183,6 +183,7 @@ void Simulation::Run(const std::function<void(double)>& progress) {
       progress(static_cast<double>(now_) / static_cast<double>(end_));
     }
   }
+  if (interrupted_) return;  // nothing more to account: the caller discards the run
   if (!stop_) now_ = end_;
   // The last partial interval, so that timeseries.csv covers the whole run.
   if (samples_.empty() || last_sample_ < now_) Sample();

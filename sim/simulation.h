@@ -66,6 +66,9 @@ class Simulation {
   // Runs to the end of the scenario. `progress` (may be empty) is called now and then with the
   // fraction of simulated time done; it must not influence the run.
   void Run(const std::function<void(double)>& progress = {});
+  // Stops Run() at the next event (from its progress callback): the user gave up on the run.
+  void Interrupt() { interrupted_ = true; }
+  bool interrupted() const { return interrupted_; }
 
   // `run --trace`: every PRE-PREPARE, COMMIT and CHECKPOINT a replica sends (as sent, Byzantine
   // rewriting included) goes to `sink` as "<time_ns> <to or -1> <hex envelope>" for the auditor.
@@ -239,6 +242,7 @@ class Simulation {
   TimeNs stall_after_ = 0;
   uint64_t events_ = 0;
   bool stop_ = false;
+  bool interrupted_ = false;  // Interrupt(): the run was abandoned, its figures are partial
 
   // Metrics.
   uint64_t completed_ = 0;

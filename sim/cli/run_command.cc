@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "sim/cli/commands.h"
+#include "sim/cli/interrupt.h"
 #include "sim/run_outputs.h"
 #include "sim/scenario_loader.h"
 #include "sim/simulation.h"
@@ -142,6 +143,7 @@ int RunCommand(const std::vector<std::string>& args) {
   // The effective scenario names its seed explicitly, so replaying it needs no flags.
   sc.set_seed(sc.seed());
   std::string out_dir = ra.out.empty() ? absl::StrCat("out/", sc.name()) : ra.out;
+  const bool created_out_dir = access(out_dir.c_str(), F_OK) != 0;
   if (absl::Status st = MakeDirs(out_dir); !st.ok()) {
     std::fprintf(stderr, "geopbft run: %s\n", std::string(st.message()).c_str());
     return 2;
@@ -165,7 +167,20 @@ int RunCommand(const std::vector<std::string>& args) {
   Simulation sim(sc, crypto, trace_file);
   sim.RecordSentMessages(sent_file);
   ProgressBar bar;
-  sim.Run([&bar](double f) { bar(f); });
+  CatchInterrupts();
+  sim.Run([&bar, &sim](double f) {
+    if (Interrupted()) sim.Interrupt();
+    bar(f);
+  });
+  if (sim.interrupted()) {
+    // Nothing of a partial run is written; earlier outputs in the directory stay as they were.
+    if (trace_file) std::fclose(trace_file), std::fclose(sent_file);
+    std::remove(trace_tmp.c_str());
+    std::remove(sent_tmp.c_str());
+    if (created_out_dir) rmdir(out_dir.c_str());  // only if still empty
+    std::fprintf(stderr, "\ngeopbft run: interrupted; nothing written to %s\n", out_dir.c_str());
+    return 128 + Interrupted();
+  }
   WallStats wall;
   wall.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 

@@ -6,10 +6,12 @@
 // DIR/results.csv. --emit-jobs writes the same runs as self-contained shell commands instead (for
 // GNU parallel or a Slurm array); --collect only rebuilds results.csv from the run directories.
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -24,6 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "sim/cli/commands.h"
+#include "sim/cli/interrupt.h"
 #include "sim/run_outputs.h"
 #include "sim/sweep.h"
 
@@ -143,8 +146,17 @@ int SweepCommand(const std::vector<std::string>& args) {
     const std::string exe = SelfExe();
     size_t next = 0, running = 0, finished = sw.runs.size() - todo.size();
     Progress(finished, sw.runs.size(), failed);
-    while (next < todo.size() || running > 0) {
-      while (running < static_cast<size_t>(jobs) && next < todo.size()) {
+    CatchInterrupts();
+    std::vector<pid_t> workers;  // running
+    bool forwarded = false;
+    while ((next < todo.size() && !Interrupted()) || running > 0) {
+      if (Interrupted() && !forwarded) {
+        // Interrupted: no new runs; the running ones stop without writing (a worker's run directory
+        // never holds a half-written file), and results.csv lists the finished runs.
+        for (pid_t w : workers) kill(w, Interrupted());
+        forwarded = true;
+      }
+      while (running < static_cast<size_t>(jobs) && next < todo.size() && !Interrupted()) {
         const SweepRun& run = *todo[next++];
         std::vector<std::string> a = RunArgs(sw, run, out);
         std::string log = absl::StrCat(out, "/logs/", run.id, ".log");
@@ -162,11 +174,19 @@ int SweepCommand(const std::vector<std::string>& args) {
           std::fprintf(stderr, "geopbft sweep: cannot start a worker: %s\n", std::strerror(errno));
           return 2;
         }
+        workers.push_back(pid);
         ++running;
       }
+      if (running == 0) continue;
       int status = 0;
-      if (wait(&status) < 0) break;
+      const pid_t done_pid = wait(&status);
+      if (done_pid < 0) {
+        if (errno == EINTR) continue;  // a signal: forward it at the top of the loop
+        break;
+      }
+      workers.erase(std::remove(workers.begin(), workers.end(), done_pid), workers.end());
       --running;
+      if (Interrupted()) continue;  // an interrupted worker is neither finished nor failed
       ++finished;
       // Exit 1 (a checker fired) still produced a complete run; anything else is a failure.
       if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) ++failed;
@@ -181,6 +201,11 @@ int SweepCommand(const std::vector<std::string>& args) {
   }
   std::printf("%s/results.csv: %zu of %zu runs%s\n", out.c_str(), done, sw.runs.size(),
               failed ? absl::StrCat(" (", failed, " failed: see ", out, "/logs/)").c_str() : "");
+  if (Interrupted()) {
+    std::fprintf(stderr, "geopbft sweep: interrupted; %zu of %zu runs finished (run the sweep again to resume)\n",
+                 done, sw.runs.size());
+    return 128 + Interrupted();
+  }
   return done == sw.runs.size() ? 0 : 1;
 }
 
