@@ -397,7 +397,7 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
     ++equivocations_seen_;
     return StartViewChange(now, view_ + 1, out);
   }
-  if (!slot.prepared && prepares >= PrepareQuorum(m, config_.f)) {
+  if (!slot.prepared && prepares + config_.planted_quorum_shortfall >= PrepareQuorum(m, config_.f)) {
     slot.prepared = true;
     slot.has_prepared_claim = true;
     slot.prepared_view = view_;
@@ -424,7 +424,8 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
   }
   // 2f+1 matching COMMITs mean at least f+1 correct replicas prepared this digest: it is decided,
   // even if this replica missed PREPAREs (lost, or it was behind).
-  if (!slot.committed && roles.Count(slot.commits.match) >= CommitQuorum(m, config_.f)) {
+  if (!slot.committed &&
+      roles.Count(slot.commits.match) + config_.planted_quorum_shortfall >= CommitQuorum(m, config_.f)) {
     slot.committed = true;
     TryExecute(now, out);
     if (seq > last_executed_ + 1) ArmGapStatusTimer(now, out);

@@ -42,6 +42,8 @@ struct PbftConfig {
   // Legacy behaviour of the original design: accept protocol messages only for the sequence number
   // being worked on (drop the next one's), and no state transfer. Reproduces its slow-node deadlock.
   bool drop_out_of_order = false;
+  // TEST ONLY (checks.planted_bug QUORUM_2F): prepare and commit quorums one vote short.
+  uint32_t planted_quorum_shortfall = 0;
   // GeoBFT: a committed batch is a local decision (Effects::decided, with its commit certificate)
   // for the global layer to share and execute; this replica neither executes it nor replies.
   bool defer_execution = false;

@@ -20,7 +20,7 @@ constexpr uint64_t kSlotsPerStatus = 16;  // bounded work per STATUS
 
 void PbftReplica::ArmStatusTimer(TimeNs now, Effects& out) {
   if (status_timer_armed_ || config_.drop_out_of_order) return;
-  bool work_above = log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty();
+  bool work_above = log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty() || view_changing_;
   if (!work_above) return;
   status_mark_ = last_executed_;
   status_progress_mark_ = next_slot_progress_;
@@ -41,6 +41,17 @@ void PbftReplica::ArmGapStatusTimer(TimeNs now, Effects& out) {
 
 void PbftReplica::OnStatusTimer(TimeNs now, Effects& out) {
   status_timer_armed_ = status_gap_armed_ = false;
+  if (view_changing_) {
+    // VIEW-CHANGEs lost to a partition or a lossy link are sent by nobody else: repeat ours until
+    // the view is installed. (The new primary needs a quorum of them; those who installed the view
+    // answer with its NEW-VIEW.) Without this, a view change short of its quorum when the network
+    // heals waits for the doubled view-change timeout, and then again for the next.
+    auto vcs = view_change_msgs_.find(view_);
+    if (vcs != view_change_msgs_.end()) {
+      auto own = vcs->second.find(config_.self_index);
+      if (own != vcs->second.end()) out.Send(own->second, kToGroup);
+    }
+  }
   const bool stuck = last_executed_ == status_mark_ && next_slot_progress_ == status_progress_mark_;
   if (stuck && (log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty())) {
     SendStatus(out);

@@ -100,6 +100,7 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     cfg.checkpoint_interval = p.pbft().checkpoint_interval();
     cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
     cfg.drop_out_of_order = p.pbft().drop_out_of_order();
+    cfg.planted_quorum_shortfall = scenario_.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
     if (layered) {
       GeoConfig gc;
       gc.local = std::move(cfg);

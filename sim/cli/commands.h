@@ -12,6 +12,7 @@ int RunCommand(const std::vector<std::string>& args);
 int ValidateCommand(const std::vector<std::string>& args);
 int AuditCommand(const std::vector<std::string>& args);
 int SweepCommand(const std::vector<std::string>& args);
+int SwarmCommand(const std::vector<std::string>& args);
 
 // scenarios/default.textproto next to the project ($GEOPBFT_HOME, set by the ./geopbft wrapper),
 // or in the current directory.

@@ -13,6 +13,8 @@ constexpr char kUsage[] =
     "  geopbft validate SCENARIO...\n"
     "  geopbft audit DIR   (proven misbehaviour in the signed messages of a --trace run)\n"
     "  geopbft sweep SWEEP [--jobs=N] [--out=DIR] [--emit-jobs=FILE] [--collect]\n"
+    "  geopbft swarm [--seeds=N] [--first-seed=S] [--protocol=all|pbft|geobft|reputation] [--out=DIR]\n"
+    "                [--safety-only] [--jobs=N] [--digests]   (random scenarios, every checker on)\n"
     "  geopbft plot DIR    (through the ./geopbft wrapper: PNGs and report.html of a run or sweep)\n"
     "  geopbft test      (through the ./geopbft wrapper: build and run the test suite)\n";
 
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
   if (cmd == "validate") return geopbft::cli::ValidateCommand(args);
   if (cmd == "audit") return geopbft::cli::AuditCommand(args);
   if (cmd == "sweep") return geopbft::cli::SweepCommand(args);
+  if (cmd == "swarm") return geopbft::cli::SwarmCommand(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

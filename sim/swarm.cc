@@ -1,0 +1,174 @@
+#include "sim/swarm.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "sim/region_catalog.h"
+#include "sim/rng.h"
+#include "sim/simulation.h"
+
+namespace geopbft {
+namespace {
+
+uint32_t Pick(Rng& rng, uint32_t lo, uint32_t hi) { return lo + static_cast<uint32_t>(rng.Below(hi - lo + 1)); }
+
+template <typename T>
+T OneOf(Rng& rng, const std::vector<T>& v) {
+  return v[rng.Below(v.size())];
+}
+
+// The replicas of `group` (ids), shuffled by the seed's stream.
+std::vector<uint32_t> Shuffled(Rng& rng, std::vector<uint32_t> ids) {
+  for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[rng.Below(i)]);
+  return ids;
+}
+
+}  // namespace
+
+scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
+  Rng rng(Mix64(seed ^ 0x5741524d53454544ULL));  // the swarm's own stream: "SWARMSEED"
+  scenario::Scenario s;
+  s.set_name(absl::StrFormat("swarm-%d", seed));
+  s.set_description("drawn by ./geopbft swarm");
+  s.set_seed(seed);
+  s.set_duration_s(kSwarmDurationS);
+
+  std::vector<scenario::Protocol::Kind> kinds = o.protocols;
+  if (kinds.empty()) kinds = {scenario::Protocol::PBFT, scenario::Protocol::GEOBFT, scenario::Protocol::GEOBFT_REPUTATION};
+  const scenario::Protocol::Kind kind = OneOf(rng, kinds);
+  const bool flat = kind == scenario::Protocol::PBFT;
+
+  // Topology: 1-3 clusters of 4-7 replicas (flat PBFT spans them all as one group).
+  auto* topo = s.mutable_topology();
+  const uint32_t clusters = flat ? Pick(rng, 1, 3) : Pick(rng, 2, 3);
+  const uint32_t per = Pick(rng, 4, 7);
+  topo->set_clusters(clusters);
+  topo->set_replicas_per_cluster(per);
+  const RegionCatalog& catalog = RegionCatalog::Embedded();
+  for (uint32_t c = 0; c < clusters; ++c) topo->add_cluster_regions(catalog.name(static_cast<int>(rng.Below(catalog.size()))));
+  if (rng.Below(2)) {
+    auto* j = s.mutable_network()->mutable_jitter();
+    j->set_kind(scenario::Distribution::NORMAL);
+    j->set_sd_ms(rng.Uniform(0.1, 3));
+  }
+
+  auto* p = s.mutable_protocol();
+  p->set_kind(kind);
+  p->set_batch_size(OneOf<uint32_t>(rng, {1, 5, 20, 100}));
+  p->set_batch_timeout_ms(OneOf<double>(rng, {1, 5, 10}));
+  p->set_window(OneOf<uint32_t>(rng, {16, 32, 64}));
+  p->mutable_pbft()->set_checkpoint_interval(OneOf<uint32_t>(rng, {4, 8, 16}));
+  p->mutable_pbft()->set_request_timeout_ms(OneOf<double>(rng, {500, 1000, 2000}));
+  p->mutable_geobft()->set_remote_timeout_ms(OneOf<double>(rng, {1000, 2000}));
+  if (kind == scenario::Protocol::GEOBFT_REPUTATION) p->mutable_reputation()->set_reselect_every(OneOf<uint32_t>(rng, {4, 8, 16}));
+
+  auto* w = s.mutable_workload();
+  w->set_mode(scenario::Workload::CLOSED_LOOP);
+  w->set_clients_per_cluster(Pick(rng, 1, 2));
+  w->set_outstanding(Pick(rng, 1, 30));
+  w->set_request_size_bytes(64);
+  w->set_retransmit_timeout_ms(OneOf<double>(rng, {1000, 2000}));
+
+  // Fault groups: the flat group, or each cluster. Byzantine replicas and crashed ones together
+  // stay within f of their group (liveness mode), so the protocol owes both safety and progress.
+  std::vector<std::vector<uint32_t>> groups;
+  if (flat) {
+    groups.emplace_back();
+    for (uint32_t r = 0; r < clusters * per; ++r) groups[0].push_back(r);
+  } else {
+    for (uint32_t c = 0; c < clusters; ++c) {
+      groups.emplace_back();
+      for (uint32_t r = 0; r < per; ++r) groups.back().push_back(c * per + r);
+    }
+  }
+  const double heal = kSwarmHealS;
+  std::vector<scenario::Byzantine::Behaviour> behaviours = {scenario::Byzantine::SILENT, scenario::Byzantine::VOTE_AGAINST,
+                                                            scenario::Byzantine::EQUIVOCATE, scenario::Byzantine::SLOW_PRIMARY};
+  if (kind == scenario::Protocol::GEOBFT_REPUTATION) behaviours.push_back(scenario::Byzantine::LYING_EVIDENCE);
+  for (const std::vector<uint32_t>& g : groups) {
+    const uint32_t f = (static_cast<uint32_t>(g.size()) - 1) / 3;
+    std::vector<uint32_t> order = Shuffled(rng, g);
+    const uint32_t byz = static_cast<uint32_t>(rng.Below(f + 1));
+    const uint32_t crash_budget = o.safety_only ? static_cast<uint32_t>(g.size()) - byz : f - byz;
+    const uint32_t crashes = crash_budget == 0 ? 0 : static_cast<uint32_t>(rng.Below(crash_budget + 1));
+    for (uint32_t i = 0; i < byz; ++i) {
+      auto* b = s.add_byzantine();
+      b->add_replicas(order[i]);
+      b->set_behaviour(OneOf(rng, behaviours));
+      if (rng.Below(3) == 0) b->set_from_s(rng.Uniform(0.5, heal));  // a turncoat
+    }
+    for (uint32_t i = byz; i < byz + crashes && i < order.size(); ++i) {
+      auto* f = s.add_faults();
+      f->set_kind(scenario::Fault::CRASH);
+      f->add_replicas(order[i]);
+      const double at = rng.Uniform(0.2, heal - 0.5);
+      f->set_at_s(at);
+      // Liveness mode: back by heal. Safety-only: maybe never.
+      if (!o.safety_only || rng.Below(2)) f->set_until_s(rng.Uniform(at + 0.1, heal));
+    }
+  }
+  // Benign network faults on honest and faulty replicas alike, all healed by heal_s (liveness mode).
+  const uint32_t total = clusters * per;
+  const uint32_t network_faults = static_cast<uint32_t>(rng.Below(3));
+  for (uint32_t i = 0; i < network_faults; ++i) {
+    auto* f = s.add_faults();
+    const double at = rng.Uniform(0.2, heal - 0.5);
+    f->set_at_s(at);
+    if (!o.safety_only || rng.Below(2)) f->set_until_s(rng.Uniform(at + 0.1, heal));
+    std::vector<uint32_t> side = Shuffled(rng, [&] {
+      std::vector<uint32_t> all;
+      for (uint32_t r = 0; r < total; ++r) all.push_back(r);
+      return all;
+    }());
+    side.resize(1 + rng.Below(std::max<uint32_t>(1, total / 2)));
+    switch (rng.Below(3)) {
+      case 0:
+        f->set_kind(scenario::Fault::PARTITION);  // `side` against everyone else
+        for (uint32_t r : side) f->add_replicas(r);
+        break;
+      case 1:
+        f->set_kind(scenario::Fault::LINK);
+        for (uint32_t r : side) f->add_replicas(r);
+        f->set_loss_ratio(rng.Uniform(0.01, 0.3));
+        break;
+      default:
+        f->set_kind(scenario::Fault::SLOW);
+        for (uint32_t r : side) f->add_replicas(r);
+        f->set_speed(rng.Uniform(0.2, 0.9));
+        break;
+    }
+  }
+  s.mutable_checks()->set_expect_liveness(false);  // judged here, after healing
+  s.mutable_checks()->set_stall_after_s(kSwarmDurationS);  // run to the end: recovery may come late
+  if (o.planted_bug != scenario::Checks::NO_BUG) s.mutable_checks()->set_planted_bug(o.planted_bug);
+  return s;
+}
+
+SwarmVerdict RunSwarmScenario(const scenario::Scenario& s, const SwarmOptions& o) {
+  SwarmVerdict v;
+  Simulation sim(s, s.crypto().mode() == scenario::Crypto::REAL ? CryptoMode::kReal : CryptoMode::kFast);
+  sim.Run();
+  v.digest = sim.trace_digest();
+  v.events = sim.events();
+  if (sim.safety_violations() > 0) {
+    v.ok = false;
+    v.failure = "safety: " + sim.first_violation();
+    return v;
+  }
+  if (o.safety_only) return v;
+  // Liveness: within the bound after the last benign fault healed, requests complete again, and
+  // keep completing (the last 2 s of the run, which ends the bound after healing).
+  uint64_t at_end = 0;
+  for (const IntervalSample& x : sim.samples()) {
+    if (x.time_s > kSwarmDurationS - 2 + 1e-9) at_end += x.completed;
+  }
+  if (at_end == 0) {
+    v.ok = false;
+    v.failure = absl::StrFormat("liveness: no request completed in the last 2 s, %.0f s after every fault healed",
+                                kSwarmLivenessS);
+  }
+  return v;
+}
+
+}  // namespace geopbft
