@@ -1,5 +1,5 @@
 // geopbft swarm [--seeds=N] [--first-seed=S] [--protocol=all|pbft|geobft|reputation] [--out=DIR]
-//               [--safety-only] [--jobs=N] [--digests]
+//               [--safety-only] [--jobs=N] [--digests] [--keep-scenarios]
 // Each seed draws a scenario (sim/swarm.h) and runs it with every checker on. Seeds are split over
 // worker processes (default: one per core); a failure prints its seed and the reason and writes
 // DIR/seed-<N>.textproto, which `geopbft run` replays exactly. --digests prints every seed's trace
@@ -34,6 +34,7 @@ struct SwarmArgs {
   std::string out = "out/swarm";
   long jobs = 0;
   bool digests = false;
+  bool keep = false;  // write every seed's scenario, not only the failures'
   SwarmOptions options;
 };
 
@@ -55,6 +56,10 @@ bool ParseSwarmArgs(const std::vector<std::string>& args, SwarmArgs* a) {
       a->digests = true;
       continue;
     }
+    if (arg == "--keep-scenarios") {
+      a->keep = true;
+      continue;
+    }
     if (arg == "--plant-bug=quorum-2f") {  // test only: shows that the swarm finds a real bug
       a->options.planted_bug = scenario::Checks::QUORUM_2F;
       continue;
@@ -71,7 +76,8 @@ bool ParseSwarmArgs(const std::vector<std::string>& args, SwarmArgs* a) {
     }
     std::fprintf(stderr,
                  "geopbft swarm: bad argument '%s'\nusage: geopbft swarm [--seeds=N] [--first-seed=S] "
-                 "[--protocol=all|pbft|geobft|reputation] [--out=DIR] [--safety-only] [--jobs=N] [--digests]\n",
+                 "[--protocol=all|pbft|geobft|reputation] [--out=DIR] [--safety-only] [--jobs=N] [--digests]\n"
+                 "       [--keep-scenarios]\n",
                  arg.c_str());
     return false;
   }
@@ -86,8 +92,8 @@ void RunWorker(const SwarmArgs& a, long k, long jobs, const std::string& path) {
     const uint64_t seed = a.first + i;
     scenario::Scenario s = DrawSwarmScenario(seed, a.options);
     SwarmVerdict v = RunSwarmScenario(s, a.options);
-    if (!v.ok) {
-      std::string text = absl::StrCat("# Swarm seed ", seed, ": ", v.failure, "\n# Replay: ./geopbft run ", a.out,
+    if (!v.ok || a.keep) {
+      std::string text = absl::StrCat("# Swarm seed ", seed, ": ", v.ok ? "passed" : v.failure, "\n# Replay: ./geopbft run ", a.out,
                                       "/seed-", seed, ".textproto\n", ScenarioToText(s));
       WriteFileAtomic(absl::StrCat(a.out, "/seed-", seed, ".textproto"), text).IgnoreError();
     }
