@@ -190,7 +190,8 @@ std::string ResultsCsv(const LoadedSweep& sweep, const std::string& out_dir, siz
     if (keys.empty()) {
       // (A summary field an axis already names, e.g. protocol or clusters, is not repeated.)
       for (const auto& [k, v] : scalars) {
-        bool axis = std::any_of(run.axis_values.begin(), run.axis_values.end(), [&](const auto& a) { return a.first == k; });
+        const std::string& key = k;  // (a structured binding cannot be captured before clang 16)
+        bool axis = std::any_of(run.axis_values.begin(), run.axis_values.end(), [&](const auto& a) { return a.first == key; });
         if (k != "seed" && !axis) keys.push_back(k);
       }
     }
