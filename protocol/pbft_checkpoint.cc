@@ -73,9 +73,11 @@ void PbftReplica::MaybeStabilize(TimeNs now, uint64_t seq, Effects& out) {
       stable_digest_ = Digest::FromBytes(digest);
       stable_snapshot_ = own->second;
       stable_proof_.clear();
+      stable_proof_msgs_.clear();
       for (const auto& [index, msg] : signers) {
         if (stable_proof_.size() == CommitQuorum(n_, config_.f)) break;
         stable_proof_.push_back(msg->env);
+        stable_proof_msgs_.push_back(msg);
       }
       CollectGarbage(seq);
       if (fetching_seq_ != 0 && fetching_seq_ <= seq) {
@@ -174,6 +176,7 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   stable_digest_ = d;
   stable_snapshot_ = std::move(bytes);
   stable_proof_.assign(st.proof().begin(), st.proof().end());
+  stable_proof_msgs_.clear();
   CollectGarbage(stable_seq_);
   next_seq_ = std::max(next_seq_, stable_seq_);
   for (auto it = waiting_.begin(); it != waiting_.end();) {

@@ -250,7 +250,12 @@ bool PbftReplica::LegacyDrops(uint64_t view, uint64_t seq) {
 
 void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::PrePrepare& pp = m->env.pre_prepare();
-  if (pp.view() != view_ || view_changing_ || !InWindow(pp.seq())) return;  // stale or not for now
+  if (pp.view() != view_ || view_changing_ || !InWindow(pp.seq())) {
+    // Above our window in our view: the group moved its low watermark and we missed the proof
+    // (lost CHECKPOINTs). Ask: the answer to STATUS carries it.
+    if (pp.view() == view_ && !view_changing_ && pp.seq() > stable_seq_ + config_.window) ArmStatusTimer(now, out, true);
+    return;  // stale or not for now
+  }
   if (!roles_.Known(pp.seq())) {
     // Its leader comes from roles we have not computed yet (we are behind in execution): keep it.
     if (IndexOf(m->sender) >= 0) future_proposals_[pp.seq()] = m;

@@ -176,7 +176,8 @@ class PbftReplica : public Replica {
   bool GroupIsAhead() const;  // f+1 replicas checkpointed above what we executed
 
   // pbft_retransmit.cc: repair of lost messages.
-  void ArmStatusTimer(TimeNs now, Effects& out);
+  // group_ahead: evidence that the group moved past our window (a proposal above it).
+  void ArmStatusTimer(TimeNs now, Effects& out, bool group_ahead = false);
   void ArmGapStatusTimer(TimeNs now, Effects& out);
   void OnStatusTimer(TimeNs now, Effects& out);
   void OnStatus(const MessagePtr& m, Effects& out);
@@ -243,6 +244,7 @@ class PbftReplica : public Replica {
   uint64_t stable_seq_ = 0;
   Digest stable_digest_;
   std::vector<wire::Envelope> stable_proof_;           // 2f+1 signed CHECKPOINTs for stable_seq_
+  std::vector<MessagePtr> stable_proof_msgs_;          // the same, as received (empty after a state transfer)
   std::string stable_snapshot_;                        // serialized StateSnapshot at stable_seq_
   absl::btree_map<uint64_t, std::string> snapshots_;   // own snapshots above the stable checkpoint
   absl::btree_map<uint64_t, CheckpointVotes> checkpoint_votes_;

@@ -18,9 +18,10 @@ namespace {
 constexpr uint64_t kSlotsPerStatus = 16;  // bounded work per STATUS
 }  // namespace
 
-void PbftReplica::ArmStatusTimer(TimeNs now, Effects& out) {
+void PbftReplica::ArmStatusTimer(TimeNs now, Effects& out, bool group_ahead) {
   if (status_timer_armed_ || config_.drop_out_of_order) return;
-  bool work_above = log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty() || view_changing_;
+  bool work_above =
+      group_ahead || log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty() || view_changing_;
   if (!work_above) return;
   status_mark_ = last_executed_;
   status_progress_mark_ = next_slot_progress_;
@@ -66,6 +67,7 @@ void PbftReplica::SendStatus(Effects& out) {
   st->set_view(view_);
   st->set_last_executed(last_executed_);
   st->set_replica(identity_.self());
+  st->set_stable_seq(stable_seq_);
   out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops), kToGroup);
 }
 
@@ -88,6 +90,13 @@ void PbftReplica::OnStatus(const MessagePtr& m, Effects& out) {
   if (st.view() != view_ || view_changing_) return;
   if (follower && st.last_executed() < stable_seq_ && stable_seq_ > 0) {
     SendStableState(m->sender, out);  // it is below what we garbage-collected
+  } else if (st.stable_seq() < stable_seq_) {
+    // It executed up to our stable checkpoint but missed CHECKPOINTs (lost): its low watermark is
+    // stuck, and with it every proposal above its window. The signed proof moves it. (Every member
+    // that has it answers, not only the followers: they may be stuck the same way.)
+    for (const MessagePtr& c : stable_proof_msgs_) {
+      if (c->sender != m->sender) out.Send(c, m->sender);
+    }
   }
   uint64_t from = std::max(st.last_executed(), stable_seq_) + 1;
   uint64_t slots = 0;

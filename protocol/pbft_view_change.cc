@@ -224,6 +224,8 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
   ++view_changes_installed_;
   ++out.views_installed;
   view_change_msgs_.erase(view_change_msgs_.begin(), view_change_msgs_.upper_bound(view));
+  status_timer_armed_ = status_gap_armed_ = false;  // a timer set while changing views may be gone
+  ArmStatusTimer(now, out);
   if (plan.min_s > stable_seq_ && plan.min_s > last_executed_ && !config_.drop_out_of_order) {
     // The new view starts above what we have: fetch the certified state first.
     fetching_seq_ = plan.min_s;
