@@ -50,7 +50,12 @@ class KeyRing {
  private:
   struct EdKey;
   const EdKey& KeyOf(NodeId who) const;
-  uint64_t FastSecret(NodeId who) const;
+  // FAST mode: a principal's secret (every MAC and tag check needs two: kept in a flat table).
+  uint64_t FastSecret(NodeId who) const {
+    if (who < fast_secrets_.size() && fast_secrets_[who] != 0) return fast_secrets_[who];
+    return DeriveFastSecret(who);
+  }
+  uint64_t DeriveFastSecret(NodeId who) const;
   // FAST mode: the secret two nodes share for MACs.
   uint64_t FastPairSecret(NodeId from, NodeId to) const {
     const uint64_t a = FastSecret(std::min(from, to)), b = FastSecret(std::max(from, to));
@@ -64,6 +69,7 @@ class KeyRing {
   CryptoMode mode_;
   // Lazily derived per-principal keys (a run with 1,000 replicas only derives what it uses).
   mutable std::vector<std::unique_ptr<EdKey>> ed_keys_;
+  mutable std::vector<uint64_t> fast_secrets_;  // by node id; 0: not derived yet (or a zero secret)
   // REAL mode: identical (signer, digest, signature) triples verified before. A certificate
   // forwarded to many replicas is verified with OpenSSL once. Pure cache: it never changes a result.
   mutable absl::flat_hash_set<std::string> verified_;
