@@ -27,10 +27,24 @@ TEST(EventQueue, OrdersByTimeThenInsertion) {
   EXPECT_EQ(got, want);
 }
 
+using Reference = std::map<std::pair<TimeNs, uint64_t>, uint64_t>;
+
+// Pops the queue's earliest event, checks it is the reference's earliest (time and payload), and
+// returns its time.
+TimeNs PopAndCompare(EventQueue<uint64_t>& q, Reference& ref) {
+  TimeNs t;
+  EXPECT_EQ(q.top_time(), ref.begin()->first.first);
+  uint64_t v = q.Pop(&t);
+  EXPECT_EQ(t, ref.begin()->first.first);
+  EXPECT_EQ(v, ref.begin()->second);
+  ref.erase(ref.begin());
+  return t;
+}
+
 TEST(EventQueue, MatchesReferenceUnderRandomInterleaving) {
   // Reference: a multimap keyed by (time, insertion order).
   EventQueue<uint64_t> q;
-  std::map<std::pair<TimeNs, uint64_t>, uint64_t> ref;
+  Reference ref;
   Rng r(9);
   uint64_t seq = 0;
   TimeNs now = 0;
@@ -41,13 +55,7 @@ TEST(EventQueue, MatchesReferenceUnderRandomInterleaving) {
       ref[{t, seq}] = seq;
       ++seq;
     } else {
-      TimeNs t;
-      uint64_t v = q.Pop(&t);
-      auto first = ref.begin();
-      ASSERT_EQ(t, first->first.first);
-      ASSERT_EQ(v, first->second);
-      now = t;
-      ref.erase(first);
+      now = PopAndCompare(q, ref);
     }
     ASSERT_EQ(q.size(), ref.size());
   }
@@ -57,7 +65,7 @@ TEST(EventQueue, MatchesReferenceUnderRandomInterleaving) {
 // bursts of equal times: events must still come out by (time, insertion order).
 TEST(EventQueue, MatchesReferenceAtEveryTimeScale) {
   EventQueue<uint64_t> q;
-  std::map<std::pair<TimeNs, uint64_t>, uint64_t> ref;
+  Reference ref;
   Rng r(17);
   uint64_t seq = 0;
   TimeNs now = 0, last_pushed = 0;
@@ -80,24 +88,11 @@ TEST(EventQueue, MatchesReferenceAtEveryTimeScale) {
       last_pushed = t;
       ++seq;
     } else {
-      TimeNs t;
-      ASSERT_EQ(q.top_time(), ref.begin()->first.first);
-      uint64_t v = q.Pop(&t);
-      auto first = ref.begin();
-      ASSERT_EQ(t, first->first.first);
-      ASSERT_EQ(v, first->second);
-      now = t;
-      ref.erase(first);
+      now = PopAndCompare(q, ref);
     }
     ASSERT_EQ(q.size(), ref.size());
   }
-  while (!ref.empty()) {
-    TimeNs t;
-    uint64_t v = q.Pop(&t);
-    ASSERT_EQ(t, ref.begin()->first.first);
-    ASSERT_EQ(v, ref.begin()->second);
-    ref.erase(ref.begin());
-  }
+  while (!ref.empty()) PopAndCompare(q, ref);
   EXPECT_TRUE(q.empty());
 }
 
