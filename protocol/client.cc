@@ -90,7 +90,7 @@ void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
     answered_order_.push_back(a.timestamp);
     answered_.emplace(a.timestamp, std::move(a));
   }
-  out.completions.push_back({r.timestamp(), p.submitted, now});
+  out.completions.push_back({r.timestamp(), p.submitted, now, r.result()});
   out.CancelTimer(r.timestamp());
   pending_.erase(it);
   ++completed_;

@@ -47,6 +47,14 @@ struct Execution {
   uint32_t requests = 0;  // requests actually executed (duplicates excluded)
 };
 
+// A client request executed in a step, and its result (observers check that the result a client
+// accepted is the one honest replicas computed).
+struct RequestResult {
+  NodeId client = 0;
+  uint64_t timestamp = 0;
+  uint64_t result = 0;
+};
+
 // GeoBFT: a batch committed by the local group at `seq` (the round), with its commit certificate.
 struct LocalDecision {
   uint64_t seq = 0;
@@ -61,12 +69,14 @@ struct Completion {
   uint64_t timestamp = 0;
   TimeNs submitted = 0;
   TimeNs completed = 0;
+  uint64_t result = 0;  // the result the f+1 matching replies carried
 };
 
 struct Effects {
   std::vector<Outgoing> sends;
   std::vector<TimerOp> timers;
   std::vector<Execution> executed;
+  std::vector<RequestResult> results;  // of the requests in `executed`
   std::vector<LocalDecision> decided;
   std::vector<Completion> completions;
   OpCounts ops;
@@ -81,7 +91,7 @@ struct Effects {
   // Nothing for the world to see (rejections are only counted): most inputs (a vote short of a
   // quorum, a duplicate certificate) end so.
   bool Quiet() const {
-    return sends.empty() && timers.empty() && executed.empty() && decided.empty() && completions.empty() &&
+    return sends.empty() && timers.empty() && executed.empty() && results.empty() && decided.empty() && completions.empty() &&
            roles_chosen.empty() && views_installed == 0 && state_transferred_to == 0;
   }
   void SetTimer(uint64_t id, TimeNs at) { timers.push_back({id, at, false}); }
@@ -90,6 +100,7 @@ struct Effects {
     sends.clear();
     timers.clear();
     executed.clear();
+    results.clear();
     decided.clear();
     completions.clear();
     ops = {};

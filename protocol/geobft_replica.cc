@@ -19,6 +19,7 @@ PbftConfig Deferred(PbftConfig c, bool reputation) {
 bool Missing(const Digest& d) { return d == Digest(); }
 
 constexpr uint64_t kRecentWindows = 4;  // executed rounds' certificates kept for repairs, in windows
+constexpr size_t kKeptAnswers = 256;    // answers per client (re-sent requests): memory stays bounded
 
 }  // namespace
 
@@ -140,11 +141,47 @@ size_t GeoBftReplica::state_entries() const {
   size_t n = local_.state_entries() + certs_.size() * z_ + recent_.size() + drvc_.size() + rvc_.size() + drvc_sent_.size() +
              rvc_sent_.size() + rvc_acted_.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.above.size();
+  for (const auto& [c, kept] : answers_) n += kept.size();
   return n;
+}
+
+std::string GeoBftReplica::BoundViolation() const {
+  std::string local = local_.BoundViolation();
+  if (!local.empty()) return "local PBFT: " + local;
+  // Other clusters' certificates are taken less than four windows beyond the next round to execute
+  // (our own cluster's run ahead only as far as its primary's proposal limit allows).
+  for (const auto& [round, r] : certs_) {
+    if (round < next_round_) return absl::StrFormat("certificates kept for executed round %d", round);
+    if (round < next_round_ + 4 * config_.local.window) continue;
+    for (uint32_t cl = 0; cl < z_; ++cl) {
+      if (cl != config_.cluster && !Missing(r[cl].digest)) {
+        return absl::StrFormat("certificate of cluster %d for round %d, more than 4 windows ahead of round %d", cl,
+                               round, next_round_);
+      }
+    }
+  }
+  if (!recent_.empty() && recent_.begin()->first.first + kRecentWindows * config_.local.window + 1 < next_round_) {
+    return absl::StrFormat("executed certificates kept since round %d (now %d)", recent_.begin()->first.first, next_round_);
+  }
+  if (global_snapshots_.size() > 2 || offers_.size() > 8) return "global snapshots or offers beyond their caps";
+  for (const auto& [c, kept] : answers_) {
+    if (kept.size() > kKeptAnswers) return absl::StrFormat("%d answers kept for client %d", kept.size(), c);
+  }
+  return "";
 }
 
 void GeoBftReplica::Step(TimeNs now, const Input& in, Effects& out) {
   if (in.kind == Input::Kind::kTimer && in.timer == kRemoteTimer) return OnRemoteTimer(now, out);
+  if (in.kind == Input::Kind::kStart) {
+    // Start, or restart after a crash: the remote timer did not survive. Without re-arming it, a
+    // replica that recovers waiting for a certificate sent while it was down never asks again
+    // (found by the swarm, seed 587).
+    remote_timer_armed_ = false;
+    local_.Step(now, in, out);
+    AfterLocalStep(now, out);
+    ArmRemoteTimer(now, out);
+    return;
+  }
   if (in.kind == Input::Kind::kMessage) {
     switch (in.msg->type) {
       case MsgType::kGlobalShare: return OnGlobalShare(now, in.msg, out);
@@ -152,11 +189,40 @@ void GeoBftReplica::Step(TimeNs now, const Input& in, Effects& out) {
       case MsgType::kRemoteViewChange: return OnRvc(now, in.msg, out);
       case MsgType::kGlobalStateRequest: return OnGlobalStateRequest(in.msg, out);
       case MsgType::kGlobalState: return OnGlobalState(now, in.msg, out);
+      case MsgType::kRequest:
+        if (AnswerExecuted(in.msg, out)) return;
+        break;
       default: break;
     }
   }
   local_.Step(now, in, out);
   AfterLocalStep(now, out);
+}
+
+bool GeoBftReplica::AnswerExecuted(const MessagePtr& m, Effects& out) {
+  const wire::Request& req = m->env.request();
+  auto executed = clients_.find(req.client());
+  if (executed == clients_.end() || !executed->second.Contains(req.timestamp())) return false;  // to local PBFT
+  if (req.client() != m->sender || !CheckAuth(*m, identity_, 0, out.ops)) {
+    ++out.rejected;
+    return true;
+  }
+  auto kept = answers_.find(req.client());
+  if (kept == answers_.end()) return true;
+  auto result = kept->second.find(req.timestamp());
+  if (result != kept->second.end()) SendReply(req.client(), req.timestamp(), result->second, out);
+  return true;
+}
+
+void GeoBftReplica::SendReply(NodeId client, uint64_t timestamp, uint64_t result, Effects& out) {
+  wire::Envelope env;
+  wire::Reply* reply = env.mutable_reply();
+  reply->set_view(local_.view());
+  reply->set_client(client);
+  reply->set_timestamp(timestamp);
+  reply->set_replica(identity_.self());
+  reply->set_result(result);
+  out.Send(Seal(std::move(env), identity_, Auth::MacTo(client), out.ops), client);
 }
 
 // The local PBFT group decided something (or changed view): take it into the global layer.
@@ -168,9 +234,18 @@ void GeoBftReplica::AfterLocalStep(TimeNs now, Effects& out) {
     last_local_view_change_ = now;
     // A new primary ships what the old one may not have: our certificates not yet executed.
     if (local_.IsPrimary()) {
+      uint64_t started = 0;  // the last round other clusters started and ours has nothing for
       for (const auto& [round, r] : certs_) {
-        if (!Missing(r[config_.cluster].digest)) ShareCertificate(round, out);
+        if (!Missing(r[config_.cluster].digest)) {
+          ShareCertificate(round, out);
+        } else if (std::any_of(r.begin(), r.end(), [](const Certificate& c) { return !Missing(c.digest); })) {
+          started = round;
+        }
       }
+      // ... and the no-ops the old one owed: rounds other clusters started while our cluster had
+      // nothing to order. The old primary heard of them; we did too, but as a backup (found when
+      // clients stopped getting premature replies: nothing else then starts a new round).
+      if (started > 0) local_.ProposeNoops(now, started, out);
     }
   }
   if (out.decided.empty()) return;
@@ -308,15 +383,14 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
         const wire::Request& req = sr.request();
         if (!clients_[req.client()].Insert(req.timestamp())) continue;  // at most once
         ++ex.requests;
+        // The state machine's result: a deterministic function of the operation and its position.
+        const uint64_t result = Mix64(position ^ Mix64((uint64_t{req.client()} << 40) ^ req.timestamp()));
+        out.results.push_back({req.client(), req.timestamp(), result});
         if (cl != config_.cluster) continue;  // each cluster answers its own clients
-        wire::Envelope env;
-        wire::Reply* reply = env.mutable_reply();
-        reply->set_view(local_.view());
-        reply->set_client(req.client());
-        reply->set_timestamp(req.timestamp());
-        reply->set_replica(identity_.self());
-        reply->set_result(Mix64(position ^ Mix64((uint64_t{req.client()} << 40) ^ req.timestamp())));
-        out.Send(Seal(std::move(env), identity_, Auth::MacTo(req.client()), out.ops), req.client());
+        auto& kept = answers_[req.client()];
+        kept[req.timestamp()] = result;
+        while (kept.size() > kKeptAnswers) kept.erase(kept.begin());
+        SendReply(req.client(), req.timestamp(), result, out);
       }
       out.executed.push_back(ex);
       executed_positions_ = position;

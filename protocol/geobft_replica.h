@@ -66,6 +66,7 @@ class GeoBftReplica : public Replica {
   uint64_t rounds_executed() const override { return next_round_ - 1; }
   bool IsPrimary() const override { return local_.IsPrimary(); }
   size_t state_entries() const override;
+  std::string BoundViolation() const override;
   size_t log_size() const override { return local_.log_size() + certs_.size(); }
   std::string Describe() const override;
 
@@ -118,6 +119,9 @@ class GeoBftReplica : public Replica {
   MessagePtr Recent(uint64_t round, uint32_t cluster, OpCounts& ops);  // null when forgotten
   int LocalIndexOf(NodeId n) const;
   int ClusterOf(NodeId n) const;
+  // A client re-sent a request the global order already executed: answer it again.
+  bool AnswerExecuted(const MessagePtr& m, Effects& out);
+  void SendReply(NodeId client, uint64_t timestamp, uint64_t result, Effects& out);
   uint32_t Faults(uint32_t cluster) const { return config_.local.f; }
   uint32_t VotersOf(uint32_t cluster) const;  // committee size (cluster size without reputation)
   bool SignedByCommittee(const Certificate& c, uint32_t cluster, uint64_t round) const;
@@ -136,6 +140,10 @@ class GeoBftReplica : public Replica {
   absl::btree_map<std::pair<uint64_t, uint32_t>, Certificate> recent_;
   std::vector<uint64_t> remote_view_;  // latest view seen in each cluster's certificates
   absl::btree_map<NodeId, ExecutedTimestamps> clients_;  // global at-most-once table
+  // Results of our own clients' latest requests (per client, bounded), to answer one that re-sends
+  // a request whose replies it lost. Not part of the global snapshot: a replica that caught up by
+  // state transfer leaves those answers to its peers.
+  absl::btree_map<NodeId, absl::btree_map<uint64_t, uint64_t>> answers_;
 
   // Remote view change.
   bool remote_timer_armed_ = false;

@@ -12,10 +12,6 @@
 #include "protocol/quorum.h"
 
 namespace geopbft {
-namespace {
-constexpr size_t kMaxCheckpointSeqs = 64;  // distinct checkpoint sequence numbers remembered
-}  // namespace
-
 std::string PbftReplica::SnapshotBytes(uint64_t seq) const {
   wire::StateSnapshot snap;
   snap.set_seq(seq);
@@ -105,6 +101,10 @@ void PbftReplica::CollectGarbage(uint64_t seq) {
   log_.erase(log_.begin(), log_.upper_bound(seq));
   checkpoint_votes_.erase(checkpoint_votes_.begin(), checkpoint_votes_.upper_bound(seq));
   snapshots_.erase(snapshots_.begin(), snapshots_.upper_bound(seq));
+  // Proposals that waited for roles of sequence numbers now below the stable checkpoint never
+  // matter again (they were kept until the roles came, and lingered when a checkpoint or state
+  // transfer came first).
+  future_proposals_.erase(future_proposals_.begin(), future_proposals_.upper_bound(seq));
 }
 
 void PbftReplica::RequestState(TimeNs now, Effects& out) {

@@ -44,7 +44,6 @@ void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
   executed.Insert(ts);
   results[ts] = result;
   // Keep the results of the most recent requests only: memory stays bounded per client.
-  constexpr size_t kKeptResults = 256;
   while (results.size() > kKeptResults) results.erase(results.begin());
 }
 
@@ -82,6 +81,29 @@ size_t PbftReplica::state_entries() const {
   for (const auto& [v, msgs] : view_change_msgs_) n += msgs.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.executed.above.size() + rec.results.size();
   return n;
+}
+
+std::string PbftReplica::BoundViolation() const {
+  // Watermarks: every slot lies in (stable, stable + window]; so do proposals kept for later roles.
+  if (!log_.empty() && (!InWindow(log_.begin()->first) || !InWindow(log_.rbegin()->first))) {
+    return absl::StrFormat("log holds sequence numbers %d..%d outside its window (%d, %d]", log_.begin()->first,
+                           log_.rbegin()->first, stable_seq_, stable_seq_ + config_.window);
+  }
+  if (!future_proposals_.empty() &&
+      (!InWindow(future_proposals_.begin()->first) || !InWindow(future_proposals_.rbegin()->first))) {
+    return "proposals kept for later roles lie outside the window";
+  }
+  if (checkpoint_votes_.size() > kMaxCheckpointSeqs) return "CHECKPOINTs kept for too many sequence numbers";
+  if (view_change_msgs_.size() > kMaxFutureViews) return "VIEW-CHANGEs kept for too many views";
+  // Own snapshots: taken every checkpoint interval up to what was executed, at most a window above
+  // the stable one.
+  if (config_.checkpoint_interval > 0 && snapshots_.size() > config_.window / config_.checkpoint_interval + 1) {
+    return absl::StrFormat("%d snapshots kept above the stable checkpoint", snapshots_.size());
+  }
+  for (const auto& [c, rec] : clients_) {
+    if (rec.results.size() > kKeptResults) return absl::StrFormat("%d results kept for client %d", rec.results.size(), c);
+  }
+  return "";
 }
 
 void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
@@ -130,6 +152,9 @@ void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
   }
   auto rec = clients_.find(req.client());
   if (rec != clients_.end() && rec->second.Executed(req.timestamp())) {
+    // Executed here, but under GeoBFT only ordered locally: the global layer executes it and
+    // answers (a reply now would precede its execution and carry a result of the wrong position).
+    if (config_.defer_execution) return;
     // Already executed: the client lost our reply; send it again if we still have it.
     auto result = rec->second.results.find(req.timestamp());
     if (result != rec->second.results.end()) SendReply(req.client(), req.timestamp(), result->second, out);
@@ -451,12 +476,17 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
       ClientRecord& rec = clients_[r.client()];
       waited_done |= waiting_.erase({r.client(), r.timestamp()}) > 0;
       if (rec.Executed(r.timestamp())) continue;  // executed before: at most once
+      ++ex.requests;
+      in_flight_.erase({r.client(), r.timestamp()});
+      if (config_.defer_execution) {
+        rec.executed.Insert(r.timestamp());  // ordered; the global layer executes and answers
+        continue;
+      }
       // The state machine's result: a deterministic function of the operation and its position.
       uint64_t result = Mix64(seq ^ Mix64((uint64_t{r.client()} << 40) ^ r.timestamp()));
       rec.Record(r.timestamp(), result);
-      ++ex.requests;
-      in_flight_.erase({r.client(), r.timestamp()});
-      if (!config_.defer_execution) SendReply(r.client(), r.timestamp(), result, out);
+      out.results.push_back({r.client(), r.timestamp(), result});
+      SendReply(r.client(), r.timestamp(), result, out);
     }
     if (config_.defer_execution) {
       // The decision and its certificate: our COMMIT (if we sent one) and others' matching ones.

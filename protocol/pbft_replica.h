@@ -90,6 +90,10 @@ struct PbftSlot {
 class PbftReplica : public Replica {
  public:
   // Timer ids this replica sets.
+  // Caps of tables a peer (or a long run) could otherwise grow.
+  static constexpr size_t kKeptResults = 256;         // results per client, for re-sent requests
+  static constexpr size_t kMaxCheckpointSeqs = 64;    // distinct checkpoint sequence numbers remembered
+  static constexpr size_t kMaxFutureViews = 8;        // distinct future views whose VIEW-CHANGEs are kept
   static constexpr uint64_t kBatchTimer = 1;
   static constexpr uint64_t kViewChangeTimer = 2;
   static constexpr uint64_t kFetchTimer = 3;
@@ -123,6 +127,7 @@ class PbftReplica : public Replica {
   size_t log_size() const override { return log_.size(); }
   // Everything the replica keeps that could grow with the run (for the memory-bound checks).
   size_t state_entries() const override;
+  std::string BoundViolation() const override;
   uint64_t state_transfers() const { return state_transfers_; }
   uint64_t equivocations_seen() const { return equivocations_seen_; }
   const Digest& state_chain() const { return chain_; }
@@ -201,6 +206,8 @@ class PbftReplica : public Replica {
   void TryNewView(TimeNs now, Effects& out);
   void OnNewView(TimeNs now, const MessagePtr& m, Effects& out);
   void InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan, Effects& out);
+  // A NEW-VIEW checked against the committee of one role epoch: the proposals to install.
+  absl::StatusOr<NewViewPlan> CheckNewView(const wire::NewView& nv, const RoleEpoch& roles, OpCounts& ops) const;
   void OnProgress(TimeNs now, bool waited_request_done, Effects& out);
   MessagePtr MakeProposal(uint64_t view, uint64_t seq, const Digest& digest, const wire::Batch* batch) const;
 

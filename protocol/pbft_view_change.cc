@@ -14,10 +14,6 @@
 #include "protocol/quorum.h"
 
 namespace geopbft {
-namespace {
-constexpr size_t kMaxFutureViews = 8;  // distinct future views whose VIEW-CHANGEs are remembered
-}  // namespace
-
 void PbftReplica::ArmViewChangeTimer(TimeNs now, Effects& out) {
   TimeNs timeout = config_.request_timeout << std::min<uint32_t>(vc_attempts_, 8);
   out.SetTimer(kViewChangeTimer, now + timeout);
@@ -156,49 +152,59 @@ void PbftReplica::TryNewView(TimeNs now, Effects& out) {
 void PbftReplica::OnNewView(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::NewView& nv = m->env.new_view();
   if (nv.view() < view_ || (nv.view() == view_ && !view_changing_)) return;  // old news
-  // The leader of the view under the roles of any epoch we know (a replica one epoch behind still
-  // follows; what makes a NEW-VIEW valid is its VIEW-CHANGEs, checked below).
-  const RoleEpoch* roles = nullptr;
-  for (const auto& [first, e] : roles_.epochs()) {
-    if (config_.members[e.Leader(nv.view())] == m->sender) roles = &e;
-  }
-  if (roles == nullptr || nv.view() == 0 || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+  if (nv.view() == 0 || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
-  // Every embedded VIEW-CHANGE must be valid and signed, from distinct members, 2f+1 at least.
+  // The leader of the view under the roles of any epoch we know: the NEW-VIEW's builder may be an
+  // epoch ahead of or behind us (under reputation, committees change every few rounds, and view
+  // changes happen exactly when replicas are at different rounds). What makes it valid is a quorum
+  // of that epoch's committee in its VIEW-CHANGEs, so try each epoch whose leader sent it (an
+  // earlier version took only the latest such epoch, and a replica whose latest epoch made one of
+  // the signers a listener refused a valid NEW-VIEW for ever).
+  for (auto it = roles_.epochs().rbegin(); it != roles_.epochs().rend(); ++it) {
+    const RoleEpoch& roles = it->second;
+    if (config_.members[roles.Leader(nv.view())] != m->sender) continue;
+    absl::StatusOr<NewViewPlan> plan = CheckNewView(nv, roles, out.ops);
+    if (!plan.ok()) continue;
+    last_new_view_ = m;
+    InstallView(now, nv.view(), *plan, out);
+    return;
+  }
+  ++out.rejected;
+}
+
+absl::StatusOr<NewViewPlan> PbftReplica::CheckNewView(const wire::NewView& nv, const RoleEpoch& roles,
+                                                      OpCounts& ops) const {
+  // Every embedded VIEW-CHANGE must be valid and signed, from distinct committee members, 2f+1 at
+  // least (SelectProposals counts them).
   std::vector<const wire::ViewChange*> vcs;
   absl::btree_set<NodeId> senders;
   for (const wire::Envelope& e : nv.view_changes()) {
     int index = IndexOf(e.sender());
     if (e.body_case() != wire::Envelope::kViewChange || !senders.insert(e.sender()).second || index < 0 ||
-        !roles->Votes(static_cast<uint32_t>(index)) ||
-        !CheckEmbeddedSignature(e, e.sender(), identity_, out.ops) ||
-        !ValidateViewChange(e.view_change(), e.sender(), nv.view(), group(), identity_, out.ops).ok()) {
-      ++out.rejected;
-      return;
+        !roles.Votes(static_cast<uint32_t>(index)) || !CheckEmbeddedSignature(e, e.sender(), identity_, ops) ||
+        !ValidateViewChange(e.view_change(), e.sender(), nv.view(), group(), identity_, ops).ok()) {
+      return absl::InvalidArgumentError("bad VIEW-CHANGE");
     }
     vcs.push_back(&e.view_change());
   }
   // The proposals must be exactly what the selection rule gives for these VIEW-CHANGEs.
-  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, roles->size(), config_.f);
-  if (!plan.ok() || plan->proposals.size() != static_cast<size_t>(nv.proposals_size()) ||
-      nv.batches_size() != nv.proposals_size()) {
-    ++out.rejected;
-    return;
+  absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, roles.size(), config_.f);
+  if (!plan.ok()) return plan;
+  if (plan->proposals.size() != static_cast<size_t>(nv.proposals_size()) || nv.batches_size() != nv.proposals_size()) {
+    return absl::InvalidArgumentError("proposals do not follow the VIEW-CHANGEs");
   }
   for (int i = 0; i < nv.proposals_size(); ++i) {
     const Proposal& want = plan->proposals[i];
     const wire::SlotClaim& got = nv.proposals(i);
-    out.ops.hashed_bytes += nv.batches(i).ByteSizeLong();
+    ops.hashed_bytes += nv.batches(i).ByteSizeLong();
     if (got.seq() != want.seq || got.view() != nv.view() || Digest::FromBytes(got.digest()) != want.digest ||
         BatchDigest(nv.batches(i)) != want.digest) {
-      ++out.rejected;
-      return;
+      return absl::InvalidArgumentError("proposals do not follow the VIEW-CHANGEs");
     }
   }
-  last_new_view_ = m;
-  InstallView(now, nv.view(), *plan, out);
+  return plan;
 }
 
 MessagePtr PbftReplica::MakeProposal(uint64_t view, uint64_t seq, const Digest& digest,

@@ -24,6 +24,10 @@ class Replica {
   virtual uint64_t rounds_executed() const { return last_executed(); }
   virtual bool IsPrimary() const = 0;          // primary of its (local) group
   virtual size_t state_entries() const = 0;    // everything kept that could grow with the run
+  // The bounds the protocol keeps by design — watermarks (no slot outside the window above the
+  // stable checkpoint) and the caps of every table that could grow with the run or with what peers
+  // send. Empty when they hold, else which one does not. Observers check it (the swarm fails a run).
+  virtual std::string BoundViolation() const = 0;
   virtual size_t log_size() const = 0;
   // One line for the stall report: view, sequence, phase, and what the replica waits for.
   virtual std::string Describe() const = 0;

@@ -90,6 +90,12 @@ std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
       {"total_bytes", absl::StrCat(sim.total_bytes())},
       {"safety_violations", absl::StrCat(sim.safety_violations())},
       {"role_disagreements", absl::StrCat(sim.role_disagreements())},
+      {"reply_violations", absl::StrCat(sim.reply_violations())},
+      // Footprint of the honest replicas' protocol state (largest seen at a metrics sample), and
+      // samples at which one broke a bound the protocol keeps by design (watermarks, table caps).
+      {"peak_log_entries", absl::StrCat(sim.peak_log().value)},
+      {"peak_state_entries", absl::StrCat(sim.peak_state().value)},
+      {"bound_violations", absl::StrCat(sim.bound_violations())},
       {"reputation", sim.reputation() ? "true" : "false"},
       {"byzantine_in_committee_s", Num(sim.byzantine_in_committee_s())},
       {"representative_changes", absl::StrCat(sim.representative_changes())},
@@ -166,6 +172,7 @@ std::string HumanSummary(const Simulation& sim, const WallStats& wall, const std
       wall.wall_seconds > 0 ? static_cast<double>(sim.events()) / wall.wall_seconds / 1e6 : 0,
       sim.trace_digest(), out_dir);
   if (sim.safety_violations() > 0) absl::StrAppend(&s, "  first violation: ", sim.first_violation(), "\n");
+  if (sim.bound_violations() > 0) absl::StrAppend(&s, "  design bound broken: ", sim.first_bound_violation(), "\n");
   return s;
 }
 

@@ -38,7 +38,8 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
       keys_(scenario.seed(), crypto),
       cpu_(scenario.cpu()),
       trace_(trace_sink),
-      agreement_(HonestReplicas(scenario)) {
+      agreement_(HonestReplicas(scenario)),
+      replies_(HonestReplicas(scenario)) {
   // (GeoBFT replicas of all clusters execute one global order, so one checker covers both.)
   const auto& topo = scenario_.topology();
   const uint32_t n = TotalReplicas(scenario_);
@@ -348,6 +349,7 @@ void Simulation::OnReplicaInput(uint32_t r, Input in, uint32_t bytes) {
   if (now_ < h.busy_until) {
     // The CPU is still on an input that had no effects: this one waits for it to finish.
     h.busy = true;
+    h.cpu_done_at = h.busy_until;
     Schedule(h.busy_until, {EventKind::kCpuDone, r, r, static_cast<uint32_t>(h.epoch), 0, nullptr});
     return;
   }
@@ -381,6 +383,7 @@ void Simulation::ProcessInbox(uint32_t r) {
         return;
       }
       h.busy = true;
+      h.cpu_done_at = now_ + cost;
       Schedule(now_ + cost, {EventKind::kCpuDone, r, r, static_cast<uint32_t>(h.epoch), 0, nullptr});
       return;
     }
@@ -425,6 +428,9 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
       while (roles_by_round_.size() > 4096) roles_by_round_.erase(roles_by_round_.begin());
     }
   }
+  if (h.byzantine.empty()) {
+    for (const RequestResult& x : fx.results) replies_.OnExecuted(r, x, now_);
+  }
   for (const Execution& ex : fx.executed) {
     if (h.byzantine.empty()) agreement_.OnExecuted(r, ex, now_);
     if (record_executions_) h.history.push_back(ex);
@@ -442,6 +448,7 @@ void Simulation::ApplyClientEffects(uint32_t c) {
   for (const Outgoing& o : h.fx.sends) Transmit(self, o.to, o.msg, h.rng);
   ApplyTimers(self, h.timers, h.fx.timers);
   for (const Completion& done : h.fx.completions) {
+    replies_.OnAccepted(self, done);
     ++completed_;
     ++cluster_stats_[h.cluster].completed;
     ++interval_completed_;
@@ -522,6 +529,19 @@ void Simulation::Sample() {
   }
   interval_completed_ = interval_executed_ = interval_messages_ = interval_wan_ = 0;
   latency_interval_.Clear();
+  for (uint32_t r = 0; r < replicas_.size(); ++r) {
+    const ReplicaHost& h = replicas_[r];
+    if (!h.byzantine.empty()) continue;
+    auto note = [&](Peak& p, size_t v) {
+      if (v > p.value) p = {v, r, s.time_s};
+    };
+    note(peak_log_, h.sm->log_size());
+    note(peak_state_, h.sm->state_entries());
+    if (h.crashed) continue;
+    if (std::string bound = h.sm->BoundViolation(); !bound.empty() && bound_violations_++ == 0) {
+      first_bound_violation_ = absl::StrFormat("at %.3f s replica %d: %s", s.time_s, r, bound);
+    }
+  }
   if (s.outstanding == 0) last_progress_ = now_;
   DetectStall();
 }
@@ -537,8 +557,11 @@ void Simulation::DetectStall() {
                         static_cast<double>(now_ - last_progress_) / kSecond);
   for (uint32_t i = 0; i < replicas_.size(); ++i) {
     const ReplicaHost& h = replicas_[i];
-    absl::StrAppendFormat(&r, "replica %d (cluster %d, %s)%s: %s; inbox %d\n", i, h.cluster,
-                          region_names_[i], h.crashed ? " CRASHED" : "", h.sm->Describe(), h.inbox.size());
+    // (A CPU busy far past now is a replica buried in work: its inbox waits for it.)
+    const TimeNs busy_until = std::max(h.busy_until, h.busy ? h.cpu_done_at : 0);
+    absl::StrAppendFormat(&r, "replica %d (cluster %d, %s)%s: %s; inbox %d%s\n", i, h.cluster, region_names_[i],
+                          h.crashed ? " CRASHED" : "", h.sm->Describe(), h.inbox.size(),
+                          busy_until > now_ ? absl::StrFormat(", CPU busy until %.3f s", static_cast<double>(busy_until) / kSecond) : "");
   }
   for (uint32_t c = 0; c < clients_.size(); ++c) {
     absl::StrAppendFormat(&r, "client %d (%s): %d requests outstanding, %d completed\n",

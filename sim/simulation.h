@@ -22,6 +22,7 @@
 #include "protocol/replica.h"
 #include "scenarios/scenario.pb.h"
 #include "sim/agreement_checker.h"
+#include "sim/reply_checker.h"
 #include "sim/cpu_model.h"
 #include "sim/byzantine.h"
 #include "sim/event_queue.h"
@@ -94,11 +95,27 @@ class Simulation {
   uint64_t total_bytes() const { return total_bytes_; }
   uint64_t view_changes() const { return view_changes_; }
   uint64_t state_transfers() const { return state_transfers_; }
-  // Safety: divergent executions, and honest replicas choosing different roles for the same round.
-  uint64_t safety_violations() const { return agreement_.violations() + role_disagreements_; }
+  // Safety: divergent executions, results that differ from what a client accepted, and honest
+  // replicas choosing different roles for the same round.
+  uint64_t safety_violations() const { return agreement_.violations() + replies_.violations() + role_disagreements_; }
   const std::string& first_violation() const {
-    return agreement_.violations() > 0 ? agreement_.first_violation() : first_role_disagreement_;
+    if (agreement_.violations() > 0) return agreement_.first_violation();
+    return replies_.violations() > 0 ? replies_.first_violation() : first_role_disagreement_;
   }
+  uint64_t reply_violations() const { return replies_.violations(); }
+  // Footprint of the honest replicas' protocol state, sampled every metrics interval: the largest
+  // log (slots / rounds kept) and the largest state_entries() seen, with who and when.
+  struct Peak {
+    size_t value = 0;
+    NodeId replica = 0;
+    double time_s = 0;
+  };
+  const Peak& peak_log() const { return peak_log_; }
+  const Peak& peak_state() const { return peak_state_; }
+  // Design bounds (Replica::BoundViolation) broken by an honest replica at a metrics sample: how
+  // many samples, and the first one ("at T s replica R: what").
+  uint64_t bound_violations() const { return bound_violations_; }
+  const std::string& first_bound_violation() const { return first_bound_violation_; }
   uint64_t role_disagreements() const { return role_disagreements_; }
   bool stalled() const { return stalled_; }
   const std::string& stall_report() const { return stall_report_; }
@@ -177,6 +194,7 @@ class Simulation {
     uint32_t inbox_bytes_front = 0;
     uint64_t inbox_bytes = 0;  // wire bytes of the messages waiting in `inbox`
     bool busy = false;  // handling an input; a kCpuDone event ends it
+    TimeNs cpu_done_at = 0;  // ... at this time (stall reports)
     // Busy until then with an input that had no effects, and nothing queued: no event marks the end
     // unless another input arrives before it (half the events of a run would otherwise be these).
     TimeNs busy_until = 0;
@@ -235,6 +253,10 @@ class Simulation {
   std::vector<std::string> region_names_;  // per node
   uint32_t f_ = 0;
   AgreementChecker agreement_;
+  ReplyChecker replies_;
+  Peak peak_log_, peak_state_;
+  uint64_t bound_violations_ = 0;
+  std::string first_bound_violation_;
 
   TimeNs now_ = 0;
   TimeNs end_ = 0;

@@ -157,6 +157,11 @@ SwarmVerdict RunSwarmScenario(const scenario::Scenario& s, const SwarmOptions& o
     v.failure = "safety: " + sim.first_violation();
     return v;
   }
+  if (sim.bound_violations() > 0) {
+    v.ok = false;
+    v.failure = "bounds: " + sim.first_bound_violation();
+    return v;
+  }
   if (o.safety_only) return v;
   // Liveness: within the bound after the last benign fault healed, requests complete again, and
   // keep completing (the last 2 s of the run, which ends the bound after healing).

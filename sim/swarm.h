@@ -37,8 +37,10 @@ struct SwarmVerdict {
   uint64_t events = 0;
 };
 
-// Runs a drawn scenario with every checker: agreement on executed order, role agreement under
-// reputation, and (liveness mode) progress after healing.
+// Runs a drawn scenario with every checker: agreement on executed order, results accepted by
+// clients equal to those honest replicas computed, role agreement under reputation, the protocols'
+// design bounds (watermarks, table caps) at every metrics sample, and (liveness mode) progress
+// after healing.
 SwarmVerdict RunSwarmScenario(const scenario::Scenario& s, const SwarmOptions& options);
 
 }  // namespace geopbft
