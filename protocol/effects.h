@@ -16,10 +16,13 @@ struct Input {
   Kind kind = Kind::kStart;
   MessagePtr msg;      // kMessage
   uint64_t timer = 0;  // kTimer: the id given when it was set
+  // kTimer, simulator bookkeeping: which setting of the timer fired (a step still on the CPU when
+  // it fired may have replaced or cancelled it; the simulator checks again when it is taken).
+  uint32_t generation = 0;
 
   static Input Start() { return {Kind::kStart, nullptr, 0}; }
   static Input Deliver(MessagePtr m) { return {Kind::kMessage, std::move(m), 0}; }
-  static Input Timer(uint64_t id) { return {Kind::kTimer, nullptr, id}; }
+  static Input Timer(uint64_t id, uint32_t generation = 0) { return {Kind::kTimer, nullptr, id, generation}; }
   static Input Submit() { return {Kind::kSubmit, nullptr, 0}; }
 };
 

@@ -227,14 +227,18 @@ void Simulation::Dispatch(Event& ev) {
       Timers& timers = client ? clients_[ev.target - replicas_.size()].timers : replicas_[ev.target].timers;
       auto it = timers.pending.find(ev.timer_id);
       if (it == timers.pending.end() || it->second != ev.generation) return;  // cancelled/replaced
-      timers.pending.erase(it);
       if (client) {
+        timers.pending.erase(it);
         uint32_t c = ev.target - static_cast<uint32_t>(replicas_.size());
         clients_[c].fx.Clear();
         clients_[c].sm->Step(now_, Input::Timer(ev.timer_id), clients_[c].fx);
         return ApplyClientEffects(c);
       }
-      return OnReplicaInput(ev.target, Input::Timer(ev.timer_id), 0);
+      // Still pending until the replica takes it: the step on its CPU now (or queued before it) may
+      // replace or cancel it, and then it must not fire (found by the swarm, seed 109 of
+      // --protocol=pbft: a view-change timer re-armed by the step that joined a view change fired
+      // anyway, 1 ms later, and the new primary abandoned its view).
+      return OnReplicaInput(ev.target, Input::Timer(ev.timer_id, ev.generation), 0);
     }
     case EventKind::kCpuDone: {
       ReplicaHost& h = replicas_[ev.target];
@@ -363,6 +367,11 @@ void Simulation::ProcessInbox(uint32_t r) {
   while (!h.busy && !h.inbox.empty()) {
     Input in = std::move(h.inbox.front());
     h.inbox.pop_front();
+    if (in.kind == Input::Kind::kTimer) {
+      auto it = h.timers.pending.find(in.timer);
+      if (it == h.timers.pending.end() || it->second != in.generation) continue;  // replaced or cancelled
+      h.timers.pending.erase(it);
+    }
     if (in.msg) h.inbox_bytes -= in.msg->wire_size;
     uint32_t bytes = in.msg ? in.msg->wire_size : 0;
     h.fx.Clear();

@@ -22,8 +22,11 @@ done
 #   89   a NEW-VIEW was checked against one role epoch only, and refused for ever
 #   587  a GeoBFT replica restarted after a crash never re-armed its remote timer
 #   646  a replica that lost the CHECKPOINTs of a stable checkpoint stayed below its window
-for s in 3 10 14 89 587 646; do
-  "$bin" swarm --seeds=1 --first-seed=$s --out=regress >regress-$s.out 2>&1 || fail "regression seed $s: $(grep -A1 FAIL regress-$s.out)"
+#   109 (pbft only) a timer re-armed by a step still on the CPU fired anyway: the new primary of a
+#        view change abandoned its view 1 ms after joining it
+for case in 3:all 10:all 14:all 89:all 587:all 646:all 109:pbft; do
+  s=${case%%:*}; p=${case##*:}
+  "$bin" swarm --seeds=1 --first-seed=$s --protocol=$p --out=regress >regress-$s.out 2>&1 || fail "regression seed $s: $(grep -A1 FAIL regress-$s.out)"
 done
 "$bin" swarm --seeds=12 --safety-only --out=safety >safety.out 2>&1 || fail "safety-only swarm: $(grep -A1 FAIL safety.out)"
 
