@@ -136,7 +136,7 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
     case MsgType::kStateTransfer: return OnStateTransfer(now, m, out);
     case MsgType::kViewChange: return OnViewChange(now, m, out);
     case MsgType::kNewView: return OnNewView(now, m, out);
-    case MsgType::kStatus: return OnStatus(m, out);
+    case MsgType::kStatus: return OnStatus(now, m, out);
     case MsgType::kReply:
     case MsgType::BODY_NOT_SET: break;
   }

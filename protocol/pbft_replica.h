@@ -185,7 +185,7 @@ class PbftReplica : public Replica {
   void ArmStatusTimer(TimeNs now, Effects& out, bool group_ahead = false);
   void ArmGapStatusTimer(TimeNs now, Effects& out);
   void OnStatusTimer(TimeNs now, Effects& out);
-  void OnStatus(const MessagePtr& m, Effects& out);
+  void OnStatus(TimeNs now, const MessagePtr& m, Effects& out);
   void SendStatus(Effects& out);
 
   // pbft_checkpoint.cc: checkpoints, garbage collection, state transfer.
@@ -276,6 +276,9 @@ class PbftReplica : public Replica {
   uint64_t legacy_dropped_ = 0;
   bool status_timer_armed_ = false;
   bool status_gap_armed_ = false;  // the status timer is set for a visible gap (short delay)
+  // A member at or past our position asked for repairs: it has work above, which we may not even
+  // know of (a PRE-PREPARE lost to us alone leaves nothing in our log to ask about).
+  bool status_peer_ahead_ = false;
   uint64_t proposal_limit_ = UINT64_MAX;
   uint64_t status_mark_ = 0;  // last_executed_ when the status timer was armed
   // Messages accepted for the next sequence number to execute, and their count when the status

@@ -54,9 +54,10 @@ void PbftReplica::OnStatusTimer(TimeNs now, Effects& out) {
     }
   }
   const bool stuck = last_executed_ == status_mark_ && next_slot_progress_ == status_progress_mark_;
-  if (stuck && (log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty())) {
+  if (stuck && (log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty() || status_peer_ahead_)) {
     SendStatus(out);
   }
+  status_peer_ahead_ = false;
   ArmStatusTimer(now, out);
 }
 
@@ -71,7 +72,7 @@ void PbftReplica::SendStatus(Effects& out) {
   out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops), kToGroup);
 }
 
-void PbftReplica::OnStatus(const MessagePtr& m, Effects& out) {
+void PbftReplica::OnStatus(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::Status& st = m->env.status();
   int index = IndexOf(m->sender);
   if (index < 0 || st.replica() != m->sender || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
@@ -88,6 +89,12 @@ void PbftReplica::OnStatus(const MessagePtr& m, Effects& out) {
     return;
   }
   if (st.view() != view_ || view_changing_) return;
+  if (st.last_executed() >= last_executed_ && log_.upper_bound(last_executed_) == log_.end()) {
+    // The sender is stuck with work above a position we share or are behind: ask too, or a proposal
+    // lost to us alone is never resent (found by the swarm, seed 315 of --protocol=geobft).
+    status_peer_ahead_ = true;
+    ArmStatusTimer(now, out, true);
+  }
   if (follower && st.last_executed() < stable_seq_ && stable_seq_ > 0) {
     SendStableState(m->sender, out);  // it is below what we garbage-collected
   } else if (st.stable_seq() < stable_seq_) {
