@@ -20,6 +20,8 @@ bool Missing(const Digest& d) { return d == Digest(); }
 
 constexpr uint64_t kRecentWindows = 4;  // executed rounds' certificates kept for repairs, in windows
 constexpr size_t kKeptAnswers = 256;    // answers per client (re-sent requests): memory stays bounded
+constexpr size_t kKeptGlobalSnapshots = 2;
+constexpr size_t kMaxOffers = 8;        // global-state offers kept, whatever peers send
 
 }  // namespace
 
@@ -163,7 +165,7 @@ std::string GeoBftReplica::BoundViolation() const {
   if (!recent_.empty() && recent_.begin()->first.first + kRecentWindows * config_.local.window + 1 < next_round_) {
     return absl::StrFormat("executed certificates kept since round %d (now %d)", recent_.begin()->first.first, next_round_);
   }
-  if (global_snapshots_.size() > 2 || offers_.size() > 8) return "global snapshots or offers beyond their caps";
+  if (global_snapshots_.size() > kKeptGlobalSnapshots || offers_.size() > kMaxOffers) return "global snapshots or offers beyond their caps";
   for (const auto& [c, kept] : answers_) {
     if (kept.size() > kKeptAnswers) return absl::StrFormat("%d answers kept for client %d", kept.size(), c);
   }
@@ -383,8 +385,7 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
         const wire::Request& req = sr.request();
         if (!clients_[req.client()].Insert(req.timestamp())) continue;  // at most once
         ++ex.requests;
-        // The state machine's result: a deterministic function of the operation and its position.
-        const uint64_t result = Mix64(position ^ Mix64((uint64_t{req.client()} << 40) ^ req.timestamp()));
+        const uint64_t result = ExecutionResult(position, req.client(), req.timestamp());
         out.results.push_back({req.client(), req.timestamp(), result});
         if (cl != config_.cluster) continue;  // each cluster answers its own clients
         auto& kept = answers_[req.client()];
@@ -489,7 +490,7 @@ void GeoBftReplica::TakeGlobalSnapshot() {
     cs->set_known_until(cluster_roles_[cl].known_until());
   }
   global_snapshots_[round] = snap.SerializeAsString();
-  while (global_snapshots_.size() > 2) global_snapshots_.erase(global_snapshots_.begin());
+  while (global_snapshots_.size() > kKeptGlobalSnapshots) global_snapshots_.erase(global_snapshots_.begin());
 }
 
 void GeoBftReplica::RequestGlobalState(TimeNs now, Effects& out) {
@@ -544,7 +545,7 @@ void GeoBftReplica::OnGlobalState(TimeNs now, const MessagePtr& m, Effects& out)
       return;
     }
   }
-  while (offers_.size() > 8) offers_.erase(offers_.begin());  // bounded, whatever peers send
+  while (offers_.size() > kMaxOffers) offers_.erase(offers_.begin());
 }
 
 void GeoBftReplica::InstallGlobalSnapshot(TimeNs now, const wire::GlobalSnapshot& snap, Effects& out) {

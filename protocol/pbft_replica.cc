@@ -482,8 +482,7 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
         rec.executed.Insert(r.timestamp());  // ordered; the global layer executes and answers
         continue;
       }
-      // The state machine's result: a deterministic function of the operation and its position.
-      uint64_t result = Mix64(seq ^ Mix64((uint64_t{r.client()} << 40) ^ r.timestamp()));
+      const uint64_t result = ExecutionResult(seq, r.client(), r.timestamp());
       rec.Record(r.timestamp(), result);
       out.results.push_back({r.client(), r.timestamp(), result});
       SendReply(r.client(), r.timestamp(), result, out);

@@ -51,6 +51,12 @@ inline uint64_t Mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+// The replicated application's result for a client's request executed at `position` of the order
+// (PBFT: the sequence number; GeoBFT: the global position): what replies carry and clients compare.
+inline uint64_t ExecutionResult(uint64_t position, NodeId client, uint64_t timestamp) {
+  return Mix64(position ^ Mix64((uint64_t{client} << 40) ^ timestamp));
+}
+
 }  // namespace geopbft
 
 #endif  // GEOPBFT_PROTOCOL_TYPES_H_
