@@ -358,6 +358,11 @@ void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out)
   AfterLocalStep(now, out);  // the no-op may have decided at once (tiny clusters)
   TryExecuteRounds(now, out);
   ArmRemoteTimer(now, out);
+  // A later certificate of a cluster we are still waiting on (timed as silent): ours was lost, ask
+  // for the repair soon.
+  if (remote_timer_armed_ && !remote_timer_lost_ && g.round() > next_round_ && !Has(next_round_, g.cluster())) {
+    SetRemoteTimer(now, true, out);
+  }
 }
 
 void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
@@ -438,8 +443,6 @@ void GeoBftReplica::ArmRemoteTimer(TimeNs now, Effects& out) {
     return;
   }
   if (remote_timer_armed_ && remote_timer_round_ == next_round_) return;
-  remote_timer_armed_ = true;
-  remote_timer_round_ = next_round_;
   // A cluster whose certificate of a later round is here is not silent: ours was lost. Ask for a
   // repair soon rather than after the remote timeout meant for silent clusters.
   bool lost = false;
@@ -447,6 +450,13 @@ void GeoBftReplica::ArmRemoteTimer(TimeNs now, Effects& out) {
     if (!Missing(it->second[c].digest)) continue;
     for (auto later = std::next(it); later != certs_.end() && !lost; ++later) lost = !Missing(later->second[c].digest);
   }
+  SetRemoteTimer(now, lost, out);
+}
+
+void GeoBftReplica::SetRemoteTimer(TimeNs now, bool lost, Effects& out) {
+  remote_timer_armed_ = true;
+  remote_timer_round_ = next_round_;
+  remote_timer_lost_ = lost;
   TimeNs timeout = lost ? config_.remote_timeout / 8 : config_.remote_timeout << std::min<uint32_t>(remote_attempts_, 6);
   out.SetTimer(kRemoteTimer, now + timeout);
 }
@@ -595,6 +605,9 @@ void GeoBftReplica::SendDrvc(uint32_t cluster, uint64_t round, Effects& out) {
   out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.clusters[config_.cluster]), out.ops), kToGroup);
   // Count our own request like anyone's.
   drvc_[{cluster, round}].insert(static_cast<uint32_t>(LocalIndexOf(identity_.self())));
+  // We told the cluster already and still wait: the complaint or the certificate it answers with
+  // (when it did decide the round) was lost. Tell it again.
+  if (rvc_sent_.contains({cluster, round})) SendRvc(cluster, round, out);
 }
 
 // Asks f+1 peers (one correct at least) for our own cluster's certificates of the rounds our local
@@ -653,18 +666,22 @@ void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
   uint32_t f = Faults(config_.cluster), n = static_cast<uint32_t>(config_.clusters[config_.cluster].size());
   if (senders.size() >= f + 1 && !drvc_sent_.contains(key)) SendDrvc(d.cluster(), d.round(), out);  // join
   if (senders.size() >= CommitQuorum(n, f) && rvc_sent_.insert(key).second) {
-    // n-f of us agree the cluster is silent: tell it, replica to replica of the same index.
-    wire::Envelope env;
-    wire::RemoteViewChange* r = env.mutable_remote_view_change();
-    r->set_from_cluster(config_.cluster);
-    r->set_cluster(d.cluster());
-    r->set_round(d.round());
-    r->set_replica(identity_.self());
-    const auto& target = config_.clusters[d.cluster()];
-    uint32_t my_index = static_cast<uint32_t>(LocalIndexOf(identity_.self()));
-    out.Send(Seal(std::move(env), identity_, Auth::Signature(), out.ops), target[my_index % target.size()]);
+    SendRvc(d.cluster(), d.round(), out);
     ++rvc_sent_total_;
   }
+}
+
+// n-f of us agree that `cluster` is silent in `round`: tell it, replica to replica of the same index.
+void GeoBftReplica::SendRvc(uint32_t cluster, uint64_t round, Effects& out) {
+  wire::Envelope env;
+  wire::RemoteViewChange* r = env.mutable_remote_view_change();
+  r->set_from_cluster(config_.cluster);
+  r->set_cluster(cluster);
+  r->set_round(round);
+  r->set_replica(identity_.self());
+  const auto& target = config_.clusters[cluster];
+  uint32_t my_index = static_cast<uint32_t>(LocalIndexOf(identity_.self()));
+  out.Send(Seal(std::move(env), identity_, Auth::Signature(), out.ops), target[my_index % target.size()]);
 }
 
 void GeoBftReplica::OnRvc(TimeNs now, const MessagePtr& m, Effects& out) {

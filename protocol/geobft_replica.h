@@ -104,8 +104,10 @@ class GeoBftReplica : public Replica {
   bool ValidCertificate(const Message& m, OpCounts& ops) const;
   void TryExecuteRounds(TimeNs now, Effects& out);
   void ArmRemoteTimer(TimeNs now, Effects& out);
+  void SetRemoteTimer(TimeNs now, bool lost, Effects& out);
   void OnRemoteTimer(TimeNs now, Effects& out);
   void SendDrvc(uint32_t cluster, uint64_t round, Effects& out);
+  void SendRvc(uint32_t cluster, uint64_t round, Effects& out);
   void FetchOwnCertificates(Effects& out);
   // Global-layer catch-up (see messages.proto, GlobalSnapshot).
   void TakeGlobalSnapshot();
@@ -148,6 +150,7 @@ class GeoBftReplica : public Replica {
   // Remote view change.
   bool remote_timer_armed_ = false;
   uint64_t remote_timer_round_ = 0;
+  bool remote_timer_lost_ = false;  // armed short: a later certificate of a missing cluster is here
   uint32_t remote_attempts_ = 0;
   absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<uint32_t>> drvc_;  // (C, round) -> local senders
   absl::btree_set<std::pair<uint32_t, uint64_t>> drvc_sent_, rvc_sent_;

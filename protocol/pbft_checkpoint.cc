@@ -80,7 +80,8 @@ void PbftReplica::MaybeStabilize(TimeNs now, uint64_t seq, Effects& out) {
         fetching_seq_ = 0;
         out.CancelTimer(kFetchTimer);
       }
-      TryPropose(now, out);  // the high watermark moved
+      AdoptDeferredProposals(now, out);  // the high watermark moved
+      TryPropose(now, out);
       return;
     }
     // A quorum proved a state we have not reached (or do not have): catch up.
@@ -189,6 +190,7 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   }
   ++state_transfers_;
   out.state_transferred_to = stable_seq_;
+  AdoptDeferredProposals(now, out);
   TryExecute(now, out);  // buffered slots above the checkpoint may be ready
   OnProgress(now, true, out);
   // What lies above the checkpoint was probably dropped while we were behind: ask for it now.

@@ -76,7 +76,7 @@ int PbftReplica::IndexOf(NodeId node) const {
 
 size_t PbftReplica::state_entries() const {
   size_t n = log_.size() + snapshots_.size() + waiting_.size() + pending_.size() + in_flight_.size() +
-             future_proposals_.size() + roles_.epochs().size();
+             future_proposals_.size() + deferred_proposals_.size() + roles_.epochs().size();
   for (const auto& [seq, votes] : checkpoint_votes_) n += votes.size();
   for (const auto& [v, msgs] : view_change_msgs_) n += msgs.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.executed.above.size() + rec.results.size();
@@ -93,6 +93,7 @@ std::string PbftReplica::BoundViolation() const {
       (!InWindow(future_proposals_.begin()->first) || !InWindow(future_proposals_.rbegin()->first))) {
     return "proposals kept for later roles lie outside the window";
   }
+  if (deferred_proposals_.size() > config_.window) return "more deferred re-proposals than a window";
   if (checkpoint_votes_.size() > kMaxCheckpointSeqs) return "CHECKPOINTs kept for too many sequence numbers";
   if (view_change_msgs_.size() > kMaxFutureViews) return "VIEW-CHANGEs kept for too many views";
   // Own snapshots: taken every checkpoint interval up to what was executed, at most a window above
@@ -111,10 +112,14 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
     case Input::Kind::kStart:
       // Start, or restart after a crash: timers did not survive, so re-arm what is owed.
       batch_timer_armed_ = false;
-      vc_timer_armed_ = false;
+      vc_timer_armed_ = vc_running_ = false;
       status_timer_armed_ = status_gap_armed_ = false;
       ArmStatusTimer(now, out);
-      if (view_changing_ || !waiting_.empty()) ArmViewChangeTimer(now, out);
+      if (view_changing_) {
+        ArmViewChangeTimerOnQuorum(now, out);
+      } else if (!waiting_.empty() || AwaitsProposal()) {
+        ArmViewChangeTimer(now, out);
+      }
       if (fetching_seq_ > 0) out.SetTimer(kFetchTimer, now + config_.request_timeout / 4);
       TryPropose(now, out);
       return;
@@ -165,7 +170,8 @@ void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
     // suspect it if the request is not executed in time.
     waiting_.try_emplace({req.client(), req.timestamp()}, m);
     if (!view_changing_) out.Send(m, primary());
-    if (!vc_timer_armed_) ArmViewChangeTimer(now, out);
+    StartWaiting(now, out);
+    ArmStatusTimer(now, out);  // a request waiting is work: ask for what we may have missed
     return;
   }
   if (!in_flight_.insert({req.client(), req.timestamp()}).second) return;  // duplicate
@@ -209,17 +215,7 @@ void PbftReplica::OnTimer(TimeNs now, uint64_t id, Effects& out) {
       batch_due_ = true;
       return TryPropose(now, out);
     case kViewChangeTimer:
-      vc_timer_armed_ = false;
-      if (!view_changing_ && (GroupIsAhead() || (config_.defer_execution && last_executed_ >= proposal_limit_))) {
-        // (GeoBFT: at the proposal limit the cluster waits for global execution, not for the
-        // primary.)
-        // f+1 replicas (one correct at least) checkpointed beyond what we executed: the group is
-        // making progress and we are the one behind. Catch up instead of blaming the primary.
-        ArmViewChangeTimer(now, out);
-        return;
-      }
-      // No progress on a request we wait for (or the view change itself stalled): next view.
-      return StartViewChange(now, view_ + 1, out);
+      return OnViewChangeTimer(now, out);
     case kFetchTimer:
       return RequestState(now, out);
     case kStatusTimer:
@@ -360,6 +356,8 @@ void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, cons
   if (seq == last_executed_ + 1) ++next_slot_progress_;
   Advance(seq, slot, now, out);
   ArmStatusTimer(now, out);
+  // A proposal we accepted must execute in time, or its leader is suspect (see AwaitsProposal).
+  if (seq > last_executed_ && LeaderOf(seq, view_) != config_.self_index) StartWaiting(now, out);
 }
 
 PbftSlot& PbftReplica::SlotInView(uint64_t seq) {
@@ -427,7 +425,12 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
     ++equivocations_seen_;
     return StartViewChange(now, view_ + 1, out);
   }
-  if (!slot.prepared && prepares + config_.planted_quorum_shortfall >= PrepareQuorum(m, config_.f)) {
+  // A replica that executed this sequence number in an earlier view knows it is decided: the new
+  // view can only re-propose that batch (view-change safety). Replicas that were behind need its
+  // COMMIT in this view, and the PREPAREs it would wait for may have been lost while nobody else
+  // needs them (found by the swarm, seed 557 of --protocol=pbft).
+  const bool decided_here = slot.executed && slot.executed_digest == slot.digest;
+  if (!slot.prepared && (decided_here || prepares + config_.planted_quorum_shortfall >= PrepareQuorum(m, config_.f))) {
     slot.prepared = true;
     slot.has_prepared_claim = true;
     slot.prepared_view = view_;
@@ -468,6 +471,8 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
                                                 it->second.committed && it->second.view == view_;
        it = log_.find(last_executed_ + 1)) {
     const uint64_t seq = it->first;
+    it->second.executed = true;
+    it->second.executed_digest = it->second.digest;
     const Slot& slot = it->second;
     const wire::PrePrepare& pp = slot.pre_prepare->env.pre_prepare();
     Execution ex{seq, view_, slot.digest, 0};

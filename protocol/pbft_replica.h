@@ -85,6 +85,9 @@ struct PbftSlot {
   Digest prepared_digest;
   MessagePtr prepared_batch;  // the PRE-PREPARE (or NEW-VIEW proposal) whose batch prepared
   std::vector<std::pair<Digest, uint64_t>> pre_prepared;  // (digest, latest view)
+  // What we executed at this sequence number (kept across views until garbage collection).
+  bool executed = false;
+  Digest executed_digest;
 };
 
 class PbftReplica : public Replica {
@@ -200,15 +203,26 @@ class PbftReplica : public Replica {
   std::string SnapshotBytes(uint64_t seq) const;
 
   // pbft_view_change.cc: view change.
-  void ArmViewChangeTimer(TimeNs now, Effects& out);
+  TimeNs ViewChangeTimeout() const;
+  void SetViewChangeEvent(TimeNs at, Effects& out);
+  void ArmViewChangeTimer(TimeNs now, Effects& out);  // (re)starts the timeout from now
+  void StartWaiting(TimeNs now, Effects& out);        // starts it unless it runs already
+  void StopViewChangeTimer(Effects& out);
+  void OnViewChangeTimer(TimeNs now, Effects& out);
+  void ArmViewChangeTimerOnQuorum(TimeNs now, Effects& out);
+  bool ViewChangeQuorum() const;  // 2f+1 VIEW-CHANGEs for the view we are changing to
   void StartViewChange(TimeNs now, uint64_t new_view, Effects& out);
   void OnViewChange(TimeNs now, const MessagePtr& m, Effects& out);
   void TryNewView(TimeNs now, Effects& out);
   void OnNewView(TimeNs now, const MessagePtr& m, Effects& out);
   void InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan, Effects& out);
+  void AdoptDeferredProposals(TimeNs now, Effects& out);
   // A NEW-VIEW checked against the committee of one role epoch: the proposals to install.
   absl::StatusOr<NewViewPlan> CheckNewView(const wire::NewView& nv, const RoleEpoch& roles, OpCounts& ops) const;
   void OnProgress(TimeNs now, bool waited_request_done, Effects& out);
+  // A backup that accepted a proposal it has not executed waits for it like for a client's request
+  // (Castro & Liskov: a request received, here inside a PRE-PREPARE, and not executed).
+  bool AwaitsProposal() const;
   MessagePtr MakeProposal(uint64_t view, uint64_t seq, const Digest& digest, const wire::Batch* batch) const;
 
   GroupInfo group() const {
@@ -261,7 +275,13 @@ class PbftReplica : public Replica {
 
   // View change.
   uint32_t vc_attempts_ = 0;  // consecutive view changes without progress: back-off exponent
-  bool vc_timer_armed_ = false;
+  // Re-proposals of the installed NEW-VIEW above our window when we installed it (we were fetching
+  // the state it starts from), adopted as the window reaches them.
+  absl::btree_map<uint64_t, MessagePtr> deferred_proposals_;
+  bool vc_timer_armed_ = false;  // a view-change timer event is pending (at vc_timer_at_)
+  TimeNs vc_timer_at_ = 0;
+  bool vc_running_ = false;      // the request timeout runs (since vc_since_: start of the wait or last progress)
+  TimeNs vc_since_ = 0;
   absl::btree_map<uint64_t, absl::btree_map<uint32_t, MessagePtr>> view_change_msgs_;  // view -> index
   absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> waiting_;  // requests not yet executed
   MessagePtr last_new_view_;  // the NEW-VIEW of the current view, re-sent to replicas left behind

@@ -53,7 +53,7 @@ void PbftReplica::HandOver(TimeNs now, Effects& out) {
   pending_.clear();
   if (batch_timer_armed_) out.CancelTimer(kBatchTimer);
   batch_timer_armed_ = batch_due_ = false;
-  if (!vc_timer_armed_) ArmViewChangeTimer(now, out);
+  StartWaiting(now, out);
 }
 
 void PbftReplica::AttachEvidence(wire::Batch& batch) {

@@ -14,21 +14,84 @@
 #include "protocol/quorum.h"
 
 namespace geopbft {
-void PbftReplica::ArmViewChangeTimer(TimeNs now, Effects& out) {
-  TimeNs timeout = config_.request_timeout << std::min<uint32_t>(vc_attempts_, 8);
-  out.SetTimer(kViewChangeTimer, now + timeout);
+// The view-change timer. Outside a view change it is the request timeout: it runs while we wait
+// for something (a client's request, a proposal we accepted) and restarts on progress. Progress
+// does not re-arm the timer event (one event per execution would flood the event queue under
+// load): the pending event finds the later start and is set again for the rest.
+TimeNs PbftReplica::ViewChangeTimeout() const { return config_.request_timeout << std::min<uint32_t>(vc_attempts_, 8); }
+
+void PbftReplica::SetViewChangeEvent(TimeNs at, Effects& out) {
+  out.SetTimer(kViewChangeTimer, at);
   vc_timer_armed_ = true;
+  vc_timer_at_ = at;
+}
+
+void PbftReplica::ArmViewChangeTimer(TimeNs now, Effects& out) {
+  if (view_changing_ && !ViewChangeQuorum()) return;  // see ArmViewChangeTimerOnQuorum
+  vc_running_ = true;
+  vc_since_ = now;
+  SetViewChangeEvent(now + ViewChangeTimeout(), out);
+}
+
+void PbftReplica::StartWaiting(TimeNs now, Effects& out) {
+  if (view_changing_ || vc_running_) return;  // (a view change has its own timer)
+  vc_running_ = true;
+  vc_since_ = now;
+  if (!vc_timer_armed_ || vc_timer_at_ > now + ViewChangeTimeout()) SetViewChangeEvent(now + ViewChangeTimeout(), out);
+}
+
+void PbftReplica::StopViewChangeTimer(Effects& out) {
+  if (vc_timer_armed_) out.CancelTimer(kViewChangeTimer);
+  vc_timer_armed_ = vc_running_ = false;
+}
+
+void PbftReplica::OnViewChangeTimer(TimeNs now, Effects& out) {
+  vc_timer_armed_ = false;
+  if (!view_changing_) {
+    // Nothing left to wait for (executed meanwhile, e.g. by state transfer): no one to blame.
+    if (!vc_running_) return;
+    if (waiting_.empty() && !AwaitsProposal()) {
+      vc_running_ = false;
+      return;
+    }
+    if (now < vc_since_ + ViewChangeTimeout()) return SetViewChangeEvent(vc_since_ + ViewChangeTimeout(), out);
+    if (GroupIsAhead() || (config_.defer_execution && last_executed_ >= proposal_limit_)) {
+      // f+1 replicas (one correct at least) checkpointed beyond what we executed: the group is
+      // making progress and we are the one behind. Catch up instead of blaming the primary.
+      // (GeoBFT: at the proposal limit the cluster waits for global execution, not for the
+      // primary.)
+      ArmViewChangeTimer(now, out);
+      return;
+    }
+  }
+  // No progress on what we wait for (or the view change itself stalled): next view.
+  StartViewChange(now, view_ + 1, out);
 }
 
 void PbftReplica::OnProgress(TimeNs now, bool waited_request_done, Effects& out) {
-  if (!waited_request_done) return;  // a primary executing others' requests is not off the hook
+  if (view_changing_) return;  // executing by state transfer is no progress of the new view
+  // A primary executing others' requests is not off the hook for a request we wait for; without
+  // such a request, any execution shows the view works.
+  if (!waited_request_done && !waiting_.empty()) return;
   vc_attempts_ = 0;
-  if (waiting_.empty()) {
-    if (vc_timer_armed_) out.CancelTimer(kViewChangeTimer);
-    vc_timer_armed_ = false;
-  } else {
-    ArmViewChangeTimer(now, out);  // progress: give the rest a fresh timeout
+  if (waiting_.empty() && !AwaitsProposal()) {
+    vc_running_ = false;  // (a pending event finds nothing to do)
+    return;
   }
+  // Progress: the rest get a fresh timeout.
+  vc_running_ = true;
+  vc_since_ = now;
+  if (!vc_timer_armed_) SetViewChangeEvent(now + ViewChangeTimeout(), out);
+}
+
+bool PbftReplica::AwaitsProposal() const {
+  for (auto it = log_.upper_bound(last_executed_); it != log_.end() && it->first <= stable_seq_ + config_.window; ++it) {
+    // (A leader's own proposals are no reason to suspect itself.)
+    if (it->second.pre_prepare && it->second.view == view_ && LeaderOf(it->first, view_) != config_.self_index) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void PbftReplica::StartViewChange(TimeNs now, uint64_t new_view, Effects& out) {
@@ -78,9 +141,28 @@ void PbftReplica::StartViewChange(TimeNs now, uint64_t new_view, Effects& out) {
   }
   MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
   out.Send(m, kToGroup);
+  // VIEW-CHANGEs for views we left behind can no longer form a NEW-VIEW or make us join.
+  view_change_msgs_.erase(view_change_msgs_.begin(), view_change_msgs_.lower_bound(new_view));
+  deferred_proposals_.clear();
   view_change_msgs_[new_view][config_.self_index] = m;
-  ArmViewChangeTimer(now, out);  // if the new primary fails too, move on (with back-off)
+  StopViewChangeTimer(out);
+  ArmViewChangeTimerOnQuorum(now, out);
+  ArmStatusTimer(now, out);  // repeats our VIEW-CHANGE until the view is installed
   TryNewView(now, out);
+}
+
+// Castro & Liskov's first liveness rule: the timer of a view change starts only once 2f+1
+// VIEW-CHANGEs for the view are here. If the new primary then fails too, we move on (with
+// back-off); but a replica that timed out alone (say, just before a partition healed) waits in its
+// view for the others instead of climbing views on its own, so that when they do suspect the
+// primary they find it in the view they move to.
+void PbftReplica::ArmViewChangeTimerOnQuorum(TimeNs now, Effects& out) {
+  if (view_changing_ && !vc_timer_armed_) ArmViewChangeTimer(now, out);
+}
+
+bool PbftReplica::ViewChangeQuorum() const {
+  auto it = view_change_msgs_.find(view_);
+  return it != view_change_msgs_.end() && it->second.size() >= CommitQuorum(CurrentRoles().size(), config_.f);
 }
 
 void PbftReplica::OnViewChange(TimeNs now, const MessagePtr& m, Effects& out) {
@@ -115,6 +197,7 @@ void PbftReplica::OnViewChange(TimeNs now, const MessagePtr& m, Effects& out) {
     for (const auto& [i, v] : smallest) target = std::min(target, v);
     StartViewChange(now, target, out);
   }
+  ArmViewChangeTimerOnQuorum(now, out);
   TryNewView(now, out);
 }
 
@@ -224,6 +307,20 @@ MessagePtr PbftReplica::MakeProposal(uint64_t view, uint64_t seq, const Digest& 
   return m;
 }
 
+void PbftReplica::AdoptDeferredProposals(TimeNs now, Effects& out) {
+  for (auto it = deferred_proposals_.begin(); it != deferred_proposals_.end();) {
+    const uint64_t seq = it->first;
+    if (seq > stable_seq_ + config_.window) break;  // (ordered: the rest lie above it too)
+    if (seq > last_executed_ && InWindow(seq)) {
+      auto slot = log_.find(seq);
+      if (slot == log_.end() || slot->second.view != view_ || !slot->second.pre_prepare) {
+        AcceptPrePrepare(now, seq, it->second, it->second->batch_digest, out);
+      }
+    }
+    it = deferred_proposals_.erase(it);
+  }
+}
+
 void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan, Effects& out) {
   view_ = view;
   view_changing_ = false;
@@ -240,9 +337,15 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
   }
   // Proposals continue after the re-proposed ones (whoever leads them).
   next_seq_ = std::max(plan.max_s, std::max(plan.min_s, last_executed_));
+  deferred_proposals_.clear();
   for (const Proposal& p : plan.proposals) {
-    if (!InWindow(p.seq)) continue;
-    AcceptPrePrepare(now, p.seq, MakeProposal(view, p.seq, p.digest, p.batch), p.digest, out);
+    if (InWindow(p.seq)) {
+      AcceptPrePrepare(now, p.seq, MakeProposal(view, p.seq, p.digest, p.batch), p.digest, out);
+    } else if (p.seq > stable_seq_ + config_.window) {
+      // Above our window (we are fetching the state the view starts from): keep it for when the
+      // window gets there. The NEW-VIEW, which peers resend, is old news by then.
+      deferred_proposals_[p.seq] = MakeProposal(view, p.seq, p.digest, p.batch);
+    }
   }
   // Requests we waited for go to the new primary (or, on the new primary, into the next batches).
   // Requests already in a re-proposed batch will execute there: they are in flight, not waiting.
@@ -262,19 +365,15 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
       if (in_flight_.insert(key).second) pending_.push_back(r);
     }
     waiting_.clear();
-    if (vc_timer_armed_) out.CancelTimer(kViewChangeTimer);
-    vc_timer_armed_ = false;
+    StopViewChangeTimer(out);
     TryPropose(now, out);
   } else {
     for (const auto& [key, r] : waiting_) {
       if (!reproposed.contains(key)) out.Send(r, primary());
     }
-    if (waiting_.empty()) {
-      if (vc_timer_armed_) out.CancelTimer(kViewChangeTimer);
-      vc_timer_armed_ = false;
-    } else {
-      ArmViewChangeTimer(now, out);
-    }
+    // A fresh request timeout in the new view for what we still wait for (requests, re-proposals).
+    StopViewChangeTimer(out);
+    if (!waiting_.empty() || AwaitsProposal()) ArmViewChangeTimer(now, out);
   }
   TryExecute(now, out);
 }

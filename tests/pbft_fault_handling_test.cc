@@ -80,6 +80,102 @@ TEST_F(ViewChangeTest, FPlusOneViewChangesMakeAReplicaJoin) {
   EXPECT_FALSE(g.replicas[2]->view_changing());
 }
 
+TEST_F(ViewChangeTest, AReplicaThatTimedOutAloneWaitsInItsViewForTheOthers) {
+  // Replica 1 suspects the primary first; one VIEW-CHANGE is not enough for 2 and 3 to join.
+  g.Fire(1, PbftReplica::kViewChangeTimer);
+  g.Pump();
+  EXPECT_EQ(g.replicas[1]->view(), 1u);
+  EXPECT_TRUE(g.replicas[1]->view_changing());
+  EXPECT_EQ(g.replicas[2]->view(), 0u);
+  // Without 2f+1 VIEW-CHANGEs for view 1 it has no timer that would take it on to view 2 alone.
+  EXPECT_FALSE(g.timers[1].count(PbftReplica::kViewChangeTimer));
+  // When the others time out they find it in view 1, and view 1 is installed.
+  g.Fire(2, PbftReplica::kViewChangeTimer);
+  g.Fire(3, PbftReplica::kViewChangeTimer);
+  g.Pump();
+  for (NodeId r : {1u, 2u, 3u}) {
+    EXPECT_EQ(g.replicas[r]->view(), 1u) << r;
+    EXPECT_FALSE(g.replicas[r]->view_changing()) << r;
+  }
+}
+
+// No client re-sends anything: the backups know of the request only from the PRE-PREPARE, and
+// every vote is lost. A proposal accepted and not executed makes them suspect the primary.
+TEST(PbftFaults, ABackupSuspectsAPrimaryWhoseProposalDoesNotExecute) {
+  PbftGroup g(/*batch_size=*/1);
+  g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  std::deque<std::pair<NodeId, MessagePtr>> q;
+  q.swap(g.queue);
+  for (auto& [to, m] : q) g.StepAndRoute(to, Input::Deliver(m));  // the PRE-PREPAREs
+  g.queue.clear();                                                 // every PREPARE lost
+  g.cut.insert(0);
+  for (NodeId r : {1u, 2u, 3u}) ASSERT_TRUE(g.timers[r].count(PbftReplica::kViewChangeTimer)) << r;
+  for (NodeId r : {1u, 2u, 3u}) g.Fire(r, PbftReplica::kViewChangeTimer);
+  g.Pump();
+  for (NodeId r : {1u, 2u, 3u}) {
+    EXPECT_EQ(g.replicas[r]->view(), 1u) << r;
+    EXPECT_FALSE(g.replicas[r]->view_changing()) << r;
+  }
+}
+
+// GeoBFT's remote view change makes an idle replica (nothing above its position, no request
+// waiting) suspect its primary. Its VIEW-CHANGE may be lost; it must keep repeating it.
+TEST(PbftFaults, AnIdleReplicaInAViewChangeRepeatsItsViewChange) {
+  PbftGroup g(/*batch_size=*/1);
+  Effects fx;
+  g.replicas[2]->SuspectPrimary(g.now, fx);
+  ASSERT_EQ(CountType(fx, MsgType::kViewChange), 1);
+  bool status_timer = false;
+  TimeNs at = 0;
+  for (const TimerOp& t : fx.timers) {
+    if (!t.cancel && t.id == PbftReplica::kStatusTimer) status_timer = true, at = t.at;
+  }
+  ASSERT_TRUE(status_timer);
+  Effects again = g.replicas[2]->Step(at, Input::Timer(PbftReplica::kStatusTimer));
+  EXPECT_EQ(CountType(again, MsgType::kViewChange), 1);
+}
+
+// Replica 3 missed sequence number 1, which 0, 1 and 2 executed; then the primary fails. In view 1
+// the re-proposal of sequence number 1 is all 3 needs, but the PREPAREs to 1 and 2 are lost: they
+// executed it already, so they commit it anyway (it can only be the batch they executed).
+TEST(PbftFaults, ReplicasThatExecutedASlotCommitItsReproposal) {
+  PbftGroup g(/*batch_size=*/1);
+  g.cut.insert(3);
+  g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  g.Pump();
+  ASSERT_EQ(g.replicas[1]->last_executed(), 1u);
+  ASSERT_EQ(g.replicas[3]->last_executed(), 0u);
+  g.cut = {0};
+  g.Broadcast(g.Request(2));
+  for (NodeId r : {1u, 2u, 3u}) g.Fire(r, PbftReplica::kViewChangeTimer);
+  while (!g.queue.empty()) {
+    auto [to, m] = g.queue.front();
+    g.queue.pop_front();
+    if (g.cut.count(to) || (m->type == MsgType::kPrepare && to != 3)) continue;
+    g.StepAndRoute(to, Input::Deliver(m));
+  }
+  for (NodeId r : {1u, 2u, 3u}) EXPECT_EQ(g.replicas[r]->view(), 1u) << r;
+  ASSERT_GE(g.executed[3].size(), 1u);
+  EXPECT_EQ(g.executed[3][0].seq, 1u);
+  EXPECT_EQ(g.executed[3][0].digest, g.executed[1][0].digest);
+}
+
+TEST(PbftFaults, ExecutedProposalsRaiseNoSuspicion) {
+  PbftGroup g(/*batch_size=*/1);
+  g.StepAndRoute(0, Input::Deliver(g.Request(1)));
+  g.Pump();
+  for (NodeId r : {1u, 2u, 3u}) {
+    EXPECT_EQ(g.replicas[r]->last_executed(), 1u) << r;
+    // The timer set on the PRE-PREPARE may still be pending; when it fires, nothing is awaited.
+    g.Fire(r, PbftReplica::kViewChangeTimer);
+  }
+  EXPECT_TRUE(g.queue.empty());
+  for (NodeId r : {1u, 2u, 3u}) {
+    EXPECT_EQ(g.replicas[r]->view(), 0u) << r;
+    EXPECT_FALSE(g.replicas[r]->view_changing()) << r;
+  }
+}
+
 TEST_F(ViewChangeTest, ForgedNewViewsAreRejected) {
   for (NodeId r : {1u, 2u, 3u}) g.Fire(r, PbftReplica::kViewChangeTimer);
   // Deliver the VIEW-CHANGEs to replica 1 only; keep its NEW-VIEW.
