@@ -513,11 +513,23 @@ void GeoBftReplica::RequestGlobalState(TimeNs now, Effects& out) {
   for (NodeId peer : config_.clusters[config_.cluster]) {
     if (peer != identity_.self()) out.Send(Seal(env, identity_, Auth::MacTo(peer), out.ops), peer);
   }
+  // Other clusters hold the same global state (and our peers may be as far behind as we are, or
+  // too few of them ahead to vouch for a snapshot): f+1 replicas of each, from our index on.
+  const uint32_t my_index = static_cast<uint32_t>(LocalIndexOf(identity_.self()));
+  for (uint32_t c = 0; c < z_; ++c) {
+    if (c == config_.cluster) continue;
+    const auto& members = config_.clusters[c];
+    const uint32_t n = static_cast<uint32_t>(members.size());
+    for (uint32_t k = 0; k <= Faults(c) && k < n; ++k) {
+      NodeId peer = members[(my_index + k) % n];
+      out.Send(Seal(env, identity_, Auth::MacTo(peer), out.ops), peer);
+    }
+  }
 }
 
 void GeoBftReplica::OnGlobalStateRequest(const MessagePtr& m, Effects& out) {
   const wire::GlobalStateRequest& r = m->env.global_state_request();
-  if (LocalIndexOf(m->sender) < 0 || r.replica() != m->sender || !CheckAuth(*m, identity_, 0, out.ops)) {
+  if (ClusterOf(m->sender) < 0 || r.replica() != m->sender || !CheckAuth(*m, identity_, 0, out.ops)) {
     ++out.rejected;
     return;
   }
@@ -533,7 +545,8 @@ void GeoBftReplica::OnGlobalStateRequest(const MessagePtr& m, Effects& out) {
 
 void GeoBftReplica::OnGlobalState(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::GlobalState& st = m->env.global_state();
-  if (LocalIndexOf(m->sender) < 0 || st.replica() != m->sender || st.snapshots_size() > 2 ||
+  const int from = ClusterOf(m->sender);
+  if (from < 0 || st.replica() != m->sender || st.snapshots_size() > 2 ||
       !CheckAuth(*m, identity_, 0, out.ops)) {
     ++out.rejected;
     return;
@@ -549,8 +562,11 @@ void GeoBftReplica::OnGlobalState(TimeNs now, const MessagePtr& m, Effects& out)
     Offer& offer = offers_[{snap.round(), std::string(Sha256(bytes).view())}];
     if (offer.bytes.empty()) offer.bytes = bytes;
     offer.senders.insert(m->sender);
-    // f+1 identical snapshots: at least one from a correct replica, so this is the state.
-    if (offer.senders.size() >= Faults(config_.cluster) + 1) {
+    // f+1 identical snapshots from one cluster (whose f is meant): at least one from a correct
+    // replica, so this is the state.
+    uint32_t same_cluster = 0;
+    for (NodeId sender : offer.senders) same_cluster += ClusterOf(sender) == from;
+    if (same_cluster >= Faults(static_cast<uint32_t>(from)) + 1) {
       InstallGlobalSnapshot(now, snap, out);
       return;
     }
