@@ -130,7 +130,7 @@ std::string_view MsgTypeName(MsgType t) {
 }
 
 MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops) {
-  auto m = std::make_shared<Message>();
+  auto [m_ptr, m] = MakeMessage();
   m->env = std::move(env);
   m->env.set_sender(id.self());
   FillHeader(*m);
@@ -146,13 +146,13 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
   ops.hashed_bytes += body.size() + m->payload_bytes;
   Authenticate(*m, id, auth, ops);
   Finish(*m);
-  return m;
+  return m_ptr;
 }
 
 MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests,
                           const Identity& id, const std::vector<NodeId>* group, OpCounts& ops,
                           wire::Batch* extras) {
-  auto m = std::make_shared<Message>();
+  auto [m_ptr, m] = MakeMessage();
   wire::PrePrepare* pp = m->env.mutable_pre_prepare();
   pp->set_view(view);
   pp->set_seq(seq);
@@ -176,7 +176,7 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
   ops.hashed_bytes += body.size();
   Authenticate(*m, id, Auth::MacGroup(group), ops);
   Finish(*m);
-  return m;
+  return m_ptr;
 }
 
 bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCounts& ops) {
@@ -224,7 +224,7 @@ bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& o
 }
 
 absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
-  auto m = std::make_shared<Message>();
+  auto [m_ptr, m] = MakeMessage();
   if (!m->env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InvalidArgumentError("unparseable envelope");
   }
@@ -250,7 +250,7 @@ absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
     }
   }
   Finish(*m);
-  return MessagePtr(std::move(m));
+  return m_ptr;
 }
 
 std::string EncodeMessage(const Message& m) { return m.env.SerializeAsString(); }

@@ -62,8 +62,73 @@ struct Message {
     Memo& operator=(Memo&&) = default;
   };
   mutable Memo memo;
+
+  // Owners (MessagePtr); a copy of the message starts with none.
+  struct RefCount {
+    uint32_t n = 0;
+    RefCount() = default;
+    RefCount(const RefCount&) {}
+    RefCount& operator=(const RefCount&) { return *this; }
+  };
+  mutable RefCount refs;
 };
-using MessagePtr = std::shared_ptr<const Message>;
+
+// Shared ownership of an immutable message. Like std::shared_ptr<const Message>, but the count
+// lives in the message and is not atomic: the simulator is single-threaded (each sweep worker is
+// a process), and a broadcast to n replicas copies its pointer into n events, n inboxes and n
+// steps — with std::shared_ptr every one of those copies is a locked instruction.
+class MessagePtr {
+ public:
+  MessagePtr() noexcept = default;
+  MessagePtr(std::nullptr_t) noexcept {}  // NOLINT: a null message, as with shared_ptr
+  MessagePtr(const MessagePtr& o) noexcept : p_(o.p_) {
+    if (p_ != nullptr) ++p_->refs.n;
+  }
+  MessagePtr(MessagePtr&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+  MessagePtr& operator=(const MessagePtr& o) noexcept {
+    MessagePtr(o).swap(*this);
+    return *this;
+  }
+  MessagePtr& operator=(MessagePtr&& o) noexcept {
+    MessagePtr(std::move(o)).swap(*this);
+    return *this;
+  }
+  ~MessagePtr() {
+    if (p_ != nullptr && --p_->refs.n == 0) delete p_;
+  }
+  // Takes ownership of a message nobody owns yet.
+  static MessagePtr Adopt(const Message* m) noexcept {
+    MessagePtr p;
+    p.p_ = m;
+    if (m != nullptr) ++m->refs.n;
+    return p;
+  }
+  void swap(MessagePtr& o) noexcept { std::swap(p_, o.p_); }
+  void reset() noexcept { MessagePtr().swap(*this); }
+  const Message* get() const noexcept { return p_; }
+  const Message* operator->() const noexcept { return p_; }
+  const Message& operator*() const noexcept { return *p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  friend bool operator==(const MessagePtr& a, const MessagePtr& b) noexcept { return a.p_ == b.p_; }
+  friend bool operator==(const MessagePtr& a, std::nullptr_t) noexcept { return a.p_ == nullptr; }
+
+ private:
+  const Message* p_ = nullptr;
+};
+
+// A new message, filled in through `m` before it is shared through `ptr`.
+struct NewMessage {
+  MessagePtr ptr;
+  Message* m;
+};
+inline NewMessage MakeMessage() {
+  auto* m = new Message();
+  return {MessagePtr::Adopt(m), m};
+}
+inline NewMessage MakeMessage(const Message& copy) {
+  auto* m = new Message(copy);
+  return {MessagePtr::Adopt(m), m};
+}
 
 // How a message is authenticated.
 struct Auth {

@@ -306,7 +306,7 @@ absl::StatusOr<NewViewPlan> PbftReplica::CheckNewView(const wire::NewView& nv, c
 
 MessagePtr PbftReplica::MakeProposal(uint64_t view, uint64_t seq, const Digest& digest,
                                      const wire::Batch* batch) const {
-  auto m = std::make_shared<Message>();
+  auto [m_ptr, m] = MakeMessage();
   wire::PrePrepare* pp = m->env.mutable_pre_prepare();
   pp->set_view(view);
   pp->set_seq(seq);
@@ -318,7 +318,7 @@ MessagePtr PbftReplica::MakeProposal(uint64_t view, uint64_t seq, const Digest& 
   m->view = view;
   m->seq = seq;
   m->batch_digest = digest;
-  return m;
+  return m_ptr;
 }
 
 void PbftReplica::AdoptDeferredProposals(TimeNs now, Effects& out) {

@@ -27,11 +27,11 @@ MessagePtr AlternativeProposal(const Message& pp, const Identity& self, const st
   const wire::PrePrepare& p = pp.env.pre_prepare();
   std::vector<MessagePtr> requests;
   for (int i = 0; i < p.batch().requests_size(); ++i) {
-    auto r = std::make_shared<Message>();
+    auto [r_ptr, r] = MakeMessage();
     *r->env.mutable_request() = p.batch().requests(i).request();
     r->env.set_signature(p.batch().requests(i).signature());
     r->body_digest = pp.request_digests[i];
-    requests.push_back(std::move(r));
+    requests.push_back(std::move(r_ptr));
   }
   if (requests.size() > 1) {
     requests.pop_back();

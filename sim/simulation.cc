@@ -348,6 +348,11 @@ void Simulation::Deliver(NodeId to, const MessagePtr& m) {
 void Simulation::OnReplicaInput(uint32_t r, Input in, uint32_t bytes) {
   ReplicaHost& h = replicas_[r];
   if (h.crashed) return;
+  if (!h.busy && h.inbox.empty() && now_ >= h.busy_until) {
+    // An idle CPU takes it at once (what ProcessInbox would do, without the queue).
+    Handle(r, in);
+    return ProcessInbox(r);
+  }
   h.inbox.push_back(std::move(in));
   if (h.busy) return;
   if (now_ < h.busy_until) {
@@ -367,37 +372,44 @@ void Simulation::ProcessInbox(uint32_t r) {
   while (!h.busy && !h.inbox.empty()) {
     Input in = std::move(h.inbox.front());
     h.inbox.pop_front();
-    if (in.kind == Input::Kind::kTimer) {
-      auto it = h.timers.pending.find(in.timer);
-      if (it == h.timers.pending.end() || it->second != in.generation) continue;  // replaced or cancelled
-      h.timers.pending.erase(it);
-    }
-    if (in.msg) h.inbox_bytes -= in.msg->wire_size;
-    uint32_t bytes = in.msg ? in.msg->wire_size : 0;
-    h.fx.Clear();
-    h.sm->Step(now_, in, h.fx);
-    if (!h.byzantine.empty()) {
-      std::vector<DelayedSend> delayed;
-      for (const ByzantineBehaviour& b : h.byzantine) b.Apply(now_, h.sm->rounds_executed(), Identity(&keys_, r), *h.group, h.fx, delayed);
-      for (DelayedSend& d : delayed) {
-        Schedule(d.at, {EventKind::kDelayedSend, d.send.to, r, static_cast<uint32_t>(h.epoch), 0, std::move(d.send.msg)});
-      }
-    }
-    TimeNs cost = cpu_.Cost(bytes, h.fx.ops, h.speed);
-    h.stats.cpu_busy += cost;
-    if (cost > 0) {
-      if (h.fx.Quiet() && h.inbox.empty()) {
-        ApplyReplicaEffects(r);  // counts rejections; there is nothing to wait for
-        h.busy_until = now_ + cost;
-        return;
-      }
-      h.busy = true;
-      h.cpu_done_at = now_ + cost;
-      Schedule(now_ + cost, {EventKind::kCpuDone, r, r, static_cast<uint32_t>(h.epoch), 0, nullptr});
-      return;
-    }
-    ApplyReplicaEffects(r);
+    if (!Handle(r, in)) return;
   }
+}
+
+// One input on the replica's CPU. Returns false when the CPU stays busy with it (or after it).
+bool Simulation::Handle(uint32_t r, const Input& in) {
+  ReplicaHost& h = replicas_[r];
+  if (in.kind == Input::Kind::kTimer) {
+    auto it = h.timers.pending.find(in.timer);
+    if (it == h.timers.pending.end() || it->second != in.generation) return true;  // replaced or cancelled
+    h.timers.pending.erase(it);
+  }
+  if (in.msg) h.inbox_bytes -= in.msg->wire_size;
+  uint32_t bytes = in.msg ? in.msg->wire_size : 0;
+  // h.fx is empty: ApplyReplicaEffects clears it after every step, and a crash discards it.
+  h.sm->Step(now_, in, h.fx);
+  if (!h.byzantine.empty()) {
+    std::vector<DelayedSend> delayed;
+    for (const ByzantineBehaviour& b : h.byzantine) b.Apply(now_, h.sm->rounds_executed(), Identity(&keys_, r), *h.group, h.fx, delayed);
+    for (DelayedSend& d : delayed) {
+      Schedule(d.at, {EventKind::kDelayedSend, d.send.to, r, static_cast<uint32_t>(h.epoch), 0, std::move(d.send.msg)});
+    }
+  }
+  TimeNs cost = cpu_.Cost(bytes, h.fx.ops, h.speed);
+  h.stats.cpu_busy += cost;
+  if (cost > 0) {
+    if (h.fx.Quiet() && h.inbox.empty()) {
+      ApplyReplicaEffects(r);  // counts rejections; there is nothing to wait for
+      h.busy_until = now_ + cost;
+      return false;
+    }
+    h.busy = true;
+    h.cpu_done_at = now_ + cost;
+    Schedule(now_ + cost, {EventKind::kCpuDone, r, r, static_cast<uint32_t>(h.epoch), 0, nullptr});
+    return false;
+  }
+  ApplyReplicaEffects(r);
+  return true;
 }
 
 void Simulation::ApplyReplicaEffects(uint32_t r) {

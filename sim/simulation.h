@@ -166,7 +166,8 @@ class Simulation {
 
  private:
   enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample, kFault, kDelayedSend };
-  // Laid out without padding (40 bytes): split buckets move events, so their size is traffic.
+  // 32 bytes (with the queue's 8-byte key, 40 per entry): split buckets move events, so their size
+  // is traffic.
   struct Event {
     EventKind kind = EventKind::kDeliver;
     NodeId target = 0;
@@ -177,7 +178,7 @@ class Simulation {
     uint64_t timer_id = 0;  // kTimer: the timer; kFault: the transition
     MessagePtr msg;
   };
-  static_assert(sizeof(void*) != 8 || sizeof(Event) <= 40, "events are moved by the queue: keep them small");
+  static_assert(sizeof(void*) != 8 || sizeof(Event) <= 32, "events are moved by the queue: keep them small");
   // Timers of one node: the generation of each pending id; a fired event whose generation no
   // longer matches was cancelled or replaced.
   struct Timers {
@@ -225,6 +226,7 @@ class Simulation {
   void Deliver(NodeId to, const MessagePtr& m);
   void OnReplicaInput(uint32_t r, Input in, uint32_t bytes);
   void ProcessInbox(uint32_t r);
+  bool Handle(uint32_t r, const Input& in);
   void ApplyReplicaEffects(uint32_t r);
   void ApplyClientEffects(uint32_t c);
   void ApplyTimers(NodeId node, Timers& timers, const std::vector<TimerOp>& ops);

@@ -66,10 +66,10 @@ TEST_F(ClientTest, RejectsRepliesNotMeantForIt) {
   Effects fx;
   c.Step(0, Input::Start(), fx);
   fx.Clear();
-  auto forged = std::make_shared<Message>(*Reply(1, 1, 5));
+  auto [forged_ptr, forged] = MakeMessage(*Reply(1, 1, 5));
   forged->sender = 2;  // claims another replica
   forged->env.set_sender(2);
-  c.Step(1, Input::Deliver(forged), fx);
+  c.Step(1, Input::Deliver(forged_ptr), fx);
   EXPECT_EQ(fx.rejected, 1u);
 }
 

@@ -170,10 +170,10 @@ TEST(PbftReplica, ForgedSenderIsRejected) {
   env.mutable_prepare()->set_replica(2);
   OpCounts ops;
   MessagePtr honest = Seal(env, Identity(&g.keys, 3), Auth::MacGroup(&g.members_), ops);
-  auto forged = std::make_shared<Message>(*honest);
+  auto [forged_ptr, forged] = MakeMessage(*honest);
   forged->env.set_sender(2);
   forged->sender = 2;
-  Effects fx = g.replicas[1]->Step(0, Input::Deliver(forged));
+  Effects fx = g.replicas[1]->Step(0, Input::Deliver(forged_ptr));
   EXPECT_EQ(fx.rejected, 1u);
   EXPECT_EQ(CountType(fx, MsgType::kCommit), 0);
 }
@@ -182,9 +182,9 @@ TEST(PbftReplica, RequestsFromReplicasOrWithBadSignaturesAreRejected) {
   PbftGroup g;
   Effects fx = g.replicas[0]->Step(0, Input::Deliver(g.Request(1, /*client=*/2)));
   EXPECT_EQ(fx.rejected, 1u);
-  auto bad = std::make_shared<Message>(*g.Request(1));
+  auto [bad_ptr, bad] = MakeMessage(*g.Request(1));
   bad->env.set_signature(std::string(kSignatureSize, 'x'));
-  fx = g.replicas[0]->Step(0, Input::Deliver(bad));
+  fx = g.replicas[0]->Step(0, Input::Deliver(bad_ptr));
   EXPECT_EQ(fx.rejected, 1u);
   EXPECT_EQ(g.replicas[0]->pending_requests(), 0u);
 }
