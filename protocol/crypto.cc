@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 
@@ -19,20 +20,22 @@ std::string Derive(std::string_view label, uint64_t seed, uint64_t a, uint64_t b
 
 // FAST-mode tag: a keyed mix of the digest, expanded to `len` bytes.
 uint64_t FastTagSeed(uint64_t secret, const Digest& d) {
-  uint64_t h = secret;
-  for (size_t i = 0; i < 32; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, d.bytes.data() + i, 8);
-    h = Mix64(h ^ w);
-  }
-  return h;
+  // The digest is a SHA-256 output: its words need no mixing among themselves, only folding (with
+  // rotations, so that no two words cancel by position), then one keyed mix. (Every delivered
+  // message is checked this way: four chained mixes cost more than the rest of a vote's check.)
+  uint64_t w[4];
+  std::memcpy(w, d.bytes.data(), sizeof w);
+  return Mix64(secret ^ w[0] ^ std::rotl(w[1], 16) ^ std::rotl(w[2], 32) ^ std::rotl(w[3], 48));
 }
+
+// Word i of a tag whose seed is h: an odd multiplier makes each word a bijection of the keyed seed.
+inline uint64_t FastTagWord(uint64_t h, size_t i) { return (h ^ (i * 0x9e3779b97f4a7c15ULL)) * 0xbf58476d1ce4e5b9ULL; }
 
 std::string FastTag(uint64_t secret, const Digest& d, size_t len) {
   const uint64_t h = FastTagSeed(secret, d);
   std::string out(len, '\0');
   for (size_t i = 0; i < len; i += 8) {
-    uint64_t w = Mix64(h + i);
+    uint64_t w = FastTagWord(h, i);
     std::memcpy(out.data() + i, &w, 8);
   }
   return out;
@@ -44,9 +47,9 @@ bool FastTagMatches(uint64_t secret, const Digest& d, std::string_view tag, size
   if (tag.size() != len) return false;
   const uint64_t h = FastTagSeed(secret, d);
   for (size_t i = 0; i < len; i += 8) {
-    uint64_t want = Mix64(h + i), got;
+    uint64_t got;
     std::memcpy(&got, tag.data() + i, 8);
-    if (want != got) return false;
+    if (FastTagWord(h, i) != got) return false;
   }
   return true;
 }
@@ -196,7 +199,7 @@ void KeyRing::MacInto(NodeId from, NodeId to, const Digest& d, char* out) const 
   if (mode_ == CryptoMode::kFast) {
     const uint64_t h = FastTagSeed(FastPairSecret(from, to), d);
     for (size_t i = 0; i < kMacSize; i += 8) {
-      const uint64_t w = Mix64(h + i);
+      const uint64_t w = FastTagWord(h, i);
       std::memcpy(out + i, &w, 8);
     }
     return;
