@@ -199,25 +199,29 @@ void Simulation::Dispatch(Event& ev) {
   rec.kind = static_cast<uint32_t>(ev.kind);
   rec.target = ev.target;
   rec.source = ev.source;
-  rec.client = ev.kind != EventKind::kSample && ev.kind != EventKind::kFault &&
-               ev.kind != EventKind::kDelayedSend && IsClient(ev.target);
-  std::string_view name;
-  switch (ev.kind) {
-    case EventKind::kDeliver:
-      rec.msg_type = static_cast<uint32_t>(ev.msg->type);
-      rec.view = ev.msg->view;
-      rec.seq = ev.msg->seq;
-      rec.extra = ev.msg->wire_size;
-      name = MsgTypeName(ev.msg->type);
-      break;
-    case EventKind::kTimer: rec.extra = ev.timer_id; name = "timer"; break;
-    case EventKind::kCpuDone: name = "cpu-done"; break;
-    case EventKind::kSubmit: name = "submit"; break;
-    case EventKind::kSample: name = "sample"; break;
-    case EventKind::kFault: rec.extra = ev.timer_id; name = "fault"; break;
-    case EventKind::kDelayedSend: name = "delayed-send"; break;
+  if (ev.kind == EventKind::kDeliver) {
+    rec.msg_type = static_cast<uint32_t>(ev.msg->type);
+    rec.view = ev.msg->view;
+    rec.seq = ev.msg->seq;
+    rec.extra = ev.msg->wire_size;
+  } else if (ev.kind == EventKind::kTimer || ev.kind == EventKind::kFault) {
+    rec.extra = ev.timer_id;
   }
-  trace_.Record(rec, name);
+  trace_.Record(rec, [&]() -> std::string_view {
+    // (Only when the trace is written.)
+    rec.client = ev.kind != EventKind::kSample && ev.kind != EventKind::kFault &&
+                 ev.kind != EventKind::kDelayedSend && IsClient(ev.target);
+    switch (ev.kind) {
+      case EventKind::kDeliver: return MsgTypeName(ev.msg->type);
+      case EventKind::kTimer: return "timer";
+      case EventKind::kCpuDone: return "cpu-done";
+      case EventKind::kSubmit: return "submit";
+      case EventKind::kSample: return "sample";
+      case EventKind::kFault: return "fault";
+      case EventKind::kDelayedSend: return "delayed-send";
+    }
+    return "";
+  });
 
   switch (ev.kind) {
     case EventKind::kDeliver:

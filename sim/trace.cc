@@ -14,17 +14,7 @@ void Trace::NameNode(NodeId node, bool is_client, std::string_view label) {
                 is_client ? 2 : 1, node, label);
 }
 
-void Trace::Record(const TraceRecord& r, std::string_view name) {
-  // The fields are folded with independent multipliers first (their products do not wait on each
-  // other), then chained into the digest by one mix: one dependent mix per event, not five.
-  uint64_t h = static_cast<uint64_t>(r.time) * 0x9e3779b97f4a7c15ULL;
-  h ^= ((uint64_t{r.kind} << 56) ^ (uint64_t{r.msg_type} << 48) ^ (uint64_t{r.target} << 24) ^ r.source) *
-       0xc2b2ae3d27d4eb4fULL;
-  h ^= r.view * 0x165667b19e3779f9ULL;
-  h ^= r.seq * 0xd6e8feb86659fd93ULL;
-  h ^= r.extra * 0xff51afd7ed558ccdULL;
-  Mix(h);
-  if (!sink_) return;
+void Trace::Write(const TraceRecord& r, std::string_view name) {
   // Timestamps in microseconds with nanosecond precision, as the format expects.
   absl::FPrintF(sink_,
                 "{\"ts\":%d.%03d,\"ph\":\"i\",\"s\":\"t\",\"pid\":%d,\"tid\":%d,\"name\":\"%s\","
