@@ -143,6 +143,12 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
     case MsgType::kNewView: return OnNewView(now, m, out);
     case MsgType::kStatus: return OnStatus(now, m, out);
     case MsgType::kReply:
+    // (GeoBFT's global layer takes these before its local PBFT sees anything.)
+    case MsgType::kGlobalShare:
+    case MsgType::kRemoteViewChangeRequest:
+    case MsgType::kRemoteViewChange:
+    case MsgType::kGlobalStateRequest:
+    case MsgType::kGlobalState:
     case MsgType::BODY_NOT_SET: break;
   }
   ++out.rejected;  // not a message a replica handles

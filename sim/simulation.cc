@@ -305,7 +305,7 @@ void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
       for (uint32_t r : f.replicas()) {
         ReplicaHost& h = replicas_[r];
         h.speed = h.base_speed;
-        for (uint32_t i = 0; i < scenario_.faults_size(); ++i) {
+        for (int i = 0; i < scenario_.faults_size(); ++i) {
           const scenario::Fault& g = scenario_.faults(i);
           if (faults_->active(i) && g.kind() == scenario::Fault::SLOW &&
               std::count(g.replicas().begin(), g.replicas().end(), r) > 0) {
