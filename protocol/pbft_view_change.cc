@@ -214,14 +214,13 @@ void PbftReplica::TryNewView(TimeNs now, Effects& out) {
   // Only the VIEW-CHANGEs of today's committee: one kept from a member that has become a listener
   // since (under reputation, roles move as we execute) makes the NEW-VIEW invalid under every epoch
   // (found by the swarm, seed 88 of --protocol=reputation).
-  std::vector<const wire::ViewChange*> vcs;
   std::vector<const wire::Envelope*> envs;
   for (const auto& [i, msg] : it->second) {
-    if (!roles.Votes(i)) continue;
-    vcs.push_back(&msg->env.view_change());
-    envs.push_back(&msg->env);
+    if (roles.Votes(i)) envs.push_back(&msg->env);
   }
-  if (vcs.size() < CommitQuorum(m_size, config_.f)) return;
+  if (envs.size() < CommitQuorum(m_size, config_.f)) return;
+  std::vector<const wire::ViewChange*> vcs;
+  for (const wire::Envelope* e : envs) vcs.push_back(&e->view_change());
   absl::StatusOr<NewViewPlan> plan = SelectProposals(vcs, m_size, config_.f);
   if (!plan.ok()) return;  // some sequence number is undecided: wait for more VIEW-CHANGEs
 

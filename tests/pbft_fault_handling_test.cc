@@ -27,6 +27,14 @@ TEST(PbftFaults, CheckpointsStabilizeAndCollectGarbage) {
   }
 }
 
+// Replicas 1, 2 and 3 are in `view`, installed (not changing views).
+void ExpectInView(const PbftGroup& g, uint64_t view) {
+  for (NodeId r : {1u, 2u, 3u}) {
+    EXPECT_EQ(g.replicas[r]->view(), view) << "replica " << r;
+    EXPECT_FALSE(g.replicas[r]->view_changing()) << "replica " << r;
+  }
+}
+
 // Replica 0 (primary of view 0) goes silent after its replicas prepared seq 1 but before anyone
 // committed. The backups time out, change view, and the new primary re-proposes the prepared batch.
 class ViewChangeTest : public ::testing::Test {
@@ -93,10 +101,7 @@ TEST_F(ViewChangeTest, AReplicaThatTimedOutAloneWaitsInItsViewForTheOthers) {
   g.Fire(2, PbftReplica::kViewChangeTimer);
   g.Fire(3, PbftReplica::kViewChangeTimer);
   g.Pump();
-  for (NodeId r : {1u, 2u, 3u}) {
-    EXPECT_EQ(g.replicas[r]->view(), 1u) << r;
-    EXPECT_FALSE(g.replicas[r]->view_changing()) << r;
-  }
+  ExpectInView(g, 1);
 }
 
 // No client re-sends anything: the backups know of the request only from the PRE-PREPARE, and
@@ -112,10 +117,7 @@ TEST(PbftFaults, ABackupSuspectsAPrimaryWhoseProposalDoesNotExecute) {
   for (NodeId r : {1u, 2u, 3u}) ASSERT_TRUE(g.timers[r].count(PbftReplica::kViewChangeTimer)) << r;
   for (NodeId r : {1u, 2u, 3u}) g.Fire(r, PbftReplica::kViewChangeTimer);
   g.Pump();
-  for (NodeId r : {1u, 2u, 3u}) {
-    EXPECT_EQ(g.replicas[r]->view(), 1u) << r;
-    EXPECT_FALSE(g.replicas[r]->view_changing()) << r;
-  }
+  ExpectInView(g, 1);
 }
 
 // GeoBFT's remote view change makes an idle replica (nothing above its position, no request
@@ -170,10 +172,7 @@ TEST(PbftFaults, ExecutedProposalsRaiseNoSuspicion) {
     g.Fire(r, PbftReplica::kViewChangeTimer);
   }
   EXPECT_TRUE(g.queue.empty());
-  for (NodeId r : {1u, 2u, 3u}) {
-    EXPECT_EQ(g.replicas[r]->view(), 0u) << r;
-    EXPECT_FALSE(g.replicas[r]->view_changing()) << r;
-  }
+  ExpectInView(g, 0);
 }
 
 TEST_F(ViewChangeTest, ForgedNewViewsAreRejected) {
