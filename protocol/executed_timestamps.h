@@ -18,6 +18,10 @@ struct ExecutedTimestamps {
   bool Contains(uint64_t ts) const { return ts <= low || above.contains(ts); }
   // Records `ts` as executed; false when it already was.
   bool Insert(uint64_t ts) {
+    if (ts == low + 1 && above.empty()) {  // the usual case: in order, nothing pending above
+      low = ts;
+      return true;
+    }
     if (Contains(ts)) return false;
     above.insert(ts);
     while (!above.empty() && *above.begin() == low + 1) {

@@ -111,6 +111,8 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
 }
 
 // A certificate's batch: from the GLOBAL-SHARE received, or from our own cluster's PRE-PREPARE.
+const Message& GeoBftReplica::CarrierOf(const Certificate& c) { return c.share ? *c.share : *c.own.pre_prepare; }
+
 const wire::Batch& GeoBftReplica::BatchOf(const Certificate& c) {
   return c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
 }
@@ -135,12 +137,15 @@ bool GeoBftReplica::Has(uint64_t round, uint32_t cluster) const {
 }
 
 MessagePtr GeoBftReplica::Recent(uint64_t round, uint32_t cluster, OpCounts& ops) {
-  auto it = recent_.find({round, cluster});
-  return it == recent_.end() ? nullptr : ShareOf(it->second, round, ops);
+  const uint64_t first = next_round_ - recent_.size();
+  if (round < first || round >= next_round_ || cluster >= z_) return nullptr;
+  ExecutedRound& executed = recent_[round - first];
+  if (cluster != config_.cluster) return executed.shares[cluster];
+  return Missing(executed.own.digest) ? nullptr : ShareOf(executed.own, round, ops);
 }
 
 size_t GeoBftReplica::state_entries() const {
-  size_t n = local_.state_entries() + certs_.size() * z_ + recent_.size() + drvc_.size() + rvc_.size() + drvc_sent_.size() +
+  size_t n = local_.state_entries() + certs_.size() * z_ + recent_.size() * z_ + drvc_.size() + rvc_.size() + drvc_sent_.size() +
              rvc_sent_.size() + rvc_acted_.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.above.size();
   for (const auto& [c, kept] : answers_) n += kept.size();
@@ -162,8 +167,8 @@ std::string GeoBftReplica::BoundViolation() const {
       }
     }
   }
-  if (!recent_.empty() && recent_.begin()->first.first + kRecentWindows * config_.local.window + 1 < next_round_) {
-    return absl::StrFormat("executed certificates kept since round %d (now %d)", recent_.begin()->first.first, next_round_);
+  if (recent_.size() > kRecentWindows * config_.local.window + 1) {
+    return absl::StrFormat("executed certificates kept since round %d (now %d)", next_round_ - recent_.size(), next_round_);
   }
   if (global_snapshots_.size() > kKeptGlobalSnapshots || offers_.size() > kMaxOffers) return "global snapshots or offers beyond their caps";
   for (const auto& [c, kept] : answers_) {
@@ -313,21 +318,34 @@ bool GeoBftReplica::ValidCertificate(const Message& m, OpCounts& ops) const {
   // builder's digest of the same bytes is exact).
   ops.hashed_bytes += m.body_bytes + m.payload_bytes;
   if (m.batch_digest != digest) return false;
-  const auto& members = config_.clusters[g.cluster()];
+  const int signers = CertificateSigners(m, config_.clusters[g.cluster()]);
+  if (signers < 0 || !CheckEmbeddedSignatures(m, identity_, ops)) return false;
+  // A commit quorum of the cluster's voters: n - f = 2f+1 for n = 3f+1 (ceil((n+f+1)/2) in general);
+  // with reputation, of its committee (who sits on it is checked at execution).
+  return static_cast<uint32_t>(signers) >= CommitQuorum(VotersOf(g.cluster()), Faults(g.cluster()));
+}
+
+// How many distinct members of the certificate's cluster signed the COMMITs it carries, all for
+// exactly its (view, round, digest); -1 when any entry is malformed. The answer depends on the
+// message and the run's topology alone, and a certificate reaches every replica of every cluster,
+// so it is worked out by the first receiver and shared (like the signatures' memo).
+int GeoBftReplica::CertificateSigners(const Message& m, const std::vector<NodeId>& members) {
+  int32_t& memo = m.memo.certificate_signers;
+  if (memo != -2) return memo;
+  const wire::GlobalShare& g = m.env.global_share();
   absl::btree_set<NodeId> signers;
+  memo = -1;
   for (const wire::Envelope& e : g.commits()) {
-    if (e.body_case() != wire::Envelope::kCommit) return false;
+    if (e.body_case() != wire::Envelope::kCommit) return memo;
     const wire::Commit& c = e.commit();
     if (c.view() != g.view() || c.seq() != g.round() || c.digest() != g.digest() || c.replica() != e.sender() ||
         std::find(members.begin(), members.end(), e.sender()) == members.end() ||
         !signers.insert(e.sender()).second) {
-      return false;
+      return memo;
     }
   }
-  if (!CheckEmbeddedSignatures(m, identity_, ops)) return false;
-  // A commit quorum of the cluster's voters: n - f = 2f+1 for n = 3f+1 (ceil((n+f+1)/2) in general);
-  // with reputation, of its committee (who sits on it is checked at execution).
-  return signers.size() >= CommitQuorum(VotersOf(g.cluster()), Faults(g.cluster()));
+  memo = static_cast<int32_t>(signers.size());
+  return memo;
 }
 
 void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out) {
@@ -380,27 +398,30 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     }
     if (forged) break;
     ScoreRound(now, next_round_, r, out);
+    ExecutedRound& executed = recent_.emplace_back();
+    executed.shares.resize(z_);
     for (uint32_t cl = 0; cl < z_; ++cl) {
       Certificate& c = r[cl];
-      const wire::Batch& batch =
-          BatchOf(c);
       uint64_t position = (next_round_ - 1) * z_ + cl + 1;
       Execution ex{position, c.view, c.digest, 0};
-      for (const wire::SignedRequest& sr : batch.requests()) {
-        const wire::Request& req = sr.request();
-        if (!clients_[req.client()].Insert(req.timestamp())) continue;  // at most once
+      for (const RequestId& req : BatchRequestIds(CarrierOf(c))) {
+        if (!clients_[req.client].Insert(req.timestamp)) continue;  // at most once
         ++ex.requests;
-        const uint64_t result = ExecutionResult(position, req.client(), req.timestamp());
-        out.results.push_back({req.client(), req.timestamp(), result});
+        const uint64_t result = ExecutionResult(position, req.client, req.timestamp);
+        out.results.push_back({req.client, req.timestamp, result});
         if (cl != config_.cluster) continue;  // each cluster answers its own clients
-        auto& kept = answers_[req.client()];
-        kept[req.timestamp()] = result;
+        auto& kept = answers_[req.client];
+        kept[req.timestamp] = result;
         while (kept.size() > kKeptAnswers) kept.erase(kept.begin());
-        SendReply(req.client(), req.timestamp(), result, out);
+        SendReply(req.client, req.timestamp, result, out);
       }
       out.executed.push_back(ex);
       executed_positions_ = position;
-      recent_[{next_round_, cl}] = std::move(c);
+      if (cl == config_.cluster) {
+        executed.own = std::move(c);
+      } else {
+        executed.shares[cl] = std::move(c.share);  // every other cluster's certificate arrived as a share
+      }
     }
     // Forget the round and everything said about it (keeping its certificates for repairs).
     uint64_t done = next_round_++;
@@ -410,9 +431,7 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     // (Four windows: a replica that fell behind and caught its local PBFT up by state transfer
     // fetches the certificates it skipped from here. They are shared, immutable messages: keeping
     // them costs pointers, not copies.)
-    while (!recent_.empty() && recent_.begin()->first.first + kRecentWindows * config_.local.window < next_round_) {
-      recent_.erase(recent_.begin());
-    }
+    while (recent_.size() > kRecentWindows * config_.local.window) recent_.pop_front();
     auto forget = [done](auto& m) {
       for (auto i = m.begin(); i != m.end();) i = i->first.second <= done ? m.erase(i) : std::next(i);
     };

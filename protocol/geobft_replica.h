@@ -16,6 +16,7 @@
 #define GEOPBFT_PROTOCOL_GEOBFT_REPLICA_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,7 @@ class GeoBftReplica : public Replica {
   };
   using Round = std::vector<Certificate>;  // indexed by cluster; digest all-zero = missing
 
+  static const Message& CarrierOf(const Certificate& c);  // the message carrying its batch
   static const wire::Batch& BatchOf(const Certificate& c);
   void AfterLocalStep(TimeNs now, Effects& out);
   void OnDecided(TimeNs now, LocalDecision d, Effects& out);
@@ -102,6 +104,7 @@ class GeoBftReplica : public Replica {
   void ShareCertificate(uint64_t round, Effects& out);
   void OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out);
   bool ValidCertificate(const Message& m, OpCounts& ops) const;
+  static int CertificateSigners(const Message& m, const std::vector<NodeId>& members);
   void TryExecuteRounds(TimeNs now, Effects& out);
   void ArmRemoteTimer(TimeNs now, Effects& out);
   void SetRemoteTimer(TimeNs now, bool lost, Effects& out);
@@ -138,8 +141,14 @@ class GeoBftReplica : public Replica {
   uint64_t executed_positions_ = 0;  // position in the global order: (round - 1) * z + cluster + 1
   absl::btree_map<uint64_t, Round> certs_;
   // Certificates of recently executed rounds, to repair replicas (here or in other clusters) that
-  // lost them: (round, cluster) -> GLOBAL-SHARE, kept for four windows of rounds.
-  absl::btree_map<std::pair<uint64_t, uint32_t>, Certificate> recent_;
+  // lost them, kept for four windows of rounds. Every replica holds these, so they are kept lean:
+  // the other clusters' certificates as the shared GLOBAL-SHARE messages they arrived in (a
+  // pointer each), only our own cluster's as a decision (its share is built when someone asks).
+  struct ExecutedRound {
+    std::vector<MessagePtr> shares;  // indexed by cluster; our own cluster's slot stays empty
+    Certificate own;
+  };
+  std::deque<ExecutedRound> recent_;  // rounds next_round_ - recent_.size() .. next_round_ - 1
   std::vector<uint64_t> remote_view_;  // latest view seen in each cluster's certificates
   absl::btree_map<NodeId, ExecutedTimestamps> clients_;  // global at-most-once table
   // Results of our own clients' latest requests (per client, bounded), to answer one that re-sends

@@ -223,6 +223,23 @@ bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& o
   return memo.embedded_valid == 1;
 }
 
+const std::vector<RequestId>& BatchRequestIds(const Message& m) {
+  Message::Memo& memo = m.memo;
+  if (!memo.request_ids_read) {
+    memo.request_ids_read = true;
+    const wire::Batch* batch = m.type == MsgType::kGlobalShare ? &m.env.global_share().batch()
+                               : m.type == MsgType::kPrePrepare ? &m.env.pre_prepare().batch()
+                                                                : nullptr;
+    if (batch != nullptr) {
+      memo.request_ids.reserve(static_cast<size_t>(batch->requests_size()));
+      for (const wire::SignedRequest& sr : batch->requests()) {
+        memo.request_ids.push_back({sr.request().client(), sr.request().timestamp()});
+      }
+    }
+  }
+  return memo.request_ids;
+}
+
 absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
   auto [m_ptr, m] = MakeMessage();
   if (!m->env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {

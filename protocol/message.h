@@ -32,6 +32,12 @@ struct OpCounts {
   }
 };
 
+// A request as execution sees it: whose, and which (at-most-once is per client and timestamp).
+struct RequestId {
+  NodeId client = 0;
+  uint64_t timestamp = 0;
+};
+
 struct Message {
   wire::Envelope env;
   MsgType type = MsgType::BODY_NOT_SET;
@@ -55,6 +61,11 @@ struct Message {
   struct Memo {
     int8_t embedded_valid = -1;  // -1: not checked yet
     OpCounts embedded_cost;
+    // GLOBAL-SHARE: distinct members of its cluster whose COMMITs it carries, -1 when malformed,
+    // -2 when not counted yet (a function of the bytes and the run's fixed topology).
+    int32_t certificate_signers = -2;
+    bool request_ids_read = false;
+    std::vector<RequestId> request_ids;  // see BatchRequestIds
     Memo() = default;
     // A copy is another message (tests and Byzantine behaviours alter copies): it starts unchecked.
     Memo(const Memo&) {}
@@ -141,6 +152,11 @@ struct Auth {
   static Auth MacGroup(const std::vector<NodeId>* g) { return {Kind::kMacGroup, 0, g}; }
 };
 
+
+// The requests of the batch a PRE-PREPARE or GLOBAL-SHARE carries, in batch order; empty for other
+// messages. Read from the envelope once per message and shared: every replica executes every
+// request of every batch, and reading them from the protobuf chases two pointers per request.
+const std::vector<RequestId>& BatchRequestIds(const Message& m);
 
 // Seals `env` (whose body is set) as `id`: serializes the body once, digests it, authenticates it
 // and computes the wire size. `ops` is charged for the work.

@@ -480,23 +480,21 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
     it->second.executed = true;
     it->second.executed_digest = it->second.digest;
     const Slot& slot = it->second;
-    const wire::PrePrepare& pp = slot.pre_prepare->env.pre_prepare();
     Execution ex{seq, view_, slot.digest, 0};
-    for (const wire::SignedRequest& sr : pp.batch().requests()) {
-      const wire::Request& r = sr.request();
-      ClientRecord& rec = clients_[r.client()];
-      waited_done |= waiting_.erase({r.client(), r.timestamp()}) > 0;
-      if (rec.Executed(r.timestamp())) continue;  // executed before: at most once
+    for (const RequestId& r : BatchRequestIds(*slot.pre_prepare)) {
+      ClientRecord& rec = clients_[r.client];
+      waited_done |= waiting_.erase({r.client, r.timestamp}) > 0;
+      if (rec.Executed(r.timestamp)) continue;  // executed before: at most once
       ++ex.requests;
-      in_flight_.erase({r.client(), r.timestamp()});
+      in_flight_.erase({r.client, r.timestamp});
       if (config_.defer_execution) {
-        rec.executed.Insert(r.timestamp());  // ordered; the global layer executes and answers
+        rec.executed.Insert(r.timestamp);  // ordered; the global layer executes and answers
         continue;
       }
-      const uint64_t result = ExecutionResult(seq, r.client(), r.timestamp());
-      rec.Record(r.timestamp(), result);
-      out.results.push_back({r.client(), r.timestamp(), result});
-      SendReply(r.client(), r.timestamp(), result, out);
+      const uint64_t result = ExecutionResult(seq, r.client, r.timestamp);
+      rec.Record(r.timestamp, result);
+      out.results.push_back({r.client, r.timestamp, result});
+      SendReply(r.client, r.timestamp, result, out);
     }
     if (config_.defer_execution) {
       // The decision and its certificate: our COMMIT (if we sent one) and others' matching ones.

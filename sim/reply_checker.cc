@@ -11,15 +11,11 @@ void ReplyChecker::Violation(std::string what) {
 
 void ReplyChecker::OnExecuted(NodeId replica, const RequestResult& r, TimeNs now) {
   const Key key{r.client, r.timestamp};
-  auto [it, inserted] = requests_.try_emplace(key);
-  Entry& e = it->second;
-  if (inserted) {
-    e.result = r.result;
-    e.first_replica = replica;
-    order_.push_back(key);
+  auto it = requests_.find(key);
+  if (it == requests_.end()) {
     // A crashed replica, or one that caught up by state transfer, never executes some requests:
     // forget the oldest rather than grow without bound.
-    while (order_.size() > kMaxTracked) {
+    while (order_.size() >= kMaxTracked) {
       auto old = requests_.find(order_.front());
       if (old != requests_.end()) {
         forgot_ = true;
@@ -27,13 +23,13 @@ void ReplyChecker::OnExecuted(NodeId replica, const RequestResult& r, TimeNs now
       }
       order_.pop_front();
     }
-    it = requests_.find(key);
-  } else if (e.result != r.result) {
+    it = requests_.emplace(key, Entry{r.result, replica, 0, false}).first;
+    order_.push_back(key);
+  } else if (it->second.result != r.result) {
     Violation(absl::StrFormat("at %.6f s replica %d executed request %d of client %d with result %016x, but replica %d with %016x",
                               static_cast<double>(now) / kSecond, replica, r.timestamp, r.client, r.result,
-                              e.first_replica, e.result));
+                              it->second.first_replica, it->second.result));
   }
-  if (it == requests_.end()) return;
   if (++it->second.executions >= honest_ && it->second.accepted) requests_.erase(it);
 }
 
