@@ -30,6 +30,7 @@ GeoBftReplica::GeoBftReplica(GeoConfig config, Identity identity)
       identity_(identity),
       local_(Deferred(config_.local, config_.reputation), identity),
       z_(static_cast<uint32_t>(config_.clusters.size())),
+      presence_(4 * config_.local.window, z_),
       remote_view_(z_, 0) {
   Effects ignored;
   local_.SetProposalLimit(0, config_.local.window, ignored);
@@ -132,8 +133,16 @@ int GeoBftReplica::ClusterOf(NodeId n) const {
 }
 
 bool GeoBftReplica::Has(uint64_t round, uint32_t cluster) const {
+  if (round < next_round_) return false;  // executed rounds leave certs_
+  if (presence_.Covers(round, next_round_)) return presence_.Test(round, cluster);
   auto it = certs_.find(round);
   return it != certs_.end() && !Missing(it->second[cluster].digest);
+}
+
+void GeoBftReplica::NotePresence(uint64_t round) {
+  if (!presence_.Covers(round, next_round_)) return;
+  auto it = certs_.find(round);
+  for (uint32_t cl = 0; cl < z_; ++cl) presence_.Assign(round, cl, it != certs_.end() && !Missing(it->second[cl].digest));
 }
 
 MessagePtr GeoBftReplica::Recent(uint64_t round, uint32_t cluster, OpCounts& ops) {
@@ -164,6 +173,14 @@ std::string GeoBftReplica::BoundViolation() const {
       if (cl != config_.cluster && !Missing(r[cl].digest)) {
         return absl::StrFormat("certificate of cluster %d for round %d, more than 4 windows ahead of round %d", cl,
                                round, next_round_);
+      }
+    }
+  }
+  for (uint64_t round = next_round_; round < next_round_ + presence_.span(); ++round) {
+    auto it = certs_.find(round);
+    for (uint32_t cl = 0; cl < z_; ++cl) {
+      if (presence_.Test(round, cl) != (it != certs_.end() && !Missing(it->second[cl].digest))) {
+        return absl::StrFormat("presence bit of cluster %d, round %d disagrees with the certificate table", cl, round);
       }
     }
   }
@@ -271,6 +288,7 @@ void GeoBftReplica::OnDecided(TimeNs now, LocalDecision d, Effects& out) {
   c.view = d.view;
   c.digest = d.digest;
   c.own = std::move(d);
+  NotePresence(round);
   remote_view_[config_.cluster] = std::max(remote_view_[config_.cluster], c.view);
   if (local_.Leads(round, c.view)) ShareCertificate(round, out);
   ArmRemoteTimer(now, out);
@@ -366,6 +384,7 @@ void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out)
   c.view = g.view();
   c.digest = Digest::FromBytes(g.digest());
   c.share = m;
+  NotePresence(g.round());
   remote_view_[g.cluster()] = std::max(remote_view_[g.cluster()], g.view());
   // Received from another cluster: relay it once inside ours.
   if (ClusterOf(m->sender) != static_cast<int>(config_.cluster) && LocalIndexOf(m->sender) < 0) {
@@ -396,7 +415,10 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
         forged = true;
       }
     }
-    if (forged) break;
+    if (forged) {
+      NotePresence(next_round_);
+      break;
+    }
     ScoreRound(now, next_round_, r, out);
     ExecutedRound& executed = recent_.emplace_back();
     executed.shares.resize(z_);
@@ -425,6 +447,8 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     }
     // Forget the round and everything said about it (keeping its certificates for repairs).
     uint64_t done = next_round_++;
+    presence_.ClearRound(done);
+    NotePresence(next_round_ + presence_.span() - 1);  // the round that just came into the ring
     const uint64_t every = std::max<uint64_t>(1, config_.local.checkpoint_interval);
     if (done % every == 0) TakeGlobalSnapshot();
     certs_.erase(it);
@@ -614,6 +638,8 @@ void GeoBftReplica::InstallGlobalSnapshot(TimeNs now, const wire::GlobalSnapshot
   }
   // Forget what the snapshot covers.
   certs_.erase(certs_.begin(), certs_.upper_bound(snap.round()));
+  presence_.ClearAll();
+  for (uint64_t round = next_round_; round < next_round_ + presence_.span(); ++round) NotePresence(round);
   recent_.clear();
   offers_.erase(offers_.begin(), offers_.lower_bound({next_round_, std::string()}));
   remote_attempts_ = 0;

@@ -27,6 +27,7 @@
 
 #include "protocol/pbft_replica.h"
 #include "protocol/replica.h"
+#include "protocol/round_presence.h"
 #include "protocol/reputation.h"
 #include "protocol/role_schedule.h"
 
@@ -121,6 +122,7 @@ class GeoBftReplica : public Replica {
   void OnDrvc(const MessagePtr& m, Effects& out);
   void OnRvc(TimeNs now, const MessagePtr& m, Effects& out);
   bool Has(uint64_t round, uint32_t cluster) const;
+  void NotePresence(uint64_t round);  // after certs_[round] changed (or came into presence_'s ring)
   MessagePtr Recent(uint64_t round, uint32_t cluster, OpCounts& ops);  // null when forgotten
   int LocalIndexOf(NodeId n) const;
   int ClusterOf(NodeId n) const;
@@ -140,6 +142,7 @@ class GeoBftReplica : public Replica {
   uint64_t next_round_ = 1;          // the round executed next
   uint64_t executed_positions_ = 0;  // position in the global order: (round - 1) * z + cluster + 1
   absl::btree_map<uint64_t, Round> certs_;
+  RoundPresence presence_;  // which of certs_ are here, for the rounds next_round_ onwards (see Has)
   // Certificates of recently executed rounds, to repair replicas (here or in other clusters) that
   // lost them, kept for four windows of rounds. Every replica holds these, so they are kept lean:
   // the other clusters' certificates as the shared GLOBAL-SHARE messages they arrived in (a
