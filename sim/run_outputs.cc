@@ -108,6 +108,7 @@ std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
        Num(wall.wall_seconds > 0 ? static_cast<double>(sim.events()) / wall.wall_seconds : 0)},
       {"wall_messages_per_second",
        Num(wall.wall_seconds > 0 ? static_cast<double>(sim.messages_delivered()) / wall.wall_seconds : 0)},
+      {"wall_max_rss_mb", Num(wall.max_rss_mb)},
   };
   std::string out = "{\n";
   for (size_t i = 0; i < kv.size(); ++i) {

@@ -11,8 +11,10 @@
 
 namespace geopbft {
 
+// What the run cost on this machine: not a function of scenario and seed, so outside determinism.
 struct WallStats {
   double wall_seconds = 0;
+  double max_rss_mb = 0;  // the process's peak resident memory (a sweep worker's: over its runs so far)
 };
 
 std::string SummaryJson(const Simulation& sim, const WallStats& wall);

@@ -39,6 +39,8 @@ ls "$work/a" | grep -q tmp && fail "temporary files left behind: $(ls "$work/a")
 head -1 "$work/a/replicas.csv" | grep -q '^cluster,replica,region,behaviour,score,role,' || fail "replicas.csv header"
 head -1 "$work/a/timeseries.csv" | grep -q '^time_s,throughput_tps,latency_ms_p50,latency_ms_p99' || fail "timeseries.csv header"
 (( $(json "$work/a/summary.json" "d['committed_requests']") > 0 )) || fail "nothing committed"
+json "$work/a/summary.json" "d['wall_max_rss_mb'] > 1 and d['wall_seconds'] > 0" | grep -q True ||
+  fail "summary lacks the run's cost (wall_seconds, wall_max_rss_mb)"
 "$bin" run "$small" --out="$work/b" >/dev/null 2>&1 || fail "second run failed"
 strip='{k: v for k, v in d.items() if "wall" not in k}'
 [[ "$(json "$work/a/summary.json" "$strip")" == "$(json "$work/b/summary.json" "$strip")" ]] || fail "summaries differ"

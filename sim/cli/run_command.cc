@@ -1,5 +1,6 @@
 // `geopbft run` and `geopbft validate`.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -183,6 +184,7 @@ int RunCommand(const std::vector<std::string>& args) {
   }
   WallStats wall;
   wall.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  if (struct rusage usage{}; getrusage(RUSAGE_SELF, &usage) == 0) wall.max_rss_mb = usage.ru_maxrss / 1024.0;  // KiB
 
   struct File {
     std::string name, content;
