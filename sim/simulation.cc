@@ -101,6 +101,7 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     cfg.checkpoint_interval = p.pbft().checkpoint_interval();
     cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
     cfg.drop_out_of_order = p.pbft().drop_out_of_order();
+    h.legacy_drops = cfg.drop_out_of_order;
     cfg.planted_quorum_shortfall = scenario_.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
     if (layered) {
       GeoConfig gc;
@@ -334,12 +335,12 @@ void Simulation::Deliver(NodeId to, const MessagePtr& m) {
     clients_[c].sm->Step(now_, Input::Deliver(m), clients_[c].fx);
     return ApplyClientEffects(c);
   }
-  if (replicas_[to].crashed) return;  // lost with the crashed host
-  ReplicaStats& st = replicas_[to].stats;
+  ReplicaHost& h = replicas_[to];
+  if (h.crashed) return;  // lost with the crashed host
+  ReplicaStats& st = h.stats;
   ++st.messages_received;
   st.bytes_received += m->wire_size;
-  if (replicas_[to].sm->LegacyDropOnArrival(*m)) return;
-  ReplicaHost& h = replicas_[to];
+  if (h.legacy_drops && h.sm->LegacyDropOnArrival(*m)) return;
   if (inbox_limit_ > 0 && (h.busy || now_ < h.busy_until) && h.inbox_bytes + m->wire_size > inbox_limit_) {
     ++st.inbox_dropped;  // the receive buffer is full: the replica is too slow for its load
     ++inbox_dropped_;
