@@ -114,9 +114,7 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
 // A certificate's batch: from the GLOBAL-SHARE received, or from our own cluster's PRE-PREPARE.
 const Message& GeoBftReplica::CarrierOf(const Certificate& c) { return c.share ? *c.share : *c.own.pre_prepare; }
 
-const wire::Batch& GeoBftReplica::BatchOf(const Certificate& c) {
-  return c.share ? c.share->env.global_share().batch() : c.own.pre_prepare->env.pre_prepare().batch();
-}
+const wire::Batch& GeoBftReplica::BatchOf(const Certificate& c) { return *CarriedBatch(CarrierOf(c)); }
 
 int GeoBftReplica::LocalIndexOf(NodeId n) const {
   const auto& m = config_.clusters[config_.cluster];

@@ -65,10 +65,7 @@ void FillHeader(Message& m) {
   }
   if (m.type == MsgType::kRequest) m.payload_bytes = e.request().payload_size();
   // Batches carry their requests' modelled payload.
-  const wire::Batch* batch = m.type == MsgType::kPrePrepare   ? &e.pre_prepare().batch()
-                             : m.type == MsgType::kGlobalShare ? &e.global_share().batch()
-                                                               : nullptr;
-  if (batch) {
+  if (const wire::Batch* batch = CarriedBatch(m)) {
     uint64_t payload = 0;
     for (const auto& r : batch->requests()) payload += r.request().payload_size();
     m.payload_bytes = static_cast<uint32_t>(std::min<uint64_t>(payload, UINT32_MAX));
@@ -223,14 +220,17 @@ bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& o
   return memo.embedded_valid == 1;
 }
 
+const wire::Batch* CarriedBatch(const Message& m) {
+  if (m.type == MsgType::kPrePrepare) return &m.env.pre_prepare().batch();
+  if (m.type == MsgType::kGlobalShare) return &m.env.global_share().batch();
+  return nullptr;
+}
+
 const std::vector<RequestId>& BatchRequestIds(const Message& m) {
   Message::Memo& memo = m.memo;
   if (!memo.request_ids_read) {
     memo.request_ids_read = true;
-    const wire::Batch* batch = m.type == MsgType::kGlobalShare ? &m.env.global_share().batch()
-                               : m.type == MsgType::kPrePrepare ? &m.env.pre_prepare().batch()
-                                                                : nullptr;
-    if (batch != nullptr) {
+    if (const wire::Batch* batch = CarriedBatch(m)) {
       memo.request_ids.reserve(static_cast<size_t>(batch->requests_size()));
       for (const wire::SignedRequest& sr : batch->requests()) {
         memo.request_ids.push_back({sr.request().client(), sr.request().timestamp()});

@@ -153,6 +153,9 @@ struct Auth {
 };
 
 
+// The batch a PRE-PREPARE or GLOBAL-SHARE carries; null for other messages.
+const wire::Batch* CarriedBatch(const Message& m);
+
 // The requests of the batch a PRE-PREPARE or GLOBAL-SHARE carries, in batch order; empty for other
 // messages. Read from the envelope once per message and shared: every replica executes every
 // request of every batch, and reading them from the protobuf chases two pointers per request.

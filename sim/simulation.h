@@ -204,7 +204,6 @@ class Simulation {
     Rng rng{0};
     double speed = 1;
     uint32_t cluster = 0;
-    uint32_t inbox_bytes_front = 0;
     TimeNs cpu_done_at = 0;  // ... at this time (stall reports)
     double base_speed = 1;
     Effects fx;
