@@ -10,9 +10,12 @@
 namespace geopbft {
 namespace {
 
-PbftConfig Deferred(PbftConfig c, bool reputation) {
+PbftConfig Deferred(const GeoConfig& g) {
+  PbftConfig c = g.local;
   c.defer_execution = true;
-  c.vote_evidence = reputation;
+  c.vote_evidence = g.reputation;
+  c.defend = g.reputation && g.params.Defends();
+  c.cluster = g.cluster;
   return c;
 }
 
@@ -28,7 +31,7 @@ constexpr size_t kMaxOffers = 8;        // global-state offers kept, whatever pe
 GeoBftReplica::GeoBftReplica(GeoConfig config, Identity identity)
     : config_(std::move(config)),
       identity_(identity),
-      local_(Deferred(config_.local, config_.reputation), identity),
+      local_(Deferred(config_), identity),
       z_(static_cast<uint32_t>(config_.clusters.size())),
       presence_(4 * config_.local.window, z_),
       remote_view_(z_, 0) {
@@ -88,6 +91,13 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
     representative_[cl] = rep;
     if (!scores_) continue;
     scores_->ApplyBatch(cl, round, batch, [&](uint64_t seq) -> const RoleEpoch& { return cluster_roles_[cl].At(seq); });
+    // Proofs against our own members, now committed: nobody needs to carry them any more.
+    if (cl == config_.cluster) {
+      for (const wire::MisbehaviourProof& p : batch.proofs()) {
+        int i = LocalIndexOf(p.replica());
+        if (i >= 0 && scores_->IsBarred(cl, static_cast<uint32_t>(i))) local_.NoteBarred(p.replica());
+      }
+    }
   }
   if (!scores_ || round % config_.params.reselect_every != 0) return;
   const uint64_t window = config_.local.window;
@@ -98,8 +108,15 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
     const wire::Batch& batch =
         BatchOf(c);
     // The incumbent: the leader of the latest proposal's view under the roles of this round.
-    int incumbent = static_cast<int>(cluster_roles_[cl].At(round).Leader(scores_->last_view(cl)));
-    RoleEpoch e = RoleEpoch::Of(round + window + 1, scores_->Committee(cl, incumbent), batch.proposer_view());
+    // (Defence: under the latest epoch, the one the new epoch follows; the older rule reads this
+    // round's.)
+    const RoleEpoch& before = config_.params.Defends() ? cluster_roles_[cl].epochs().rbegin()->second : cluster_roles_[cl].At(round);
+    int incumbent = static_cast<int>(before.Leader(scores_->last_view(cl)));
+    const std::vector<uint32_t>& sitting = cluster_roles_[cl].epochs().rbegin()->second.ranked;
+    // The new committee's best leads the view the cluster is in (the latest proposer view: a
+    // re-proposed batch keeps an older one, and leading from it would hand the lead to another).
+    const uint64_t base_view = config_.params.Defends() ? scores_->last_view(cl) : batch.proposer_view();
+    RoleEpoch e = RoleEpoch::Of(round + window + 1, scores_->Committee(cl, incumbent, sitting, round), base_view);
     for (uint32_t i : e.ranked) fingerprint = Mix64(fingerprint ^ (uint64_t{cl} << 32) ^ i);
     fingerprint = Mix64(fingerprint ^ e.base_view);
     cluster_roles_[cl].Add(e);
@@ -286,9 +303,11 @@ void GeoBftReplica::OnDecided(TimeNs now, LocalDecision d, Effects& out) {
   c.view = d.view;
   c.digest = d.digest;
   c.own = std::move(d);
+  c.at = now;
   NotePresence(round);
   remote_view_[config_.cluster] = std::max(remote_view_[config_.cluster], c.view);
   if (local_.Leads(round, c.view)) ShareCertificate(round, out);
+  MeasurePace(now, round, c.view, out);
   ArmRemoteTimer(now, out);
 }
 
@@ -382,8 +401,10 @@ void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out)
   c.view = g.view();
   c.digest = Digest::FromBytes(g.digest());
   c.share = m;
+  c.at = now;
   NotePresence(g.round());
   remote_view_[g.cluster()] = std::max(remote_view_[g.cluster()], g.view());
+  NoteOthersIn(now, g.round());
   // Received from another cluster: relay it once inside ours.
   if (ClusterOf(m->sender) != static_cast<int>(config_.cluster) && LocalIndexOf(m->sender) < 0) {
     out.Send(m, kToGroup);
@@ -397,6 +418,53 @@ void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out)
   // for the repair soon.
   if (remote_timer_armed_ && !remote_timer_lost_ && g.round() > next_round_ && !Has(next_round_, g.cluster())) {
     SetRemoteTimer(now, true, out);
+  }
+}
+
+// The committee's pace monitor (reputation's defence). For each round, the lag of our cluster's
+// decision behind the last of the other clusters' certificates of that round, as this member sees
+// it: a representative that holds its proposals back, or runs on a slow machine, makes every round
+// of its cluster late against the others, whatever the distances (the others' certificates must
+// cross the WAN, our own decision need not; an idle cluster proposes as soon as others start a
+// round). Loss delays single rounds, so the monitor looks at the median of the last
+// complaint_samples rounds under one leader; f+1 members must complain before anything happens.
+bool GeoBftReplica::Monitoring() const {
+  return scores_ && config_.params.Defends() && z_ > 1 && local_.InCommittee() && !local_.IsPrimary();
+}
+
+void GeoBftReplica::NoteOthersIn(TimeNs now, uint64_t round) {
+  if (!Monitoring() || Has(round, config_.cluster)) return;
+  auto it = certs_.find(round);
+  if (it == certs_.end()) return;
+  for (uint32_t cl = 0; cl < z_; ++cl) {
+    if (cl != config_.cluster && Missing(it->second[cl].digest)) return;
+  }
+  others_in_.try_emplace(round, now);
+  while (others_in_.size() > 4 * config_.local.window) others_in_.erase(others_in_.begin());
+}
+
+void GeoBftReplica::MeasurePace(TimeNs now, uint64_t round, uint64_t view, Effects& out) {
+  auto it = others_in_.find(round);
+  TimeNs lag = it == others_in_.end() ? 0 : now - it->second;
+  if (it != others_in_.end()) others_in_.erase(it);
+  if (!Monitoring()) return;
+  // Samples count under one leader only.
+  const uint32_t leader = local_.roles().At(std::min(round, local_.roles().known_until())).Leader(view);
+  if (view != lag_view_ || leader != lag_leader_) {
+    lags_.clear();
+    lag_view_ = view;
+    lag_leader_ = leader;
+  }
+  lags_.push_back(lag);
+  const size_t k = std::max<size_t>(1, config_.params.complaint_samples);
+  while (lags_.size() > k) lags_.pop_front();
+  if (lags_.size() < k) return;
+  std::vector<TimeNs> sorted(lags_.begin(), lags_.end());
+  std::nth_element(sorted.begin(), sorted.begin() + k / 2, sorted.end());
+  const TimeNs median = sorted[k / 2];
+  if (median > static_cast<TimeNs>(config_.params.complaint_lag_ms * kMillisecond)) {
+    local_.Complain(now, round, static_cast<uint32_t>(median / kMillisecond), out);
+    AfterLocalStep(now, out);
   }
 }
 

@@ -94,6 +94,7 @@ class GeoBftReplica : public Replica {
     Digest digest;
     MessagePtr share;  // the signed GLOBAL-SHARE (built lazily for our own cluster)
     LocalDecision own;  // our own cluster's decision
+    TimeNs at = 0;      // when it came (decided, for our own cluster): the pace monitor's input
   };
   using Round = std::vector<Certificate>;  // indexed by cluster; digest all-zero = missing
 
@@ -133,6 +134,9 @@ class GeoBftReplica : public Replica {
   uint32_t VotersOf(uint32_t cluster) const;  // committee size (cluster size without reputation)
   bool SignedByCommittee(const Certificate& c, uint32_t cluster, uint64_t round) const;
   void ScoreRound(TimeNs now, uint64_t round, const Round& r, Effects& out);
+  bool Monitoring() const;
+  void NoteOthersIn(TimeNs now, uint64_t round);
+  void MeasurePace(TimeNs now, uint64_t round, uint64_t view, Effects& out);
 
   GeoConfig config_;
   Identity identity_;
@@ -189,6 +193,12 @@ class GeoBftReplica : public Replica {
   std::vector<RoleSchedule> cluster_roles_;
   std::vector<NodeId> representative_;
   uint64_t representative_changes_ = 0;
+
+  // The committee's pace monitor (see MeasurePace).
+  absl::btree_map<uint64_t, TimeNs> others_in_;  // round -> when the last other cluster's certificate came
+  std::deque<TimeNs> lags_;                       // recent lags under (lag_view_, lag_leader_)
+  uint64_t lag_view_ = 0;
+  uint32_t lag_leader_ = 0;
 };
 
 }  // namespace geopbft

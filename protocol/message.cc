@@ -25,6 +25,8 @@ std::string SerializeBody(const wire::Envelope& env) {
     case MsgType::kRemoteViewChange: return env.remote_view_change().SerializeAsString();
     case MsgType::kGlobalStateRequest: return env.global_state_request().SerializeAsString();
     case MsgType::kGlobalState: return env.global_state().SerializeAsString();
+    case MsgType::kComplaint: return env.complaint().SerializeAsString();
+    case MsgType::kAccusation: return env.accusation().SerializeAsString();
     case MsgType::BODY_NOT_SET: break;
   }
   return {};
@@ -61,6 +63,8 @@ void FillHeader(Message& m) {
     case MsgType::kRemoteViewChange: m.seq = e.remote_view_change().round(); break;
     case MsgType::kGlobalStateRequest: m.seq = e.global_state_request().round(); break;
     case MsgType::kGlobalState: break;
+    case MsgType::kComplaint: m.view = e.complaint().view(); m.seq = e.complaint().round(); break;
+    case MsgType::kAccusation: break;
     case MsgType::BODY_NOT_SET: break;
   }
   if (m.type == MsgType::kRequest) m.payload_bytes = e.request().payload_size();
@@ -121,6 +125,8 @@ std::string_view MsgTypeName(MsgType t) {
     case MsgType::kRemoteViewChange: return "RVC";
     case MsgType::kGlobalStateRequest: return "GLOBAL-STATE-REQUEST";
     case MsgType::kGlobalState: return "GLOBAL-STATE";
+    case MsgType::kComplaint: return "COMPLAINT";
+    case MsgType::kAccusation: return "ACCUSATION";
     case MsgType::BODY_NOT_SET: break;
   }
   return "NONE";
@@ -148,7 +154,7 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
 
 MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests,
                           const Identity& id, const std::vector<NodeId>* group, OpCounts& ops,
-                          wire::Batch* extras) {
+                          wire::Batch* extras, bool sign_header) {
   auto [m_ptr, m] = MakeMessage();
   wire::PrePrepare* pp = m->env.mutable_pre_prepare();
   pp->set_view(view);
@@ -164,6 +170,10 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
   std::string batch = pp->batch().SerializeAsString();
   m->batch_digest = Sha256(batch);
   pp->set_digest(std::string(m->batch_digest.view()));
+  if (sign_header) {
+    pp->set_header_signature(id.Sign(ProposalHeaderDigest(view, seq, m->batch_digest, id.self())));
+    ++ops.signs;
+  }
   m->env.set_sender(id.self());
   FillHeader(*m);
   ops.hashed_bytes += batch.size() + m->payload_bytes;
@@ -174,6 +184,15 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
   Authenticate(*m, id, Auth::MacGroup(group), ops);
   Finish(*m);
   return m_ptr;
+}
+
+Digest ProposalHeaderDigest(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader) {
+  wire::ProposalHeader h;
+  h.set_view(view);
+  h.set_seq(seq);
+  h.set_digest(std::string(digest.view()));
+  h.set_leader(leader);
+  return Sha256(h.SerializeAsString());
 }
 
 bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCounts& ops) {

@@ -167,10 +167,14 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
 
 // Seals a PRE-PREPARE whose batch is made of the given request messages (each sealed by its
 // client). Request digests are reused, not recomputed.
-// `extras` (reputation) supplies the batch's proposer_view and evidence.
+// `extras` (reputation) supplies the batch's proposer_view and evidence. `sign_header`
+// (reputation's defence): the leader also signs the proposal's header (view, seq, digest), the
+// small, transferable statement that makes an equivocation provable.
 MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests,
                           const Identity& id, const std::vector<NodeId>* group, OpCounts& ops,
-                          wire::Batch* extras = nullptr);
+                          wire::Batch* extras = nullptr, bool sign_header = false);
+// What a leader signs of a proposal: SHA-256 of the serialized ProposalHeader.
+Digest ProposalHeaderDigest(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader);
 
 // An authenticator's tags (Envelope.macs): how many, and the one at a group position.
 inline uint32_t MacCount(const wire::Envelope& env) { return static_cast<uint32_t>(env.macs().size() / kMacSize); }

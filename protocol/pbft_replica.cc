@@ -76,7 +76,9 @@ int PbftReplica::IndexOf(NodeId node) const {
 
 size_t PbftReplica::state_entries() const {
   size_t n = log_.size() + snapshots_.size() + waiting_.size() + pending_.size() + in_flight_.size() +
-             future_proposals_.size() + deferred_proposals_.size() + roles_.epochs().size();
+             future_proposals_.size() + deferred_proposals_.size() + roles_.epochs().size() + proofs_.size() +
+             complaint_certs_.size();
+  for (const auto& [v, by] : complaints_) n += by.size();
   for (const auto& [seq, votes] : checkpoint_votes_) n += votes.size();
   for (const auto& [v, msgs] : view_change_msgs_) n += msgs.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.executed.above.size() + rec.results.size();
@@ -142,6 +144,8 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
     case MsgType::kViewChange: return OnViewChange(now, m, out);
     case MsgType::kNewView: return OnNewView(now, m, out);
     case MsgType::kStatus: return OnStatus(now, m, out);
+    case MsgType::kComplaint: return OnComplaint(now, m, out);
+    case MsgType::kAccusation: return OnAccusation(m, out);
     case MsgType::kReply:
     // (GeoBFT's global layer takes these before its local PBFT sees anything.)
     case MsgType::kGlobalShare:
@@ -199,7 +203,7 @@ void PbftReplica::TryPropose(TimeNs now, Effects& out) {
     wire::Batch extras;
     AttachEvidence(extras);
     MessagePtr pp = SealPrePrepare(view_, seq, batch, identity_, &config_.members, out.ops,
-                                   config_.vote_evidence ? &extras : nullptr);
+                                   config_.vote_evidence ? &extras : nullptr, config_.defend);
     out.Send(pp, kToGroup);
     batch_due_ = false;
     AcceptPrePrepare(now, seq, pp, pp->batch_digest, out);
@@ -248,7 +252,7 @@ void PbftReplica::ProposeNoops(TimeNs now, uint64_t upto, Effects& out) {
     wire::Batch extras;
     AttachEvidence(extras);
     MessagePtr pp = SealPrePrepare(view_, seq, {}, identity_, &config_.members, out.ops,
-                                   config_.vote_evidence ? &extras : nullptr);
+                                   config_.vote_evidence ? &extras : nullptr, config_.defend);
     out.Send(pp, kToGroup);
     AcceptPrePrepare(now, seq, pp, pp->batch_digest, out);
   }
@@ -311,7 +315,7 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
       return;
     }
   }
-  if (config_.vote_evidence && !ValidEvidence(*m, out.ops)) {
+  if ((config_.vote_evidence && !ValidEvidence(*m, out.ops)) || !ValidHeader(*m, out.ops)) {
     ++out.rejected;
     return;
   }
@@ -355,6 +359,7 @@ void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, cons
     p->set_seq(seq);
     p->set_digest(std::string(digest.view()));
     p->set_replica(identity_.self());
+    if (config_.defend) p->set_leader_signature(slot.pre_prepare->env.pre_prepare().header_signature());
     slot.own_prepare = Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops);
     out.Send(slot.own_prepare, kToGroup);
     if (slot.prepares.Mark(config_.self_index)) slot.prepares.SetMatch(config_.self_index);
@@ -406,6 +411,14 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
   }
   if (LegacyDrops(view, seq)) return;
   Slot& slot = SlotInView(seq);
+  if (config_.defend) {
+    if (is_prepare) {
+      CheckPrepareConflict(now, slot, m, out);
+    } else if (slot.commits.Has(static_cast<uint32_t>(index))) {
+      CheckCommitConflict(now, slot, m, out);
+    }
+    if (slot.view != view_) return;  // the proof changed the view
+  }
   if (!is_prepare && !slot.commits.Has(static_cast<uint32_t>(index))) slot.commit_msgs.push_back(m);
   Vote(is_prepare ? slot.prepares : slot.commits, index, m->vote_digest, slot);
   if (seq == last_executed_ + 1) ++next_slot_progress_;

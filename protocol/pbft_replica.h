@@ -50,6 +50,12 @@ struct PbftConfig {
   // Reputation: proposals carry the signed COMMITs of earlier sequence numbers as evidence (and the
   // view they were first proposed in); backups check it. Roles come from InstallRoles.
   bool vote_evidence = false;
+  // Reputation's defence (the default rule; pbft_defence.cc): proposals carry a signed header,
+  // PREPAREs the header signature they vouch for; members turn conflicting signed messages into
+  // proofs, and f+1 complaints against the leader into a view change; proposals carry both to be
+  // committed. `cluster` names the group in complaints.
+  bool defend = false;
+  uint32_t cluster = 0;
 };
 
 // Votes of one phase for one sequence number, one per member. Votes are kept per member (not
@@ -154,6 +160,13 @@ class PbftReplica : public Replica {
   // Reputation hook: roles for sequence numbers from `e.first_seq` on, and roles now known up to
   // `known_until`. Proposals and votes waiting for them proceed.
   void InstallRoles(TimeNs now, RoleEpoch e, uint64_t known_until, Effects& out);
+  // Defence hooks (pbft_defence.cc). The global layer measured that the leader keeps our rounds
+  // waiting: sign and broadcast a complaint (once per view). `barred`: a proof against this member
+  // was committed; stop carrying it.
+  void Complain(TimeNs now, uint64_t round, uint32_t lag_ms, Effects& out);
+  void NoteBarred(NodeId culprit) { proofs_.erase(culprit), barred_.insert(culprit); }
+  size_t proofs_held() const { return proofs_.size(); }
+  uint64_t complaints_sent() const { return complaints_sent_; }
 
  private:
   using VoteSet = PbftVoteSet;
@@ -237,6 +250,16 @@ class PbftReplica : public Replica {
   const RoleEpoch& CurrentRoles() const { return roles_.At(std::min(last_executed_ + 1, roles_.known_until())); }
   uint32_t Matching(uint64_t seq, const PbftVoteSet& votes) const { return roles_.At(seq).Count(votes.match); }
   void AttachEvidence(wire::Batch& batch);
+  // pbft_defence.cc
+  void AttachAccusations(wire::Batch& batch);
+  bool ValidAccusations(const wire::Batch& batch, OpCounts& ops) const;
+  bool ValidHeader(const Message& pp, OpCounts& ops) const;
+  void CheckPrepareConflict(TimeNs now, const Slot& slot, const MessagePtr& prepare, Effects& out);
+  void CheckCommitConflict(TimeNs now, const Slot& slot, const MessagePtr& commit, Effects& out);
+  void HoldProof(TimeNs now, wire::MisbehaviourProof proof, bool broadcast, Effects& out);
+  void OnAccusation(const MessagePtr& m, Effects& out);
+  void OnComplaint(TimeNs now, const MessagePtr& m, Effects& out);
+  void CountComplaints(TimeNs now, Effects& out);
   bool ValidEvidence(const Message& m, OpCounts& ops) const;
   void HandOver(TimeNs now, Effects& out);
   bool InWindow(uint64_t seq) const { return seq > stable_seq_ && seq <= stable_seq_ + config_.window; }
@@ -312,6 +335,15 @@ class PbftReplica : public Replica {
   absl::btree_map<uint64_t, MessagePtr> future_proposals_;  // PRE-PREPAREs beyond known roles
   uint64_t reported_upto_ = 0;  // evidence attached up to this sequence number
   uint64_t equivocations_seen_ = 0;  // view changes started on proof of an equivocating leader
+
+  // Reputation's defence.
+  absl::btree_map<NodeId, wire::MisbehaviourProof> proofs_;  // held until committed (NoteBarred)
+  absl::btree_map<NodeId, uint64_t> proof_attached_at_;      // culprit -> sequence number last carried
+  absl::btree_set<NodeId> barred_;
+  absl::btree_map<uint64_t, absl::btree_map<uint32_t, MessagePtr>> complaints_;  // view -> complainer index
+  absl::btree_map<uint64_t, std::vector<MessagePtr>> complaint_certs_;          // view -> f+1, to commit
+  absl::btree_set<uint64_t> complained_;  // views we complained about
+  uint64_t complaints_sent_ = 0;
 };
 
 }  // namespace geopbft

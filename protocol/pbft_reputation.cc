@@ -74,6 +74,7 @@ void PbftReplica::AttachEvidence(wire::Batch& batch) {
       if (c->env.commit().view() == slot.view) *ev->add_commits() = c->env;
     }
   }
+  AttachAccusations(batch);
 }
 
 bool PbftReplica::ValidEvidence(const Message& m, OpCounts& ops) const {
@@ -100,7 +101,7 @@ bool PbftReplica::ValidEvidence(const Message& m, OpCounts& ops) const {
     // The record must itself prove the decision: a commit quorum of the committee.
     if (roles.Count(matching) < CommitQuorum(roles.size(), config_.f)) return false;
   }
-  return CheckEmbeddedSignatures(m, identity_, ops);
+  return ValidAccusations(pp.batch(), ops) && CheckEmbeddedSignatures(m, identity_, ops);
 }
 
 }  // namespace geopbft

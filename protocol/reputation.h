@@ -48,6 +48,13 @@ struct ReputationParams {
   double eviction_threshold = 60;
   uint32_t reselect_every = 16;
   uint32_t committee_size = 0;  // 0: 3f+1
+  // Defence (the default rule only; see DESIGN §4 and scenario.proto for the reasoning):
+  double seat_margin = 10;         // hysteresis: a seat or the lead changes hands only for more than this
+  double complaint_penalty = 20;   // a leader deposed by committed complaints loses this much ...
+  uint64_t lead_ban_rounds = 1024; // ... and may not lead for this many rounds (doubled each time)
+  double complaint_lag_ms = 200;   // the committee's pace monitor: median lag that makes it complain
+  uint32_t complaint_samples = 8;  // rounds the median is taken over
+  bool Defends() const { return rule == Rule::kDefault; }
 };
 
 enum class VoteOutcome { kAgree, kMiss, kAgainst };
@@ -58,6 +65,19 @@ struct PeerScore {
   double transaction = 0;
   uint32_t streak = 0;  // consecutive misses (or votes against)
   double record = 1;    // exponential average of agree = 1 / miss = 0
+  // Defence: a committed proof bars for good (score 0, never on the committee while enough others
+  // are, never representative); committed complaints ban from the lead until a round.
+  bool barred = false;
+  uint64_t barred_round = 0;
+  uint64_t lead_ban_until = 0;
+  uint32_t depositions = 0;
+};
+
+// A replica barred by a committed proof: who, and at which round (every honest replica the same).
+struct Barred {
+  uint32_t cluster = 0;
+  NodeId replica = 0;
+  uint64_t round = 0;
 };
 
 class ScoreBook {
@@ -85,7 +105,16 @@ class ScoreBook {
       ApplyVotes(c, ev, roles_of(ev.seq()));
     }
     ApplyReplies(c, batch);
+    if (params_.Defends()) ApplyAccusations(c, round, batch);
   }
+  // Proofs bar their culprits; a complaint certificate deposes the leader it accuses (once per view).
+  void ApplyAccusations(uint32_t c, uint64_t round, const wire::Batch& batch);
+  bool IsBarred(uint32_t c, uint32_t i) const { return peers_[c][i].barred; }
+  bool LeadBanned(uint32_t c, uint32_t i, uint64_t round) const {
+    return peers_[c][i].barred || peers_[c][i].lead_ban_until > round;
+  }
+  const std::vector<Barred>& barred() const { return barred_; }
+  uint64_t depositions() const { return depositions_; }
   void ApplyVotes(uint32_t c, const wire::VoteEvidence& ev, const RoleEpoch& roles);
   void ApplyReplies(uint32_t c, const wire::Batch& batch);
   // The outcome for each member of cluster c (index order) under the default rule's reading.
@@ -98,6 +127,11 @@ class ScoreBook {
   // or above the eviction threshold, topped up from the rest if too few remain.
   // `incumbent` (or -1) is the current representative's index: it stays first among its equals.
   std::vector<uint32_t> Committee(uint32_t c, int incumbent = -1) const;
+  // The default rule's choice, with hysteresis: the `sitting` committee keeps its seats and the
+  // incumbent the lead unless someone scores more than seat_margin better, or they are evicted,
+  // barred or (the lead) banned. Barred and banned members lead last.
+  std::vector<uint32_t> Committee(uint32_t c, int incumbent, const std::vector<uint32_t>& sitting,
+                                  uint64_t round) const;
   // The proposer view of the latest proposal of cluster c (agreed: it is inside the batches).
   uint64_t last_view(uint32_t c) const { return last_view_[c]; }
   uint32_t CommitteeSize(uint32_t c) const;
@@ -123,6 +157,9 @@ class ScoreBook {
   std::vector<MyPbftScores> my_pbft_;  // per cluster (MY_PBFT rule)
   std::vector<uint64_t> scored_upto_;
   std::vector<uint64_t> last_view_;  // latest proposer_view seen per cluster
+  std::vector<uint64_t> next_complaint_view_;  // per cluster: complaints about earlier views are done
+  std::vector<Barred> barred_;
+  uint64_t depositions_ = 0;
 };
 
 }  // namespace geopbft

@@ -38,7 +38,12 @@ MessagePtr AlternativeProposal(const Message& pp, const Identity& self, const st
   } else if (requests.size() == 1) {
     requests.push_back(requests.front());
   }
-  return SealPrePrepare(p.view(), p.seq(), requests, self, &group, ops);
+  // A leader whose proposals must carry a signed header signs the other one too (or nobody would
+  // accept it): the two headers are the proof of its equivocation.
+  if (p.header_signature().empty()) return SealPrePrepare(p.view(), p.seq(), requests, self, &group, ops);
+  wire::Batch extras = p.batch();  // the same evidence, proofs and complaints
+  extras.clear_requests();
+  return SealPrePrepare(p.view(), p.seq(), requests, self, &group, ops, &extras, true);
 }
 
 }  // namespace

@@ -402,6 +402,11 @@ ReputationParams ToReputationParams(const scenario::Reputation& r) {
   p.eviction_threshold = r.eviction_threshold();
   p.reselect_every = r.reselect_every();
   p.committee_size = r.committee_size();
+  p.seat_margin = r.seat_margin();
+  p.complaint_penalty = r.complaint_penalty();
+  p.lead_ban_rounds = r.lead_ban_rounds();
+  p.complaint_lag_ms = r.complaint_lag_ms();
+  p.complaint_samples = r.complaint_samples();
   return p;
 }
 
