@@ -65,6 +65,7 @@ struct LocalDecision {
   Digest digest;
   MessagePtr pre_prepare;            // carries the batch
   std::vector<MessagePtr> commits;   // 2f+1 signed COMMITs for (view, seq, digest)
+  TimeNs committed_at = 0;           // when the slot committed here (execution waits for order)
 };
 
 // A client request that gathered f+1 matching replies.

@@ -16,6 +16,8 @@ PbftConfig Deferred(const GeoConfig& g) {
   c.vote_evidence = g.reputation;
   c.defend = g.reputation && g.params.Defends();
   c.cluster = g.cluster;
+  c.complaint_samples = g.params.complaint_samples;
+  c.complaint_commit_lag = static_cast<TimeNs>(g.params.complaint_commit_lag_ms * kMillisecond);
   return c;
 }
 
@@ -307,7 +309,7 @@ void GeoBftReplica::OnDecided(TimeNs now, LocalDecision d, Effects& out) {
   NotePresence(round);
   remote_view_[config_.cluster] = std::max(remote_view_[config_.cluster], c.view);
   if (local_.Leads(round, c.view)) ShareCertificate(round, out);
-  MeasurePace(now, round, c.view, out);
+  MeasurePace(now, c.own.committed_at, round, c.view, out);
   ArmRemoteTimer(now, out);
 }
 
@@ -443,9 +445,11 @@ void GeoBftReplica::NoteOthersIn(TimeNs now, uint64_t round) {
   while (others_in_.size() > 4 * config_.local.window) others_in_.erase(others_in_.begin());
 }
 
-void GeoBftReplica::MeasurePace(TimeNs now, uint64_t round, uint64_t view, Effects& out) {
+void GeoBftReplica::MeasurePace(TimeNs now, TimeNs committed_at, uint64_t round, uint64_t view, Effects& out) {
+  // (The commit time, not the execution's: a slot lost here alone holds up execution of the ones
+  // after it, which says nothing of the leader.)
   auto it = others_in_.find(round);
-  TimeNs lag = it == others_in_.end() ? 0 : now - it->second;
+  TimeNs lag = it == others_in_.end() ? 0 : std::max<TimeNs>(0, committed_at - it->second);
   if (it != others_in_.end()) others_in_.erase(it);
   if (!Monitoring()) return;
   // Samples count under one leader only.

@@ -136,7 +136,7 @@ class GeoBftReplica : public Replica {
   void ScoreRound(TimeNs now, uint64_t round, const Round& r, Effects& out);
   bool Monitoring() const;
   void NoteOthersIn(TimeNs now, uint64_t round);
-  void MeasurePace(TimeNs now, uint64_t round, uint64_t view, Effects& out);
+  void MeasurePace(TimeNs now, TimeNs committed_at, uint64_t round, uint64_t view, Effects& out);
 
   GeoConfig config_;
   Identity identity_;

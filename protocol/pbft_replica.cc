@@ -401,6 +401,8 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
   const bool is_prepare = m->type == MsgType::kPrepare;
   const uint64_t view = m->view, seq = m->seq;  // decoded once into the header
   const uint32_t replica = m->voter;
+  // The leader's COMMIT for a slot decided here: the pace monitor's sample (it may come late).
+  if (!is_prepare && config_.defend && NoteLeaderCommit(now, m, out)) return;
   // Late votes (for executed sequence numbers) and votes of other views are normal; ignore them.
   if (view != view_ || view_changing_ || !InWindow(seq)) return;
   int index = IndexOf(m->sender);
@@ -479,6 +481,8 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
   if (!slot.committed &&
       roles.Count(slot.commits.match) + config_.planted_quorum_shortfall >= CommitQuorum(m, config_.f)) {
     slot.committed = true;
+    slot.committed_at = now;
+    if (config_.defend) NoteDecided(now, seq, slot, out);
     TryExecute(now, out);
     if (seq > last_executed_ + 1) ArmGapStatusTimer(now, out);
   }
@@ -512,7 +516,7 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
     if (config_.defer_execution) {
       // The decision and its certificate: our COMMIT (if we sent one) and others' matching ones.
       // (Committee members' only: a listener's COMMIT, which an honest one never sends, is no vote.)
-      LocalDecision d{seq, view_, slot.digest, slot.pre_prepare, {}};
+      LocalDecision d{seq, view_, slot.digest, slot.pre_prepare, {}, slot.committed_at};
       const RoleEpoch& roles = roles_.At(seq);
       if (slot.own_commit && roles.Votes(config_.self_index)) d.commits.push_back(slot.own_commit);
       for (const MessagePtr& c : slot.commit_msgs) {

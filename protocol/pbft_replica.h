@@ -56,6 +56,8 @@ struct PbftConfig {
   // committed. `cluster` names the group in complaints.
   bool defend = false;
   uint32_t cluster = 0;
+  uint32_t complaint_samples = 16;  // the leader-pace monitor's median, over this many slots ...
+  TimeNs complaint_commit_lag = 40 * kMillisecond;  // ... past which a member complains
 };
 
 // Votes of one phase for one sequence number, one per member. Votes are kept per member (not
@@ -84,6 +86,7 @@ struct PbftSlot {
   bool prepared = false;
   bool commit_sent = false;
   bool committed = false;
+  TimeNs committed_at = 0;
   // View-change memory (P and Q of the paper): the latest prepared (view, digest, batch) and the
   // digests pre-prepared in each view, kept across views until garbage collection.
   bool has_prepared_claim = false;
@@ -260,6 +263,9 @@ class PbftReplica : public Replica {
   void OnAccusation(const MessagePtr& m, Effects& out);
   void OnComplaint(TimeNs now, const MessagePtr& m, Effects& out);
   void CountComplaints(TimeNs now, Effects& out);
+  void NoteDecided(TimeNs now, uint64_t seq, const Slot& slot, Effects& out);
+  bool NoteLeaderCommit(TimeNs now, const MessagePtr& m, Effects& out);  // true: taken here
+  void SampleLeaderLag(TimeNs now, uint64_t seq, TimeNs lag, Effects& out);
   bool ValidEvidence(const Message& m, OpCounts& ops) const;
   void HandOver(TimeNs now, Effects& out);
   bool InWindow(uint64_t seq) const { return seq > stable_seq_ && seq <= stable_seq_ + config_.window; }
@@ -344,6 +350,12 @@ class PbftReplica : public Replica {
   absl::btree_map<uint64_t, std::vector<MessagePtr>> complaint_certs_;          // view -> f+1, to commit
   absl::btree_set<uint64_t> complained_;  // views we complained about
   uint64_t complaints_sent_ = 0;
+  // The leader's own pace, next to its peers' (same region, so distance plays no part): how long
+  // after a slot was decided here the leader's COMMIT for it arrives. A leader on a slow or
+  // saturated machine answers late; loss drops single samples.
+  absl::btree_map<uint64_t, TimeNs> decided_at_;  // seq -> decided here, the leader's COMMIT not yet in
+  std::deque<TimeNs> leader_lags_;
+  uint64_t leader_lag_view_ = UINT64_MAX;
 };
 
 }  // namespace geopbft

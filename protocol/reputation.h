@@ -53,7 +53,8 @@ struct ReputationParams {
   double complaint_penalty = 20;   // a leader deposed by committed complaints loses this much ...
   uint64_t lead_ban_rounds = 1024; // ... and may not lead for this many rounds (doubled each time)
   double complaint_lag_ms = 200;   // the committee's pace monitor: median lag that makes it complain
-  uint32_t complaint_samples = 8;  // rounds the median is taken over
+  uint32_t complaint_samples = 16;  // rounds the median is taken over
+  double complaint_commit_lag_ms = 40;  // ... and the leader's own COMMITs, behind its peers
   bool Defends() const { return rule == Rule::kDefault; }
 };
 

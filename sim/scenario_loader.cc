@@ -407,6 +407,7 @@ ReputationParams ToReputationParams(const scenario::Reputation& r) {
   p.lead_ban_rounds = r.lead_ban_rounds();
   p.complaint_lag_ms = r.complaint_lag_ms();
   p.complaint_samples = r.complaint_samples();
+  p.complaint_commit_lag_ms = r.complaint_commit_lag_ms();
   return p;
 }
 
