@@ -60,6 +60,15 @@ std::string ClusterDetail(const Simulation& sim) {
   return out + "\n  }";
 }
 
+std::string BarredJson(const Simulation& sim) {
+  std::string out = "[";
+  for (const Barred& b : sim.barred()) {
+    absl::StrAppendFormat(&out, "%s{\"replica\": %d, \"cluster\": %d, \"round\": %d}", out.size() > 1 ? ", " : "",
+                          b.replica, b.cluster, b.round);
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
@@ -99,6 +108,11 @@ std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
       {"reputation", sim.reputation() ? "true" : "false"},
       {"byzantine_in_committee_s", Num(sim.byzantine_in_committee_s())},
       {"representative_changes", absl::StrCat(sim.representative_changes())},
+      // Reputation's defence: proofs of misbehaviour committed (each bars its culprit for good, at
+      // the same round on every honest replica) and leaders deposed by committed complaints.
+      {"proofs_committed", absl::StrCat(sim.barred().size())},
+      {"barred", BarredJson(sim)},
+      {"leaders_deposed", absl::StrCat(sim.depositions())},
       {"stalled", sim.stalled() ? "true" : "false"},
       {"cluster_detail", ClusterDetail(sim)},
       {"trace_digest", JsonString(sim.trace_digest())},

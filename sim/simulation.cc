@@ -618,6 +618,18 @@ uint64_t Simulation::representative_changes() const {
   return changes;
 }
 
+std::vector<Barred> Simulation::barred() const {
+  int obs = Observer();
+  const auto* g = obs < 0 ? nullptr : dynamic_cast<const GeoBftReplica*>(replicas_[obs].sm.get());
+  return g && g->scores() ? g->scores()->barred() : std::vector<Barred>{};
+}
+
+uint64_t Simulation::depositions() const {
+  int obs = Observer();
+  const auto* g = obs < 0 ? nullptr : dynamic_cast<const GeoBftReplica*>(replicas_[obs].sm.get());
+  return g && g->scores() ? g->scores()->depositions() : 0;
+}
+
 // Scores and roles as the most advanced honest replica committed them: every honest replica holds
 // the same table for the same round (the role checker makes sure), so one view is the view.
 void Simulation::SampleReputation(double span_s) {

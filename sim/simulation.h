@@ -17,6 +17,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "protocol/client.h"
+#include "protocol/reputation.h"
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
 #include "protocol/replica.h"
@@ -163,6 +164,10 @@ class Simulation {
   const std::vector<ReputationRow>& reputation_rows() const { return reputation_rows_; }
   double byzantine_in_committee_s() const { return byzantine_in_committee_s_; }
   uint64_t representative_changes() const;
+  // Reputation's defence, as the most advanced honest replica committed it: the replicas barred by
+  // committed proofs (with the round), and the leaders deposed by committed complaints.
+  std::vector<Barred> barred() const;
+  uint64_t depositions() const;
 
  private:
   enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample, kFault, kDelayedSend };
