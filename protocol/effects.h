@@ -66,6 +66,7 @@ struct LocalDecision {
   MessagePtr pre_prepare;            // carries the batch
   std::vector<MessagePtr> commits;   // 2f+1 signed COMMITs for (view, seq, digest)
   TimeNs committed_at = 0;           // when the slot committed here (execution waits for order)
+  TimeNs proposed_at = 0;            // when its PRE-PREPARE was accepted here
 };
 
 // A client request that gathered f+1 matching replies.

@@ -136,7 +136,7 @@ class GeoBftReplica : public Replica {
   void ScoreRound(TimeNs now, uint64_t round, const Round& r, Effects& out);
   bool Monitoring() const;
   void NoteOthersIn(TimeNs now, uint64_t round);
-  void MeasurePace(TimeNs now, TimeNs committed_at, uint64_t round, uint64_t view, Effects& out);
+  void MeasurePace(TimeNs now, TimeNs proposed_at, uint64_t round, uint64_t view, Effects& out);
 
   GeoConfig config_;
   Identity identity_;
@@ -196,7 +196,7 @@ class GeoBftReplica : public Replica {
 
   // The committee's pace monitor (see MeasurePace).
   absl::btree_map<uint64_t, TimeNs> others_in_;  // round -> when the last other cluster's certificate came
-  std::deque<TimeNs> lags_;                       // recent lags under (lag_view_, lag_leader_)
+  std::deque<std::pair<TimeNs, TimeNs>> lags_;  // recent (lag, proposal time) under (lag_view_, lag_leader_)
   uint64_t lag_view_ = 0;
   uint32_t lag_leader_ = 0;
 };

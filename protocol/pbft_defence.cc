@@ -192,9 +192,9 @@ bool PbftReplica::NoteLeaderCommit(TimeNs now, const MessagePtr& m, Effects& out
 void PbftReplica::SampleLeaderLag(TimeNs now, uint64_t seq, TimeNs lag, Effects& out) {
   if (leader_lag_view_ != view_) leader_lags_.clear(), leader_lag_view_ = view_;
   leader_lags_.push_back(lag);
-  // Four times the rounds' horizon: a repaired loss delays the leader's COMMITs of a burst of
-  // slots at once (found at 2% loss), a slow machine delays all of them.
-  const size_t k = 4 * std::max<uint32_t>(1, config_.complaint_samples);
+  // A repaired loss delays the leader's COMMITs of a burst of slots at once (found at 2% loss), a
+  // slow machine delays all of them: the median over many slots tells them apart.
+  const size_t k = std::max<uint32_t>(1, config_.complaint_commit_slots);
   while (leader_lags_.size() > k) leader_lags_.pop_front();
   if (leader_lags_.size() < k) return;
   std::vector<TimeNs> sorted(leader_lags_.begin(), leader_lags_.end());

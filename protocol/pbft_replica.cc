@@ -332,6 +332,7 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
 void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, const Digest& digest, Effects& out) {
   Slot& slot = SlotInView(seq);
   slot.pre_prepare = std::move(pp);
+  slot.proposed_at = now;
   slot.digest = digest;
   next_seq_ = std::max(next_seq_, seq);  // what has been proposed (the next leader continues after it)
   bool found = false;
@@ -516,7 +517,7 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
     if (config_.defer_execution) {
       // The decision and its certificate: our COMMIT (if we sent one) and others' matching ones.
       // (Committee members' only: a listener's COMMIT, which an honest one never sends, is no vote.)
-      LocalDecision d{seq, view_, slot.digest, slot.pre_prepare, {}, slot.committed_at};
+      LocalDecision d{seq, view_, slot.digest, slot.pre_prepare, {}, slot.committed_at, slot.proposed_at};
       const RoleEpoch& roles = roles_.At(seq);
       if (slot.own_commit && roles.Votes(config_.self_index)) d.commits.push_back(slot.own_commit);
       for (const MessagePtr& c : slot.commit_msgs) {

@@ -56,7 +56,7 @@ struct PbftConfig {
   // committed. `cluster` names the group in complaints.
   bool defend = false;
   uint32_t cluster = 0;
-  uint32_t complaint_samples = 16;  // the leader-pace monitor's median, over this many slots ...
+  uint32_t complaint_commit_slots = 128;  // the leader-pace monitor's median, over this many slots ...
   TimeNs complaint_commit_lag = 40 * kMillisecond;  // ... past which a member complains
 };
 
@@ -87,6 +87,7 @@ struct PbftSlot {
   bool commit_sent = false;
   bool committed = false;
   TimeNs committed_at = 0;
+  TimeNs proposed_at = 0;
   // View-change memory (P and Q of the paper): the latest prepared (view, digest, batch) and the
   // digests pre-prepared in each view, kept across views until garbage collection.
   bool has_prepared_claim = false;

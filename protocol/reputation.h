@@ -52,9 +52,10 @@ struct ReputationParams {
   double seat_margin = 10;         // hysteresis: a seat or the lead changes hands only for more than this
   double complaint_penalty = 20;   // a leader deposed by committed complaints loses this much ...
   uint64_t lead_ban_rounds = 1024; // ... and may not lead for this many rounds (doubled each time)
-  double complaint_lag_ms = 200;   // the committee's pace monitor: median lag that makes it complain
-  uint32_t complaint_samples = 16;  // rounds the median is taken over
-  double complaint_commit_lag_ms = 40;  // ... and the leader's own COMMITs, behind its peers
+  double complaint_lag_ms = 800;       // pace monitor (1): a round's proposal this late (median ...
+  uint32_t complaint_rounds = 8;       // ... of this many rounds)
+  double complaint_commit_lag_ms = 40; // pace monitor (2): the leader's COMMITs this late (median ...
+  uint32_t complaint_commit_slots = 128;  // ... over this many slots)
   bool Defends() const { return rule == Rule::kDefault; }
 };
 

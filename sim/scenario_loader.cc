@@ -406,7 +406,8 @@ ReputationParams ToReputationParams(const scenario::Reputation& r) {
   p.complaint_penalty = r.complaint_penalty();
   p.lead_ban_rounds = r.lead_ban_rounds();
   p.complaint_lag_ms = r.complaint_lag_ms();
-  p.complaint_samples = r.complaint_samples();
+  p.complaint_rounds = r.complaint_rounds();
+  p.complaint_commit_slots = r.complaint_commit_slots();
   p.complaint_commit_lag_ms = r.complaint_commit_lag_ms();
   return p;
 }
