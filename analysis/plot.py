@@ -10,7 +10,10 @@ A run directory (summary.json, timeseries.csv, replicas.csv, maybe reputation.cs
   traffic.png     messages each replica sent and received, votes, rejected or dropped input
   report.html     the figures with the summary table
 A sweep directory (results.csv) gets one sweep_<axis>.png per axis (throughput and latency against
-the axis, one line per protocol, error bars over seeds) and report.html with the results table.
+the axis, one line per protocol, error bars over seeds) and report.html with the results table. A
+defence matrix (axes culprit and position, scenarios/defense.sweep.textproto) gets defense.png and
+defense.md instead: throughput in the last third of each run relative to the clean run of the same
+protocol and seed, and how long the culprit kept its role once it turned.
 Uses Debian's matplotlib (python3-matplotlib) without a display.
 """
 import csv
@@ -215,11 +218,127 @@ def plot_run(run_dir):
     return images
 
 
+CULPRIT_FROM_S = 2.0  # when the matrix's culprits turn (sim/sweep.cc, kCulpritFromS)
+
+
+def tail_tps(run_dir):
+    """Mean throughput over the last third of the run's reporting intervals."""
+    rows = read_csv(os.path.join(run_dir, "timeseries.csv"))
+    tail = rows[2 * len(rows) // 3:]
+    return sum(num(r["throughput_tps"]) for r in tail) / max(1, len(tail))
+
+
+def role_lost_after(run_dir, replica, original, duration):
+    """Seconds from the culprit turning until it lost `original` for good (None: kept it; no
+    reputation.csv: roles are not tracked, as in plain GeoBFT)."""
+    path = os.path.join(run_dir, "reputation.csv")
+    if not os.path.exists(path):
+        return None
+    held = [(num(r["time_s"]), r["role"]) for r in read_csv(path) if r["replica"] == str(replica)]
+    last_held = None
+    for t, role in held:
+        if role == original:
+            last_held = t
+    if held and held[-1][1] == original:
+        return None
+    # Samples are taken at the end of each interval: it left during the one after last_held.
+    lost = last_held if last_held is not None else CULPRIT_FROM_S
+    return max(0.0, lost - CULPRIT_FROM_S)
+
+
+def plot_defense(sweep_dir, rows):
+    """The defence matrix: relative tail throughput and time to lose the role, per culprit."""
+    runs = {}
+    for r in rows:
+        d = os.path.join(sweep_dir, r["run"])
+        if os.path.exists(os.path.join(d, "timeseries.csv")):
+            runs[(r["protocol"], r["culprit"], r["position"], r["seed"])] = (r, d)
+    culprits = [c for c in dict.fromkeys(r["culprit"] for r in rows) if c != "none"]
+    positions = list(dict.fromkeys(r["position"] for r in rows))
+    protocols = list(dict.fromkeys(r["protocol"] for r in rows))
+    rel = defaultdict(list)      # (protocol, position, culprit) -> relative tail throughput per seed
+    tps = defaultdict(list)      # (protocol, position, culprit) -> last-third throughput per seed
+    lost = defaultdict(list)     # (protocol, position, culprit) -> seconds (or None) per seed
+    for (proto, culprit, position, seed), (r, d) in sorted(runs.items()):
+        if culprit == "none":
+            continue
+        clean = runs.get((proto, "none", position, seed))
+        tps[(proto, position, culprit)].append(tail_tps(d))
+        if clean:
+            rel[(proto, position, culprit)].append(tail_tps(d) / max(1e-9, tail_tps(clean[1])))
+        replica = 0 if position == "representative" else 1
+        lost[(proto, position, culprit)].append(role_lost_after(d, replica, position, num(r.get("sim_seconds"), 20)))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5))
+    width = 0.8 / max(1, len(protocols) * len(positions))
+    xs = range(len(culprits))
+    k = 0
+    for proto in protocols:
+        for position in positions:
+            vals = [sum(rel[(proto, position, c)]) / len(rel[(proto, position, c)]) if rel[(proto, position, c)] else 0
+                    for c in culprits]
+            ax1.bar([x + k * width for x in xs], vals, width, label=f"{proto} / {position}")
+            k += 1
+    ax1.axhline(0.9, color="black", lw=0.8, ls="--")
+    ax1.set_xticks([x + width * (k - 1) / 2 for x in xs])
+    ax1.set_xticklabels(culprits, rotation=20, fontsize=8)
+    ax1.set_ylabel("last-third throughput / clean run")
+    ax1.set_title("throughput once the culprit turned (dashed: 90%)", fontsize=9)
+    ax1.set_ylim(0, 1.35)
+    ax1.legend(fontsize=7, loc="upper center", ncol=2)
+    rep = "GEOBFT_REPUTATION"
+    for j, position in enumerate(positions):
+        secs = []
+        for c in culprits:
+            v = [x for x in lost[(rep, position, c)]]
+            secs.append(None if not v or any(x is None for x in v) else sum(v) / len(v))
+        bars = ax2.bar([x + j * 0.4 for x in xs], [s if s is not None else 0 for s in secs], 0.4, label=position)
+        for b, s in zip(bars, secs):
+            label = "kept" if s is None else f"{s:.1f}"
+            ax2.annotate(label, (b.get_x() + b.get_width() / 2, (s or 0) + 0.05), ha="center", fontsize=7)
+    ax2.set_xticks([x + 0.2 for x in xs])
+    ax2.set_xticklabels(culprits, rotation=20, fontsize=8)
+    ax2.set_ylabel("seconds")
+    ax2.set_title(f"{rep}: from turning until the culprit lost its role", fontsize=9)
+    ax2.legend(fontsize=7, loc="upper left")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(f"{os.path.basename(os.path.abspath(sweep_dir))}: mean over seeds")
+    fig.tight_layout()
+    out = os.path.join(sweep_dir, "defense.png")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    # The same numbers as a Markdown table (for the README).
+    lines = ["| culprit | position | " + " | ".join(f"{p}: last third, tps (vs clean)" for p in protocols) +
+             f" | {rep}: role lost after |",
+             "|---|---|" + "---|" * len(protocols) + "---|"]
+    for c in culprits:
+        for position in positions:
+            cells = []
+            for proto in protocols:
+                v, t = rel[(proto, position, c)], tps[(proto, position, c)]
+                cells.append(f"{sum(t) / len(t):,.0f} ({100 * sum(v) / len(v):.0f}%)" if v else "")
+            v = lost[(rep, position, c)]
+            when = "kept it" if not v or any(x is None for x in v) else f"{sum(v) / len(v):.1f} s"
+            lines.append(f"| {c} | {position} | " + " | ".join(cells) + f" | {when} |")
+    with open(os.path.join(sweep_dir, "defense.md.tmp"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(os.path.join(sweep_dir, "defense.md.tmp"), os.path.join(sweep_dir, "defense.md"))
+    return out
+
+
 def plot_sweep(sweep_dir):
     rows = read_csv(os.path.join(sweep_dir, "results.csv"))
     if not rows:
         raise SystemExit(f"{sweep_dir}/results.csv has no runs")
     columns = list(rows[0].keys())
+    if "culprit" in columns and "position" in columns and "protocol" in columns:
+        images = [plot_defense(sweep_dir, rows)]
+        keep = ["culprit", "position", "protocol", "seed", "throughput_tps", "view_changes", "representative_changes",
+                "proofs_committed", "leaders_deposed", "byzantine_in_committee_s", "safety_violations"]
+        keep = [c for c in keep if c in columns]
+        write_report(sweep_dir, f"geopbft defence matrix: {os.path.basename(os.path.abspath(sweep_dir))}", images, keep,
+                     [[r[c] for c in keep] for r in rows])
+        return images
     axes = columns[1:columns.index("seed")]  # between "run" and "seed"
     group_by = "protocol" if "protocol" in columns else None
     images = []

@@ -15,6 +15,11 @@
 // history (a replica cut off for a while loses points steadily, not quadratically);
 // a vote against costs a large fixed penalty. The MY_PBFT rule replaces the consensus arithmetic by
 // the original implementation's (see my_pbft_scores.h) on its own 0-1000 scale.
+//
+// Defence (default rule only): committed proofs of misbehaviour bar their culprit for good, and a
+// committed complaint certificate deposes the leader it accuses (penalty and a lead ban); seats and
+// the lead change hands with hysteresis (Committee with `sitting`). See protocol/misbehaviour.h and
+// protocol/pbft_defence.cc for how proofs and complaints come about.
 #ifndef GEOPBFT_PROTOCOL_REPUTATION_H_
 #define GEOPBFT_PROTOCOL_REPUTATION_H_
 

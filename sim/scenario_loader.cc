@@ -230,6 +230,15 @@ void Validator::Run() {
                                                      "3f+1 = %d and the group size %d", 3 * f + 1, group));
     }
     if (r.reselect_every() < 1) Error({{"protocol"}, {"reputation"}, {"reselect_every"}}, "protocol.reputation.reselect_every must be >= 1");
+    if (r.complaint_rounds() < 1) Error({{"protocol"}, {"reputation"}, {"complaint_rounds"}}, "protocol.reputation.complaint_rounds must be >= 1");
+    if (r.complaint_commit_slots() < 1) {
+      Error({{"protocol"}, {"reputation"}, {"complaint_commit_slots"}}, "protocol.reputation.complaint_commit_slots must be >= 1");
+    }
+    if (!(r.complaint_lag_ms() > 0)) Error({{"protocol"}, {"reputation"}, {"complaint_lag_ms"}}, "protocol.reputation.complaint_lag_ms must be > 0");
+    if (!(r.complaint_commit_lag_ms() > 0)) {
+      Error({{"protocol"}, {"reputation"}, {"complaint_commit_lag_ms"}}, "protocol.reputation.complaint_commit_lag_ms must be > 0");
+    }
+    if (!(r.seat_margin() >= 0)) Error({{"protocol"}, {"reputation"}, {"seat_margin"}}, "protocol.reputation.seat_margin must be >= 0");
     if (!(r.consensus_weight() >= 0 && r.consensus_weight() <= 1)) {
       Error({{"protocol"}, {"reputation"}, {"consensus_weight"}}, "protocol.reputation.consensus_weight must be between 0 and 1");
     }

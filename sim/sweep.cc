@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,36 @@ namespace geopbft {
 namespace {
 
 constexpr char kFaultRatio[] = "fault_ratio";
+// The defence matrix: "culprit" (a Byzantine behaviour, "slow-machine" for an honest replica on a
+// machine five times slower, or "none") and "position" ("representative": cluster 0's first
+// representative, replica 0; "committee": a committee member of it, replica 1). The culprit turns
+// at culprit_from_s, after a clean start.
+constexpr char kCulprit[] = "culprit";
+constexpr char kPosition[] = "position";
+constexpr double kCulpritFromS = 2;
+
+// The override that places `culprit` at `position`; empty with an error when either is unknown.
+std::string CulpritOverride(const std::string& culprit, const std::string& position, std::string* error) {
+  uint32_t replica = 0;
+  if (position == "committee") {
+    replica = 1;
+  } else if (position != "representative" && !position.empty()) {
+    *error = absl::StrFormat("position '%s' is neither representative nor committee", position);
+    return "";
+  }
+  if (culprit == "none" || culprit.empty()) return "byzantine=[]";
+  if (culprit == "slow-machine") {
+    return absl::StrFormat("faults=[{kind: SLOW at_s: %g replicas: [%d] speed: 0.2}]", kCulpritFromS, replica);
+  }
+  std::string name = absl::AsciiStrToUpper(absl::StrReplaceAll(culprit, {{"-", "_"}}));
+  scenario::Byzantine::Behaviour b;
+  if (!scenario::Byzantine::Behaviour_Parse(name, &b)) {
+    *error = absl::StrFormat("culprit '%s' is not none, slow-machine or a Byzantine behaviour (silent, vote-against, "
+                             "equivocate, slow-primary, lying-evidence)", culprit);
+    return "";
+  }
+  return absl::StrFormat("byzantine=[{replicas: [%d] behaviour: %s from_s: %g}]", replica, name, kCulpritFromS);
+}
 
 std::string DirOf(const std::string& path) {
   size_t slash = path.find_last_of('/');
@@ -95,11 +126,16 @@ LoadedSweep LoadSweep(const std::string& path) {
       run.overrides.assign(sw.set().begin(), sw.set().end());
       double ratio = -1;
       scenario::Byzantine::Behaviour behaviour = scenario::Byzantine::VOTE_AGAINST;
+      std::string culprit, position;
+      bool matrix = false;
       for (int a = 0; a < sw.axes_size(); ++a) {
         const scenario::Axis& ax = sw.axes(a);
         const std::string& v = ax.values(static_cast<int>(at[a]));
         run.axis_values.push_back({ax.column().empty() ? ax.path() : ax.column(), v});
-        if (ax.path() == kFaultRatio) {
+        if (ax.path() == kCulprit || ax.path() == kPosition) {
+          (ax.path() == kCulprit ? culprit : position) = v;
+          matrix = true;
+        } else if (ax.path() == kFaultRatio) {
           if (!absl::SimpleAtod(v, &ratio) || ratio < 0 || ratio > 1) {
             out.errors.push_back(absl::StrFormat("%s: fault_ratio value '%s' is not a number in [0, 1]", path, v));
             return out;
@@ -113,6 +149,18 @@ LoadedSweep LoadSweep(const std::string& path) {
           std::vector<std::string> vals = absl::StrSplit(kv[1], ',');
           run.overrides.push_back(absl::StrCat(kv[0], "=", absl::StripAsciiWhitespace(vals[at[a]])));
         }
+      }
+      if (matrix) {
+        std::string error;
+        std::string o = CulpritOverride(culprit, position, &error);
+        if (!error.empty()) {
+          out.errors.push_back(absl::StrCat(path, ": ", error));
+          return out;
+        }
+        // The culprit is the only thing wrong: the base's own Byzantine replicas and faults go.
+        run.overrides.push_back("byzantine=[]");
+        run.overrides.push_back("faults=[]");
+        run.overrides.push_back(o);
       }
       LoadedScenario loaded = LoadScenario(out.base_path, run.overrides);
       if (loaded.ok() && ratio >= 0) {

@@ -5,7 +5,12 @@
 #include <string>
 #include <vector>
 
+#include <cstdio>
+#include <set>
+
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "sim/audit.h"
 #include "protocol/geobft_replica.h"
 #include "protocol/misbehaviour.h"
 #include "protocol/reputation.h"
@@ -179,6 +184,46 @@ TEST(Defence, AProvenEquivocatorIsBarredAtTheSameRoundByEveryHonestReplica) {
   Simulation::ReplicaView culprit = sim->replica(0);
   EXPECT_EQ(culprit.role, "listener");
   for (uint32_t r = 1; r < 6; ++r) EXPECT_LT(std::stod(culprit.score), std::stod(sim->replica(r).score));
+}
+
+// The proofs committed on-line name the replicas `geopbft audit` proves equivocated off-line.
+TEST(Defence, OnlineProofsNameTheEquivocatorsTheAuditFinds) {
+  LoadedScenario l = LoadScenarioText(R"(
+    duration_s: 6
+    topology { clusters: 2 replicas_per_cluster: 4 }
+    protocol { kind: GEOBFT_REPUTATION batch_size: 10 batch_timeout_ms: 5 window: 32
+               pbft { request_timeout_ms: 500 } reputation { reselect_every: 8 } }
+    workload { outstanding: 30 }
+    byzantine { replicas: [2] behaviour: VOTE_AGAINST }
+    byzantine { replicas: [4] behaviour: EQUIVOCATE from_s: 1 }
+  )", "audit.textproto", {});
+  ASSERT_TRUE(l.ok());
+  std::FILE* log = std::tmpfile();
+  Simulation sim(l.scenario, CryptoMode::kFast);
+  sim.RecordSentMessages(log);
+  sim.Run();
+  EXPECT_EQ(sim.safety_violations(), 0u);
+  EXPECT_EQ(sim.role_disagreements(), 0u);
+  KeyRing keys(l.scenario.seed(), CryptoMode::kFast);
+  Auditor auditor(l.scenario, &keys);
+  std::rewind(log);
+  std::string line;
+  for (int c; (c = std::fgetc(log)) != EOF;) {
+    if (c != '\n') {
+      line.push_back(static_cast<char>(c));
+      continue;
+    }
+    EXPECT_TRUE(auditor.AddLine(line));
+    line.clear();
+  }
+  std::fclose(log);
+  std::set<NodeId> off_line, on_line;
+  for (const Auditor::Finding& f : auditor.Findings()) {
+    if (absl::StrContains(f.what, "two PRE-PREPAREs") || absl::StrContains(f.what, "two digests")) off_line.insert(f.replica);
+  }
+  for (const Barred& b : sim.barred()) on_line.insert(b.replica);
+  EXPECT_EQ(off_line, std::set<NodeId>{4});
+  EXPECT_EQ(on_line, off_line);
 }
 
 TEST(Defence, TheOriginalRuleKeepsItsArithmeticAndCommitsNoProof) {

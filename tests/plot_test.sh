@@ -26,4 +26,18 @@ S
 "$bin" sweep "$work/s.sweep.textproto" --out="$work/sweep" >/dev/null 2>&1 || fail "sweep failed"
 /usr/bin/python3 "$root/analysis/plot.py" "$work/sweep" >"$work/sweep.log" 2>&1 || fail "plot of a sweep failed: $(cat "$work/sweep.log")"
 [[ $(stat -c %s "$work/sweep/sweep_protocol_batch_size.png" 2>/dev/null || echo 0) -gt 5000 ]] || fail "no sweep figure"
+# A small defence matrix: the culprit placed where the axes say, defense.png and defense.md.
+cat >"$work/d.sweep.textproto" <<S
+base: "$root/scenarios/slow-representative.textproto"
+set: "duration_s=4"
+axes { path: "culprit" values: ["none", "slow-machine", "equivocate"] }
+axes { path: "position" values: ["representative", "committee"] }
+axes { path: "protocol.kind" values: ["GEOBFT", "GEOBFT_REPUTATION"] column: "protocol" }
+S
+"$bin" sweep "$work/d.sweep.textproto" --out="$work/defense" >/dev/null 2>&1 || fail "defence sweep failed"
+grep -q 'byzantine {' "$work/defense/p000-s1/scenario.textproto" && fail "culprit none placed a Byzantine replica"
+grep -q 'replicas: 1' "$work/defense/p006-s1/scenario.textproto" || fail "committee position is not replica 1: $(grep -A3 byzantine "$work/defense/p006-s1/scenario.textproto")"
+/usr/bin/python3 "$root/analysis/plot.py" "$work/defense" >"$work/defense.log" 2>&1 || fail "plot of the defence matrix failed: $(cat "$work/defense.log")"
+[[ $(stat -c %s "$work/defense/defense.png" 2>/dev/null || echo 0) -gt 5000 ]] || fail "no defense.png"
+grep -q '^| equivocate | representative | ' "$work/defense/defense.md" || fail "defense.md: $(cat "$work/defense/defense.md")"
 echo "ok"
