@@ -172,21 +172,20 @@ void PbftReplica::NoteDecided(TimeNs now, uint64_t seq, const Slot& slot, Effect
   while (decided_at_.size() > config_.window) decided_at_.erase(decided_at_.begin());
 }
 
-bool PbftReplica::NoteLeaderCommit(TimeNs now, const MessagePtr& m, Effects& out) {
+void PbftReplica::NoteLeaderCommit(TimeNs now, const MessagePtr& m, bool authenticated, Effects& out) {
   auto it = decided_at_.find(m->seq);
   if (it == decided_at_.end() || m->view != view_ || view_changing_ ||
       m->sender != config_.members[LeaderOf(m->seq, view_)] || m->voter != m->sender) {
-    return false;
+    return;
   }
-  if (!CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+  if (!authenticated && !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
-    return true;
+    return;
   }
   const TimeNs lag = now - it->second;
   const uint64_t seq = it->first;
   decided_at_.erase(it);
   SampleLeaderLag(now, seq, lag, out);
-  return !InWindow(seq);  // (a COMMIT for a slot still in the log is counted there too)
 }
 
 void PbftReplica::SampleLeaderLag(TimeNs now, uint64_t seq, TimeNs lag, Effects& out) {

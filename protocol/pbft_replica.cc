@@ -402,10 +402,13 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
   const bool is_prepare = m->type == MsgType::kPrepare;
   const uint64_t view = m->view, seq = m->seq;  // decoded once into the header
   const uint32_t replica = m->voter;
-  // The leader's COMMIT for a slot decided here: the pace monitor's sample (it may come late).
-  if (!is_prepare && config_.defend && NoteLeaderCommit(now, m, out)) return;
   // Late votes (for executed sequence numbers) and votes of other views are normal; ignore them.
-  if (view != view_ || view_changing_ || !InWindow(seq)) return;
+  // (The leader's COMMIT for a slot decided here is the pace monitor's sample even after the slot
+  // was garbage-collected: a slow leader's come late.)
+  if (view != view_ || view_changing_ || !InWindow(seq)) {
+    if (!is_prepare && config_.defend) NoteLeaderCommit(now, m, /*authenticated=*/false, out);
+    return;
+  }
   int index = IndexOf(m->sender);
   // (The leader proposes and never sends PREPAREs: a PREPARE of its is not counted, see Advance.)
   if (index < 0 || replica != m->sender || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
@@ -413,6 +416,7 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
     return;
   }
   if (LegacyDrops(view, seq)) return;
+  if (!is_prepare && config_.defend) NoteLeaderCommit(now, m, /*authenticated=*/true, out);
   Slot& slot = SlotInView(seq);
   if (config_.defend) {
     if (is_prepare) {

@@ -265,7 +265,7 @@ class PbftReplica : public Replica {
   void OnComplaint(TimeNs now, const MessagePtr& m, Effects& out);
   void CountComplaints(TimeNs now, Effects& out);
   void NoteDecided(TimeNs now, uint64_t seq, const Slot& slot, Effects& out);
-  bool NoteLeaderCommit(TimeNs now, const MessagePtr& m, Effects& out);  // true: taken here
+  void NoteLeaderCommit(TimeNs now, const MessagePtr& m, bool authenticated, Effects& out);
   void SampleLeaderLag(TimeNs now, uint64_t seq, TimeNs lag, Effects& out);
   bool ValidEvidence(const Message& m, OpCounts& ops) const;
   void HandOver(TimeNs now, Effects& out);

@@ -233,13 +233,13 @@ TEST(Defence, TheOriginalRuleKeepsItsArithmeticAndCommitsNoProof) {
 }
 
 TEST(Defence, ARepresentativeThatHoldsProposalsBackLosesTheLead) {
-  auto faulty = RunFile("slow-representative", {"duration_s=12"});
-  auto clean = RunFile("slow-representative", {"duration_s=12", "byzantine=[]"});
+  auto faulty = RunFile("slow-representative", {"duration_s=15"});
+  auto clean = RunFile("slow-representative", {"duration_s=15", "byzantine=[]"});
   EXPECT_GE(faulty->depositions(), 1u) << "no complaint against the slow representative was committed";
   EXPECT_NE(faulty->replica(0).role, "representative");
   EXPECT_EQ(faulty->role_disagreements(), 0u);
   // Once it is out, throughput is back to within 10% of the run without it.
-  EXPECT_GE(CompletedBetween(*faulty, 9, 12), 0.9 * CompletedBetween(*clean, 9, 12));
+  EXPECT_GE(CompletedBetween(*faulty, 10, 15), 0.9 * CompletedBetween(*clean, 10, 15));
 }
 
 TEST(Defence, AnHonestRepresentativeOnASlowMachineLosesTheLead) {
