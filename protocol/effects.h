@@ -65,7 +65,6 @@ struct LocalDecision {
   Digest digest;
   MessagePtr pre_prepare;            // carries the batch
   std::vector<MessagePtr> commits;   // 2f+1 signed COMMITs for (view, seq, digest)
-  TimeNs committed_at = 0;           // when the slot committed here (execution waits for order)
   TimeNs proposed_at = 0;            // when its PRE-PREPARE was accepted here
 };
 

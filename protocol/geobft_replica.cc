@@ -305,7 +305,6 @@ void GeoBftReplica::OnDecided(TimeNs now, LocalDecision d, Effects& out) {
   c.view = d.view;
   c.digest = d.digest;
   c.own = std::move(d);
-  c.at = now;
   NotePresence(round);
   remote_view_[config_.cluster] = std::max(remote_view_[config_.cluster], c.view);
   if (local_.Leads(round, c.view)) ShareCertificate(round, out);
@@ -403,7 +402,6 @@ void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out)
   c.view = g.view();
   c.digest = Digest::FromBytes(g.digest());
   c.share = m;
-  c.at = now;
   NotePresence(g.round());
   remote_view_[g.cluster()] = std::max(remote_view_[g.cluster()], g.view());
   NoteOthersIn(now, g.round());
@@ -424,11 +422,11 @@ void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out)
 }
 
 // The committee's pace monitor (reputation's defence). For each round, the lag of our cluster's
-// decision behind the last of the other clusters' certificates of that round, as this member sees
-// it: a representative that holds its proposals back, or runs on a slow machine, makes every round
-// of its cluster late against the others, whatever the distances (the others' certificates must
-// cross the WAN, our own decision need not; an idle cluster proposes as soon as others start a
-// round). A benign loss holds an honest leader back for one repair (its proposal limit waits for
+// PRE-PREPARE behind the last of the other clusters' certificates of that round, as this member
+// sees it: a representative that holds its proposals back makes every round of its cluster late
+// against the others, whatever the distances (the others' certificates must cross the WAN, our own
+// proposal need not; an idle cluster proposes as soon as others start a round). (A slow machine is
+// the PBFT side's business: the leader's COMMIT lag, pbft_defence.cc.) A benign loss holds an honest leader back for one repair (its proposal limit waits for
 // a lost certificate, or its window for a lost CHECKPOINT: a few hundred ms, measured up to 560 ms
 // at 5% loss), so the threshold sits above that, and the median of complaint_rounds rounds
 // ignores single late ones; f+1 members must complain before anything happens.
@@ -468,16 +466,15 @@ void GeoBftReplica::MeasurePace(TimeNs now, TimeNs proposed_at, uint64_t round, 
   while (lags_.size() > k) lags_.pop_front();
   if (lags_.size() < k) return;
   const TimeNs limit = static_cast<TimeNs>(config_.params.complaint_lag_ms * kMillisecond);
-  std::vector<TimeNs> sorted;
+  std::vector<TimeNs> lags;
   TimeNs first_late = -1, last_late = -1;
   for (const auto& [l, at] : lags_) {
-    sorted.push_back(l);
+    lags.push_back(l);
     if (l <= limit) continue;
     first_late = first_late < 0 ? at : std::min(first_late, at);
     last_late = std::max(last_late, at);
   }
-  std::nth_element(sorted.begin(), sorted.begin() + k / 2, sorted.end());
-  const TimeNs median = sorted[k / 2];
+  const TimeNs median = UpperMedian(std::move(lags));
   // Late rounds whose proposals came at once are one stall that ended (an honest leader whose
   // proposal limit waited for a lost certificate releases them together); a leader that holds
   // each proposal back keeps releasing late ones over time.

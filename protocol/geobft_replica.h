@@ -94,7 +94,6 @@ class GeoBftReplica : public Replica {
     Digest digest;
     MessagePtr share;  // the signed GLOBAL-SHARE (built lazily for our own cluster)
     LocalDecision own;  // our own cluster's decision
-    TimeNs at = 0;      // when it came (decided, for our own cluster): the pace monitor's input
   };
   using Round = std::vector<Certificate>;  // indexed by cluster; digest all-zero = missing
 

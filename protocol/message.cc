@@ -195,6 +195,14 @@ Digest ProposalHeaderDigest(uint64_t view, uint64_t seq, const Digest& digest, N
   return Sha256(h.SerializeAsString());
 }
 
+bool CheckProposalHeader(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader,
+                         std::string_view signature, const Identity& self, OpCounts& ops) {
+  if (signature.size() != kSignatureSize) return false;
+  ops.hashed_bytes += 64;
+  ++ops.verifies;
+  return self.Verify(leader, ProposalHeaderDigest(view, seq, digest, leader), signature);
+}
+
 bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCounts& ops) {
   // The receiver re-hashes what it received before checking the tag (charged, not recomputed:
   // the builder's digest of the same bytes is exact).
@@ -229,8 +237,14 @@ bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& o
     if (m.type == MsgType::kGlobalShare) {
       for (const wire::Envelope& e : m.env.global_share().commits()) check(e);
     } else if (m.type == MsgType::kPrePrepare) {
-      for (const wire::VoteEvidence& ev : m.env.pre_prepare().batch().evidence()) {
+      const wire::PrePrepare& pp = m.env.pre_prepare();
+      for (const wire::VoteEvidence& ev : pp.batch().evidence()) {
         for (const wire::Envelope& e : ev.commits()) check(e);
+      }
+      // The leader's signed header (reputation's defence), checked once for every receiver too.
+      if (!pp.header_signature().empty()) {
+        valid = valid && CheckProposalHeader(pp.view(), pp.seq(), m.batch_digest, m.sender, pp.header_signature(), self,
+                                             memo.embedded_cost);
       }
     }
     memo.embedded_valid = valid ? 1 : 0;

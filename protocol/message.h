@@ -175,6 +175,9 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
                           wire::Batch* extras = nullptr, bool sign_header = false);
 // What a leader signs of a proposal: SHA-256 of the serialized ProposalHeader.
 Digest ProposalHeaderDigest(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader);
+// Whether `signature` is `leader`'s over that header (charged one verify and the header's hash).
+bool CheckProposalHeader(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader,
+                         std::string_view signature, const Identity& self, OpCounts& ops);
 
 // An authenticator's tags (Envelope.macs): how many, and the one at a group position.
 inline uint32_t MacCount(const wire::Envelope& env) { return static_cast<uint32_t>(env.macs().size() / kMacSize); }

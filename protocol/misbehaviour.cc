@@ -6,33 +6,33 @@
 
 namespace geopbft {
 
-wire::SignedHeader HeaderOf(const Message& pp) {
+namespace {
+
+wire::SignedHeader Signed(uint64_t view, uint64_t seq, std::string digest, NodeId leader, const std::string& signature) {
   wire::SignedHeader h;
-  h.mutable_header()->set_view(pp.env.pre_prepare().view());
-  h.mutable_header()->set_seq(pp.env.pre_prepare().seq());
-  h.mutable_header()->set_digest(std::string(pp.batch_digest.view()));
-  h.mutable_header()->set_leader(pp.sender);
-  h.set_signature(pp.env.pre_prepare().header_signature());
+  h.mutable_header()->set_view(view);
+  h.mutable_header()->set_seq(seq);
+  h.mutable_header()->set_digest(std::move(digest));
+  h.mutable_header()->set_leader(leader);
+  h.set_signature(signature);
   return h;
 }
 
+}  // namespace
+
+wire::SignedHeader HeaderOf(const Message& pp) {
+  const wire::PrePrepare& p = pp.env.pre_prepare();
+  return Signed(p.view(), p.seq(), std::string(pp.batch_digest.view()), pp.sender, p.header_signature());
+}
+
 wire::SignedHeader HeaderOfPrepare(const Message& p, NodeId leader) {
-  wire::SignedHeader h;
-  h.mutable_header()->set_view(p.view);
-  h.mutable_header()->set_seq(p.seq);
-  h.mutable_header()->set_digest(p.env.prepare().digest());
-  h.mutable_header()->set_leader(leader);
-  h.set_signature(p.env.prepare().leader_signature());
-  return h;
+  return Signed(p.view, p.seq, p.env.prepare().digest(), leader, p.env.prepare().leader_signature());
 }
 
 bool CheckHeader(const wire::SignedHeader& h, const Identity& self, OpCounts& ops) {
   const wire::ProposalHeader& ph = h.header();
-  if (ph.digest().size() != 32 || h.signature().size() != kSignatureSize) return false;
-  ops.hashed_bytes += 64;
-  ++ops.verifies;
-  return self.Verify(ph.leader(), ProposalHeaderDigest(ph.view(), ph.seq(), Digest::FromBytes(ph.digest()), ph.leader()),
-                     h.signature());
+  return ph.digest().size() == 32 && CheckProposalHeader(ph.view(), ph.seq(), Digest::FromBytes(ph.digest()), ph.leader(),
+                                                          h.signature(), self, ops);
 }
 
 int CheckProof(const wire::MisbehaviourProof& p, const std::vector<NodeId>& members, const Identity& self,

@@ -18,10 +18,10 @@ namespace {
 constexpr size_t kMaxComplaintViews = 8;  // views whose complaints are kept, whatever peers send
 }  // namespace
 
-bool PbftReplica::ValidHeader(const Message& pp, OpCounts& ops) const {
-  if (!config_.defend) return true;
-  wire::SignedHeader h = HeaderOf(pp);
-  return CheckHeader(h, identity_, ops);
+// (Its signature is checked with the message's other embedded signatures, once for all receivers:
+// CheckEmbeddedSignatures, through ValidEvidence.)
+bool PbftReplica::SignedHeader(const Message& pp) const {
+  return !config_.defend || !pp.env.pre_prepare().header_signature().empty();
 }
 
 void PbftReplica::AttachAccusations(wire::Batch& batch) {
@@ -65,7 +65,7 @@ void PbftReplica::CheckPrepareConflict(TimeNs now, const Slot& slot, const Messa
   *proof.mutable_first() = HeaderOf(*slot.pre_prepare);
   *proof.mutable_second() = HeaderOfPrepare(*prepare, leader);
   if (!CheckHeader(proof.second(), identity_, out.ops)) return;  // the voter's claim, not the leader's word
-  HoldProof(now, std::move(proof), true, out);
+  HoldProof(now, std::move(proof), out);
 }
 
 void PbftReplica::CheckCommitConflict(TimeNs now, const Slot& slot, const MessagePtr& commit, Effects& out) {
@@ -76,19 +76,17 @@ void PbftReplica::CheckCommitConflict(TimeNs now, const Slot& slot, const Messag
     proof.set_replica(commit->sender);
     *proof.mutable_first_commit() = earlier->env;
     *proof.mutable_second_commit() = commit->env;
-    return HoldProof(now, std::move(proof), true, out);  // both signatures were checked on receipt
+    return HoldProof(now, std::move(proof), out);  // both signatures were checked on receipt
   }
 }
 
-void PbftReplica::HoldProof(TimeNs now, wire::MisbehaviourProof proof, bool broadcast, Effects& out) {
+void PbftReplica::HoldProof(TimeNs now, wire::MisbehaviourProof proof, Effects& out) {
   const NodeId culprit = proof.replica();
   if (barred_.contains(culprit) || proofs_.contains(culprit)) return;
-  if (broadcast) {
-    wire::Envelope env;
-    *env.mutable_accusation()->mutable_proof() = proof;
-    env.mutable_accusation()->set_replica(identity_.self());
-    out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops), kToGroup);
-  }
+  wire::Envelope env;
+  *env.mutable_accusation()->mutable_proof() = proof;
+  env.mutable_accusation()->set_replica(identity_.self());
+  out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops), kToGroup);
   proofs_.emplace(culprit, std::move(proof));
   // A proven equivocator does not keep the lead until the request timer runs out.
   if (!view_changing_ && config_.members[PrimaryOf(view_)] == culprit) {
@@ -196,10 +194,8 @@ void PbftReplica::SampleLeaderLag(TimeNs now, uint64_t seq, TimeNs lag, Effects&
   const size_t k = std::max<uint32_t>(1, config_.complaint_commit_slots);
   while (leader_lags_.size() > k) leader_lags_.pop_front();
   if (leader_lags_.size() < k) return;
-  std::vector<TimeNs> sorted(leader_lags_.begin(), leader_lags_.end());
-  std::nth_element(sorted.begin(), sorted.begin() + k / 2, sorted.end());
-
-  if (sorted[k / 2] > config_.complaint_commit_lag) Complain(now, seq, static_cast<uint32_t>(sorted[k / 2] / kMillisecond), out);
+  const TimeNs median = UpperMedian({leader_lags_.begin(), leader_lags_.end()});
+  if (median > config_.complaint_commit_lag) Complain(now, seq, static_cast<uint32_t>(median / kMillisecond), out);
 }
 
 }  // namespace geopbft

@@ -315,7 +315,7 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
       return;
     }
   }
-  if ((config_.vote_evidence && !ValidEvidence(*m, out.ops)) || !ValidHeader(*m, out.ops)) {
+  if ((config_.vote_evidence && !ValidEvidence(*m, out.ops)) || !SignedHeader(*m)) {
     ++out.rejected;
     return;
   }
@@ -486,7 +486,6 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
   if (!slot.committed &&
       roles.Count(slot.commits.match) + config_.planted_quorum_shortfall >= CommitQuorum(m, config_.f)) {
     slot.committed = true;
-    slot.committed_at = now;
     if (config_.defend) NoteDecided(now, seq, slot, out);
     TryExecute(now, out);
     if (seq > last_executed_ + 1) ArmGapStatusTimer(now, out);
@@ -521,7 +520,7 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
     if (config_.defer_execution) {
       // The decision and its certificate: our COMMIT (if we sent one) and others' matching ones.
       // (Committee members' only: a listener's COMMIT, which an honest one never sends, is no vote.)
-      LocalDecision d{seq, view_, slot.digest, slot.pre_prepare, {}, slot.committed_at, slot.proposed_at};
+      LocalDecision d{seq, view_, slot.digest, slot.pre_prepare, {}, slot.proposed_at};
       const RoleEpoch& roles = roles_.At(seq);
       if (slot.own_commit && roles.Votes(config_.self_index)) d.commits.push_back(slot.own_commit);
       for (const MessagePtr& c : slot.commit_msgs) {

@@ -86,8 +86,7 @@ struct PbftSlot {
   bool prepared = false;
   bool commit_sent = false;
   bool committed = false;
-  TimeNs committed_at = 0;
-  TimeNs proposed_at = 0;
+  TimeNs proposed_at = 0;  // when the PRE-PREPARE was accepted (the committee's pace monitor)
   // View-change memory (P and Q of the paper): the latest prepared (view, digest, batch) and the
   // digests pre-prepared in each view, kept across views until garbage collection.
   bool has_prepared_claim = false;
@@ -257,10 +256,10 @@ class PbftReplica : public Replica {
   // pbft_defence.cc
   void AttachAccusations(wire::Batch& batch);
   bool ValidAccusations(const wire::Batch& batch, OpCounts& ops) const;
-  bool ValidHeader(const Message& pp, OpCounts& ops) const;
+  bool SignedHeader(const Message& pp) const;  // carries the header signature the defence requires
   void CheckPrepareConflict(TimeNs now, const Slot& slot, const MessagePtr& prepare, Effects& out);
   void CheckCommitConflict(TimeNs now, const Slot& slot, const MessagePtr& commit, Effects& out);
-  void HoldProof(TimeNs now, wire::MisbehaviourProof proof, bool broadcast, Effects& out);
+  void HoldProof(TimeNs now, wire::MisbehaviourProof proof, Effects& out);  // and broadcast it
   void OnAccusation(const MessagePtr& m, Effects& out);
   void OnComplaint(TimeNs now, const MessagePtr& m, Effects& out);
   void CountComplaints(TimeNs now, Effects& out);

@@ -2,11 +2,13 @@
 #ifndef GEOPBFT_PROTOCOL_TYPES_H_
 #define GEOPBFT_PROTOCOL_TYPES_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace geopbft {
 
@@ -15,6 +17,13 @@ using TimeNs = int64_t;
 inline constexpr TimeNs kMicrosecond = 1000;
 inline constexpr TimeNs kMillisecond = 1000 * kMicrosecond;
 inline constexpr TimeNs kSecond = 1000 * kMillisecond;
+
+// The upper median of a window of durations (the element at size/2 in order): what the
+// reputation defence's pace monitors compare with their bounds. The window must not be empty.
+inline TimeNs UpperMedian(std::vector<TimeNs> window) {
+  std::nth_element(window.begin(), window.begin() + window.size() / 2, window.end());
+  return window[window.size() / 2];
+}
 
 // Every principal (replica or client) has a node id. Replicas come first: [0, replicas), then
 // clients. A node id doubles as the principal whose key signs for the node.
