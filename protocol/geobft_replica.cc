@@ -409,6 +409,14 @@ void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out)
   if (ClusterOf(m->sender) != static_cast<int>(config_.cluster) && LocalIndexOf(m->sender) < 0) {
     out.Send(m, kToGroup);
   }
+  // Our own cluster's certificate, fetched after a state transfer skipped its decision. If we led
+  // that round, nobody shipped it to the other clusters: do it now, or each of them must find it
+  // missing and ask, a round per repair period (found at 2% loss: a primary that fell a few slots
+  // behind held every other cluster for two seconds).
+  if (g.cluster() == config_.cluster && local_.Leads(g.round(), g.view())) {
+    ShareCertificate(g.round(), out);
+    ++late_shares_;
+  }
   // Other clusters started this round: if ours has nothing for it, our primary proposes no-ops.
   if (!Has(g.round(), config_.cluster)) local_.ProposeNoops(now, g.round(), out);
   AfterLocalStep(now, out);  // the no-op may have decided at once (tiny clusters)

@@ -76,6 +76,8 @@ class GeoBftReplica : public Replica {
   uint64_t next_round() const { return next_round_; }
   uint64_t remote_view_changes_requested() const { return rvc_sent_total_; }
   uint64_t repairs_sent() const { return repairs_sent_; }  // certificates re-sent on DRvc / Rvc
+  // Certificates of rounds we led but skipped by state transfer, shipped once fetched.
+  uint64_t late_shares() const { return late_shares_; }
   uint64_t global_state_transfers() const { return global_state_transfers_; }
 
   // Reputation (null / empty without it): the committed score table, every cluster's roles, and
@@ -175,6 +177,7 @@ class GeoBftReplica : public Replica {
   TimeNs last_local_view_change_ = -1;
   uint64_t rvc_sent_total_ = 0;
   uint64_t repairs_sent_ = 0;
+  uint64_t late_shares_ = 0;
 
   // Global catch-up: own snapshots (round -> serialized GlobalSnapshot, the latest two) and the
   // snapshots peers offered, by (round, digest), with who offered them.

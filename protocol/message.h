@@ -197,7 +197,9 @@ bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Iden
 // Checks that every signed envelope embedded in `m` (a GLOBAL-SHARE's COMMITs, the COMMITs of a
 // PRE-PREPARE's vote evidence) is signed by its own sender. Charges `ops` for hashing and verifying
 // all of them, memoised in the message for its other receivers.
-bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& ops);
+// `known`: how many of the embedded signatures this receiver verified already, on the very same
+// signed messages received directly (it compares bytes instead of verifying again); not charged.
+bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& ops, uint32_t known = 0);
 
 // Parses bytes received from the wire into a sealed message: the path a Byzantine peer's garbage
 // takes. Rejects anything malformed; never aborts.

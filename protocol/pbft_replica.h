@@ -267,6 +267,7 @@ class PbftReplica : public Replica {
   void NoteLeaderCommit(TimeNs now, const MessagePtr& m, bool authenticated, Effects& out);
   void SampleLeaderLag(TimeNs now, uint64_t seq, TimeNs lag, Effects& out);
   bool ValidEvidence(const Message& m, OpCounts& ops) const;
+  bool HoldsCommit(const wire::Envelope& e) const;
   void HandOver(TimeNs now, Effects& out);
   bool InWindow(uint64_t seq) const { return seq > stable_seq_ && seq <= stable_seq_ + config_.window; }
   int IndexOf(NodeId node) const;  // member index of a node id, or -1

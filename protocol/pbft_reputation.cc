@@ -82,6 +82,7 @@ bool PbftReplica::ValidEvidence(const Message& m, OpCounts& ops) const {
   const auto& evidence = pp.batch().evidence();
   if (evidence.size() > kMaxEvidenceRecords) return false;
   uint64_t previous = 0;
+  uint32_t known = 0;  // COMMITs we hold ourselves, byte for byte: verified when they came
   for (const wire::VoteEvidence& ev : evidence) {
     if (ev.seq() <= previous || ev.seq() >= pp.seq() || !roles_.Known(ev.seq()) || ev.digest().size() != 32) return false;
     previous = ev.seq();
@@ -97,11 +98,30 @@ bool PbftReplica::ValidEvidence(const Message& m, OpCounts& ops) const {
       if (signers[i / 64] & (uint64_t{1} << (i % 64))) return false;  // one COMMIT per member
       signers[i / 64] |= uint64_t{1} << (i % 64);
       if (c.digest() == ev.digest()) matching[i / 64] |= uint64_t{1} << (i % 64);
+      known += HoldsCommit(e);
     }
     // The record must itself prove the decision: a commit quorum of the committee.
     if (roles.Count(matching) < CommitQuorum(roles.size(), config_.f)) return false;
   }
-  return ValidAccusations(pp.batch(), ops) && CheckEmbeddedSignatures(m, identity_, ops);
+  return ValidAccusations(pp.batch(), ops) && CheckEmbeddedSignatures(m, identity_, ops, known);
+}
+
+// Whether `e` is a COMMIT we received (or sent) ourselves: same body, same signature. A replica
+// keeps the signed COMMITs of its slots, so the evidence a proposal carries is mostly votes it
+// verified already; a real replica compares them with what it holds instead of verifying again.
+bool PbftReplica::HoldsCommit(const wire::Envelope& e) const {
+  auto it = log_.find(e.commit().seq());
+  if (it == log_.end()) return false;
+  const PbftSlot& slot = it->second;
+  auto same = [&](const MessagePtr& held) {
+    if (!held || held->sender != e.sender()) return false;
+    const wire::Commit& a = held->env.commit();
+    const wire::Commit& b = e.commit();
+    return a.view() == b.view() && a.seq() == b.seq() && a.digest() == b.digest() && a.replica() == b.replica() &&
+           a.prepare_evidence() == b.prepare_evidence() && held->env.signature() == e.signature();
+  };
+  if (same(slot.own_commit)) return true;
+  return std::any_of(slot.commit_msgs.begin(), slot.commit_msgs.end(), same);
 }
 
 }  // namespace geopbft
