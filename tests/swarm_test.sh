@@ -70,4 +70,13 @@ if ! diff <(grep -E '^[0-9]+ ' clean.out) <(grep -E '^[0-9]+ ' again.out) >diges
   diff t1/trace.log t2/trace.log | head -4
   fail "seed $s: digests differ between processes"
 fi
-echo "swarm: $seeds seeds clean, determinism audit ok"
+# Pinned: the digests of these seeds (tests/golden/swarm-digests.txt). A change of behaviour rewrites
+# them, in a commit of its own that says why: GEOPBFT_REWRITE_GOLDEN=1 ./geopbft test -R '^swarm$'
+pinned=$root/tests/golden/swarm-digests.txt
+if [[ ${GEOPBFT_REWRITE_GOLDEN:-} == 1 ]]; then
+  { echo "# swarm --seeds=$seeds: seed, verdict, trace digest, events (checked by tests/swarm_test.sh)"; grep -E '^[0-9]+ ' clean.out; } >"$pinned"
+  echo "swarm: rewrote $pinned"
+elif ! diff <(grep -E '^[0-9]+ ' "$pinned") <(grep -E '^[0-9]+ ' clean.out) >pinned.diff; then
+  fail "swarm digests differ from tests/golden/swarm-digests.txt (pinned <, now >): $(head -4 pinned.diff | tr '\n' ' ')"
+fi
+echo "swarm: $seeds seeds clean, determinism audit ok, digests as pinned"
