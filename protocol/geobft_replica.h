@@ -90,6 +90,12 @@ class GeoBftReplica : public Replica {
   uint64_t representative_changes() const { return representative_changes_; }
 
  private:
+  static bool Missing(const Digest& d) { return d == Digest(); }
+  static constexpr uint64_t kRecentWindows = 4;  // executed rounds' certificates kept for repairs, in windows
+  static constexpr size_t kKeptAnswers = 256;    // answers per client (re-sent requests): memory stays bounded
+  static constexpr size_t kKeptGlobalSnapshots = 2;
+  static constexpr size_t kMaxOffers = 8;  // global-state offers kept, whatever peers send
+
   // One cluster's certificate for one round.
   struct Certificate {
     uint64_t view = 0;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "protocol/quorum.h"
 #include "sim/scenario_loader.h"
+#include "sim/topology.h"
 
 namespace geopbft {
 namespace {
@@ -19,19 +20,13 @@ std::string At(int64_t t) { return absl::StrFormat("%.6f s", static_cast<double>
 }  // namespace
 
 Auditor::Auditor(const scenario::Scenario& s, const KeyRing* keys) : scenario_(s), keys_(keys) {
-  const uint32_t n = TotalReplicas(s);
-  per_group_ = GroupSize(s);
-  f_ = GroupFaults(s);
-  flat_ = per_group_ == n;
-  for (uint32_t g = 0; g * per_group_ < n; ++g) {
-    std::vector<NodeId> members;
-    for (uint32_t i = 0; i < per_group_; ++i) members.push_back(g * per_group_ + i);
-    groups_.push_back(std::move(members));
-  }
+  const Topology t = Topology::FromScenario(s);
+  per_group_ = t.group_size();
+  f_ = t.f;
+  flat_ = !t.geo;
+  groups_ = t.groups;
   // A decision needs a commit quorum of the voters: the committee with reputation, else the group.
-  const auto& r = s.protocol().reputation();
-  voters_ = UsesReputation(s) ? (r.committee_size() > 0 ? r.committee_size() : std::min(3 * f_ + 1, per_group_))
-                              : per_group_;
+  voters_ = t.voters;
 }
 
 uint32_t Auditor::GroupOf(NodeId n) const { return flat_ ? 0 : n / per_group_; }

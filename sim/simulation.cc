@@ -35,66 +35,43 @@ LoadMode ToLoadMode(scenario::Workload::Mode m) {
 
 Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, std::FILE* trace_sink)
     : scenario_(scenario),
+      topo_(Topology::FromScenario(scenario)),
       keys_(scenario.seed(), crypto),
       cpu_(scenario.cpu()),
       trace_(trace_sink),
       agreement_(HonestReplicas(scenario)),
       replies_(HonestReplicas(scenario)) {
   // (GeoBFT replicas of all clusters execute one global order, so one checker covers both.)
-  const auto& topo = scenario_.topology();
-  const uint32_t n = TotalReplicas(scenario_);
-  const uint32_t per_cluster = topo.replicas_per_cluster();
-  f_ = GroupFaults(scenario_);
   end_ = MsToNs(scenario_.duration_s() * 1e3);
   interval_ = std::max<TimeNs>(1, MsToNs(scenario_.metrics().interval_s() * 1e3));
   stall_after_ = MsToNs(scenario_.checks().stall_after_s() * 1e3);
   inbox_limit_ = uint64_t{scenario_.cpu().inbox_limit_kb()} * 1024;
-
-  // Placement: cluster c lives in its named region, or the c-th catalog region.
-  RegionCatalog catalog = scenario_.network().regions_size() > 0
-                              ? RegionCatalog::FromScenario(scenario_.network())
-                              : RegionCatalog::Embedded();
-  std::vector<int> cluster_region(topo.clusters());
-  for (uint32_t c = 0; c < topo.clusters(); ++c) {
-    cluster_region[c] = topo.cluster_regions_size() > 0 ? catalog.Find(topo.cluster_regions(c))
-                                                        : static_cast<int>(c);
+  faults_ = std::make_unique<FaultSchedule>(scenario_, topo_.catalog, topo_.node_region);
+  network_ = std::make_unique<Network>(scenario_.network(), topo_.catalog, topo_.node_region);
+  cluster_stats_.resize(topo_.clusters);
+  BuildReplicas();
+  BuildClients();
+  for (NodeId r = 0; r < topo_.replicas; ++r) {
+    trace_.NameNode(r, false, absl::StrFormat("replica %d (%s)", r, topo_.region_names[r]));
   }
-  const uint32_t clients_per_cluster = scenario_.workload().clients_per_cluster();
-  std::vector<int> node_region;
-  for (uint32_t r = 0; r < n; ++r) node_region.push_back(cluster_region[r / per_cluster]);
-  for (uint32_t c = 0; c < topo.clusters(); ++c) {
-    for (uint32_t k = 0; k < clients_per_cluster; ++k) node_region.push_back(cluster_region[c]);
+  for (uint32_t c = 0; c < clients_.size(); ++c) {
+    const NodeId id = topo_.replicas + c;
+    trace_.NameNode(id, true, absl::StrFormat("client %d (%s)", id, topo_.region_names[id]));
   }
-  for (int region : node_region) region_names_.push_back(catalog.name(region));
-  faults_ = std::make_unique<FaultSchedule>(scenario_, catalog, node_region);
-  network_ = std::make_unique<Network>(scenario_.network(), std::move(catalog), node_region);
+}
 
-  // Groups: flat PBFT runs one group over every cluster's replicas (the baseline); GeoBFT runs one
-  // PBFT group per cluster.
+// Replicas: plain PBFT replicas, or GeoBFT replicas (each wrapping the PBFT of its group).
+void Simulation::BuildReplicas() {
   const auto& p = scenario_.protocol();
-  // Reputation runs on the GeoBFT layer; flat PBFT with reputation is one cluster of everyone.
-  reputation_ = UsesReputation(scenario_);
-  const bool geo = p.kind() != scenario::Protocol::PBFT;
-  const bool layered = geo || reputation_;
-  geo_ = geo;
-  cluster_stats_.resize(topo.clusters());
-  for (uint32_t c = 0; c < topo.clusters(); ++c) {
-    std::vector<NodeId> members;
-    for (uint32_t i = 0; i < per_cluster; ++i) members.push_back(c * per_cluster + i);
-    clusters_.push_back(std::move(members));
-  }
-  std::vector<NodeId> all;
-  for (NodeId r = 0; r < n; ++r) all.push_back(r);
-  groups_ = geo ? clusters_ : std::vector<std::vector<NodeId>>{all};
-  replicas_.resize(n);
-  for (NodeId r = 0; r < n; ++r) {
+  replicas_.resize(topo_.replicas);
+  for (NodeId r = 0; r < topo_.replicas; ++r) {
     ReplicaHost& h = replicas_[r];
-    h.cluster = r / per_cluster;
-    h.group = &groups_[geo ? h.cluster : 0];
+    h.cluster = topo_.ClusterOf(r);
+    h.group = &topo_.groups[topo_.GroupOf(r)];
     PbftConfig cfg;
     cfg.members = *h.group;
-    cfg.self_index = geo ? r % per_cluster : r;
-    cfg.f = f_;
+    cfg.self_index = topo_.IndexInGroup(r);
+    cfg.f = topo_.f;
     cfg.batch_size = p.batch_size();
     cfg.batch_timeout = MsToNs(p.batch_timeout_ms());
     cfg.window = p.window();
@@ -103,12 +80,12 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     cfg.drop_out_of_order = p.pbft().drop_out_of_order();
     h.legacy_drops = cfg.drop_out_of_order;
     cfg.planted_quorum_shortfall = scenario_.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
-    if (layered) {
+    if (topo_.layered()) {
       GeoConfig gc;
       gc.local = std::move(cfg);
-      gc.cluster = geo ? h.cluster : 0;
-      gc.clusters = geo ? clusters_ : groups_;
-      gc.reputation = reputation_;
+      gc.cluster = topo_.GroupOf(r);
+      gc.clusters = topo_.groups;
+      gc.reputation = topo_.reputation;
       gc.params = ToReputationParams(p.reputation());
       gc.sharing = p.geobft().sharing() == scenario::GeoBft::PRIMARIES_ONLY ? SharingMode::kPrimariesOnly
                                                                               : SharingMode::kFPlusOne;
@@ -126,34 +103,29 @@ Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, st
     for (uint32_t r : b.replicas()) replicas_[r].byzantine.emplace_back(b, slow_primary_delay);
   }
   for (ReplicaHost& h : replicas_) h.base_speed = h.speed;
+}
 
-  // Clients, attached to their cluster's region.
+// Clients, attached to their cluster's region, talking to their cluster's group.
+void Simulation::BuildClients() {
   const auto& w = scenario_.workload();
-  clients_.resize(topo.clusters() * clients_per_cluster);
+  clients_.resize(topo_.clients());
   for (uint32_t c = 0; c < clients_.size(); ++c) {
     ClientHost& h = clients_[c];
-    NodeId id = n + c;
+    NodeId id = topo_.replicas + c;
     ClientConfig cfg;
-    h.cluster = c / std::max<uint32_t>(1, clients_per_cluster);
-    cfg.replicas = groups_[geo ? h.cluster : 0];
-    cfg.f = f_;
+    h.cluster = c / std::max<uint32_t>(1, topo_.clients_per_cluster);
+    cfg.replicas = topo_.groups[topo_.geo ? h.cluster : 0];
+    cfg.f = topo_.f;
     cfg.mode = ToLoadMode(w.mode());
     h.idle = std::count(w.idle_clusters().begin(), w.idle_clusters().end(), h.cluster) > 0;
     cfg.outstanding = w.outstanding();
     cfg.count = w.count();
     cfg.payload_size = w.request_size_bytes();
     cfg.retransmit_timeout = MsToNs(w.retransmit_timeout_ms());
-    cfg.reply_evidence = reputation_;
-    cfg.reply_grace = MsToNs(p.reputation().reply_grace_ms());
+    cfg.reply_evidence = topo_.reputation;
+    cfg.reply_grace = MsToNs(scenario_.protocol().reputation().reply_grace_ms());
     h.sm = std::make_unique<Client>(std::move(cfg), Identity(&keys_, id));
     h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kClient, c);
-  }
-
-  for (NodeId r = 0; r < n; ++r) {
-    trace_.NameNode(r, false, absl::StrFormat("replica %d (%s)", r, region_names_[r]));
-  }
-  for (uint32_t c = 0; c < clients_.size(); ++c) {
-    trace_.NameNode(n + c, true, absl::StrFormat("client %d (%s)", n + c, region_names_[n + c]));
   }
 }
 
@@ -438,7 +410,7 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
     }
   }
   ApplyTimers(r, h.timers, fx.timers);
-  if (fx.views_installed > 0 && installed_views_.insert({geo_ ? h.cluster : 0, h.sm->view()}).second) {
+  if (fx.views_installed > 0 && installed_views_.insert({topo_.geo ? h.cluster : 0, h.sm->view()}).second) {
     ++view_changes_;
     ++interval_view_changes_;
     ++cluster_stats_[h.cluster].view_changes;
@@ -541,7 +513,7 @@ void Simulation::Sample() {
   interval_view_changes_ = 0;
   for (const ClientHost& c : clients_) s.outstanding += c.sm->outstanding();
   samples_.push_back(s);
-  if (reputation_) {
+  if (topo_.reputation) {
     SampleReputation(span_s);
   } else {
     // Without reputation every replica votes: Byzantine ones are on the committee while active.
@@ -585,13 +557,13 @@ void Simulation::DetectStall() {
     const ReplicaHost& h = replicas_[i];
     // (A CPU busy far past now is a replica buried in work: its inbox waits for it.)
     const TimeNs busy_until = std::max(h.busy_until, h.busy ? h.cpu_done_at : 0);
-    absl::StrAppendFormat(&r, "replica %d (cluster %d, %s)%s: %s; inbox %d%s\n", i, h.cluster, region_names_[i],
+    absl::StrAppendFormat(&r, "replica %d (cluster %d, %s)%s: %s; inbox %d%s\n", i, h.cluster, topo_.region_names[i],
                           h.crashed ? " CRASHED" : "", h.sm->Describe(), h.inbox.size(),
                           busy_until > now_ ? absl::StrFormat(", CPU busy until %.3f s", static_cast<double>(busy_until) / kSecond) : "");
   }
   for (uint32_t c = 0; c < clients_.size(); ++c) {
     absl::StrAppendFormat(&r, "client %d (%s): %d requests outstanding, %d completed\n",
-                          replicas_.size() + c, region_names_[replicas_.size() + c],
+                          replicas_.size() + c, topo_.region_names[replicas_.size() + c],
                           clients_[c].sm->outstanding(), clients_[c].sm->completed());
   }
 }
@@ -605,90 +577,6 @@ int Simulation::Observer() const {
     if (best < 0 || h.sm->last_executed() > furthest) best = static_cast<int>(i), furthest = h.sm->last_executed();
   }
   return best;
-}
-
-uint64_t Simulation::representative_changes() const {
-  uint64_t changes = 0, furthest = 0;
-  for (const ReplicaHost& h : replicas_) {
-    const auto* g = dynamic_cast<const GeoBftReplica*>(h.sm.get());
-    if (g == nullptr || !h.byzantine.empty() || h.sm->last_executed() < furthest) continue;
-    furthest = h.sm->last_executed();
-    changes = g->representative_changes();
-  }
-  return changes;
-}
-
-std::vector<Barred> Simulation::barred() const {
-  int obs = Observer();
-  const auto* g = obs < 0 ? nullptr : dynamic_cast<const GeoBftReplica*>(replicas_[obs].sm.get());
-  return g && g->scores() ? g->scores()->barred() : std::vector<Barred>{};
-}
-
-uint64_t Simulation::depositions() const {
-  int obs = Observer();
-  const auto* g = obs < 0 ? nullptr : dynamic_cast<const GeoBftReplica*>(replicas_[obs].sm.get());
-  return g && g->scores() ? g->scores()->depositions() : 0;
-}
-
-// Scores and roles as the most advanced honest replica committed them: every honest replica holds
-// the same table for the same round (the role checker makes sure), so one view is the view.
-void Simulation::SampleReputation(double span_s) {
-  int obs = Observer();
-  if (obs < 0) return;
-  const auto& g = static_cast<const GeoBftReplica&>(*replicas_[obs].sm);
-  const ScoreBook* book = g.scores();
-  const uint32_t per_cluster = scenario_.topology().replicas_per_cluster();
-  for (uint32_t i = 0; i < replicas_.size(); ++i) {
-    ReplicaHost& h = replicas_[i];
-    uint32_t c = geo_ ? h.cluster : 0, index = geo_ ? i % per_cluster : i;
-    static const char* const kRoles[] = {"listener", "committee", "representative"};
-    const char* role = h.crashed ? "crashed" : kRoles[g.RoleOf(c, index)];
-    // The role held during the interval just ended: the one sampled at its start (at time zero,
-    // the first committee).
-    const char* held = *h.role != '\0' ? h.role : g.roles_of(c).epochs().begin()->second.Votes(index) ? "committee" : "listener";
-    bool byzantine_now = std::any_of(h.byzantine.begin(), h.byzantine.end(),
-                                     [&](const ByzantineBehaviour& b) { return b.Active(now_, h.sm->rounds_executed()); });
-    if (byzantine_now && std::string_view(held) != "listener" && std::string_view(held) != "crashed") {
-      byzantine_in_committee_s_ += span_s;
-    }
-    if (std::string_view(role) != h.role) {
-      h.role_changes += *h.role != '\0';  // the first sample sets the starting role
-      bool was_voting = *h.role != '\0' && std::string_view(h.role) != "listener" && std::string_view(h.role) != "crashed";
-      // Evicted: left the committee with a score below the eviction threshold (not merely outranked).
-      if (was_voting && std::string_view(role) == "listener" &&
-          book->Score(c, index) < book->params().eviction_threshold) {
-        ++h.evictions;
-      }
-      h.role = role;
-    }
-    reputation_rows_.push_back(
-        {static_cast<double>(now_) / kSecond, h.cluster, i, book->Score(c, index), role, g.rounds_executed()});
-  }
-}
-
-Simulation::ReplicaView Simulation::replica(uint32_t i) const {
-  const ReplicaHost& h = replicas_[i];
-  ReplicaView v;
-  v.cluster = h.cluster;
-  v.id = i;
-  v.region = region_names_[i];
-  v.behaviour = h.byzantine.empty() ? "honest" : h.byzantine.front().Name();
-  v.role = h.crashed ? "crashed" : h.sm->IsPrimary() ? "representative" : "committee";
-  v.role_changes = h.role_changes;
-  v.evictions = h.evictions;
-  if (reputation_) {
-    v.role = h.crashed ? "crashed" : h.role;
-    int obs = Observer();
-    if (obs >= 0) {
-      const auto& g = static_cast<const GeoBftReplica&>(*replicas_[obs].sm);
-      const uint32_t per_cluster = scenario_.topology().replicas_per_cluster();
-      v.score = absl::StrFormat("%.2f", g.scores()->Score(geo_ ? h.cluster : 0, geo_ ? i % per_cluster : i));
-    }
-  }
-  v.view = h.sm->view();
-  v.executed_seq = h.sm->last_executed();
-  v.stats = &h.stats;
-  return v;
 }
 
 }  // namespace geopbft

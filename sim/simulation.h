@@ -31,6 +31,7 @@
 #include "sim/latency_histogram.h"
 #include "sim/network.h"
 #include "sim/rng.h"
+#include "sim/topology.h"
 #include "sim/trace.h"
 
 namespace geopbft {
@@ -122,7 +123,7 @@ class Simulation {
   const std::string& stall_report() const { return stall_report_; }
   const std::vector<IntervalSample>& samples() const { return samples_; }
   uint32_t num_replicas() const { return static_cast<uint32_t>(replicas_.size()); }
-  uint32_t faults() const { return f_; }
+  uint32_t faults() const { return topo_.f; }
   uint64_t inbox_dropped() const { return inbox_dropped_; }
 
   struct ReplicaView {
@@ -148,7 +149,7 @@ class Simulation {
     uint64_t wan_bytes = 0;     // sent across regions by this cluster's replicas and clients
   };
   const std::vector<ClusterStats>& cluster_stats() const { return cluster_stats_; }
-  const std::string& cluster_region(uint32_t c) const { return region_names_[c * scenario_.topology().replicas_per_cluster()]; }
+  const std::string& cluster_region(uint32_t c) const { return topo_.region_names[c * topo_.per_cluster]; }
 
   // Reputation (empty / zero without it). One row of reputation.csv per replica per interval, from
   // the committed score table of the most advanced honest replica.
@@ -160,7 +161,7 @@ class Simulation {
     const char* role;
     uint64_t round;  // rounds the observer had executed
   };
-  bool reputation() const { return reputation_; }
+  bool reputation() const { return topo_.reputation; }
   const std::vector<ReputationRow>& reputation_rows() const { return reputation_rows_; }
   double byzantine_in_committee_s() const { return byzantine_in_committee_s_; }
   uint64_t representative_changes() const;
@@ -244,9 +245,12 @@ class Simulation {
   void ScheduleNextArrival(uint32_t c);
   void ApplyFault(const FaultSchedule::Transition& t);
   void SampleReputation(double span_s);
+  void BuildReplicas();
+  void BuildClients();
   int Observer() const;  // the honest, running replica furthest in the global order (-1: none)
 
   scenario::Scenario scenario_;
+  Topology topo_;
   KeyRing keys_;
   CpuModel cpu_;
   std::unique_ptr<Network> network_;
@@ -255,13 +259,8 @@ class Simulation {
   EventQueue<Event> queue_;
   std::vector<ReplicaHost> replicas_;
   std::vector<ClientHost> clients_;
-  std::vector<std::vector<NodeId>> clusters_;  // replica ids of each cluster
-  std::vector<std::vector<NodeId>> groups_;    // PBFT groups: one flat group, or one per cluster
-  bool geo_ = false;
   bool record_executions_ = false;
   std::vector<ClusterStats> cluster_stats_;
-  std::vector<std::string> region_names_;  // per node
-  uint32_t f_ = 0;
   AgreementChecker agreement_;
   ReplyChecker replies_;
   Peak peak_log_, peak_state_;
@@ -296,7 +295,6 @@ class Simulation {
   std::FILE* sent_log_ = nullptr;
   uint64_t inbox_limit_ = 0;  // bytes; 0 = unbounded
   uint64_t inbox_dropped_ = 0;
-  bool reputation_ = false;
   std::vector<ReputationRow> reputation_rows_;
   double byzantine_in_committee_s_ = 0;
   absl::btree_map<uint64_t, uint64_t> roles_by_round_;  // round -> fingerprint first reported

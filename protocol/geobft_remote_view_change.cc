@@ -1,0 +1,181 @@
+// GeoBFT's remote view change and certificate repair. A replica waiting on a round times the
+// clusters it misses: a certificate lost on the way (a later one of the same cluster is here) is
+// asked of our own peers soon; a cluster silent for the remote timeout is reported, and n-f of us
+// tell it, replica to replica, to change its primary (DRVC inside the cluster, RVC across).
+#include "protocol/geobft_replica.h"
+
+#include <algorithm>
+
+#include "protocol/quorum.h"
+
+namespace geopbft {
+
+// Waiting on round next_round_: when something of it is here but not everything, time the rest.
+void GeoBftReplica::ArmRemoteTimer(TimeNs now, Effects& out) {
+  auto it = certs_.find(next_round_);
+  bool waiting = it != certs_.end();
+  if (!waiting) {
+    if (remote_timer_armed_) out.CancelTimer(kRemoteTimer);
+    remote_timer_armed_ = false;
+    return;
+  }
+  if (remote_timer_armed_ && remote_timer_round_ == next_round_) return;
+  // A cluster whose certificate of a later round is here is not silent: ours was lost. Ask for a
+  // repair soon rather than after the remote timeout meant for silent clusters.
+  bool lost = false;
+  for (uint32_t c = 0; c < z_ && !lost; ++c) {
+    if (!Missing(it->second[c].digest)) continue;
+    for (auto later = std::next(it); later != certs_.end() && !lost; ++later) lost = !Missing(later->second[c].digest);
+  }
+  SetRemoteTimer(now, lost, out);
+}
+
+void GeoBftReplica::SetRemoteTimer(TimeNs now, bool lost, Effects& out) {
+  remote_timer_armed_ = true;
+  remote_timer_round_ = next_round_;
+  remote_timer_lost_ = lost;
+  TimeNs timeout = lost ? config_.remote_timeout / 8 : config_.remote_timeout << std::min<uint32_t>(remote_attempts_, 6);
+  out.SetTimer(kRemoteTimer, now + timeout);
+}
+
+void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
+  remote_timer_armed_ = false;
+  auto it = certs_.find(next_round_);
+  if (it == certs_.end()) return;
+  for (uint32_t c = 0; c < z_; ++c) {
+    // Our own cluster is local PBFT's business (no-ops, local view change).
+    if (c != config_.cluster && Missing(it->second[c].digest)) SendDrvc(c, next_round_, out);
+  }
+  FetchOwnCertificates(out);
+  ++remote_attempts_;
+  // Our own cluster decided a window beyond our global execution, or we have been waiting through
+  // several timeouts: peers may have forgotten what we miss. Ask for a snapshot too.
+  if (local_.last_executed() >= next_round_ + config_.local.window || remote_attempts_ >= 3) RequestGlobalState(now, out);
+  ArmRemoteTimer(now, out);
+}
+
+void GeoBftReplica::SendDrvc(uint32_t cluster, uint64_t round, Effects& out) {
+  // Re-sent on every expiry of the remote timer: the request or its answer may have been lost.
+  drvc_sent_.insert({cluster, round});
+  wire::Envelope env;
+  wire::RemoteViewChangeRequest* d = env.mutable_remote_view_change_request();
+  d->set_cluster(cluster);
+  d->set_round(round);
+  d->set_replica(identity_.self());
+  out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.clusters[config_.cluster]), out.ops), kToGroup);
+  // Count our own request like anyone's.
+  drvc_[{cluster, round}].insert(static_cast<uint32_t>(LocalIndexOf(identity_.self())));
+  // We told the cluster already and still wait: the complaint or the certificate it answers with
+  // (when it did decide the round) was lost. Tell it again.
+  if (rvc_sent_.contains({cluster, round})) SendRvc(cluster, round, out);
+}
+
+// Asks f+1 peers (one correct at least) for our own cluster's certificates of the rounds our local
+// PBFT has decided (by state transfer) but the global layer has not seen.
+void GeoBftReplica::FetchOwnCertificates(Effects& out) {
+  const uint64_t upto = std::min(local_.last_executed(), next_round_ + config_.local.window - 1);
+  const auto& members = config_.clusters[config_.cluster];
+  const uint32_t n = static_cast<uint32_t>(members.size());
+  const uint32_t self = static_cast<uint32_t>(LocalIndexOf(identity_.self()));
+  for (uint64_t round = next_round_; round <= upto; ++round) {
+    if (Has(round, config_.cluster)) continue;
+    wire::Envelope env;
+    wire::RemoteViewChangeRequest* d = env.mutable_remote_view_change_request();
+    d->set_cluster(config_.cluster);
+    d->set_round(round);
+    d->set_replica(identity_.self());
+    for (uint32_t k = 1; k <= Faults(config_.cluster) + 1 && k < n; ++k) {
+      NodeId peer = members[(self + k) % n];
+      out.Send(Seal(env, identity_, Auth::MacTo(peer), out.ops), peer);
+    }
+  }
+}
+
+void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
+  const wire::RemoteViewChangeRequest& d = m->env.remote_view_change_request();
+  int index = LocalIndexOf(m->sender);
+  if (index < 0 || d.replica() != m->sender || d.cluster() >= z_ ||
+      !CheckAuth(*m, identity_, static_cast<uint32_t>(LocalIndexOf(identity_.self())), out.ops)) {
+    ++out.rejected;
+    return;
+  }
+  if (d.cluster() == config_.cluster) {
+    // A peer fetching our cluster's certificate (it skipped the round by state transfer).
+    if (Has(d.round(), d.cluster())) {
+      Certificate& c = certs_[d.round()][d.cluster()];
+      if (c.share || c.own.pre_prepare) out.Send(ShareOf(c, d.round(), out.ops), m->sender), ++repairs_sent_;
+    } else if (MessagePtr share = Recent(d.round(), d.cluster(), out.ops)) {
+      out.Send(share, m->sender);
+      ++repairs_sent_;
+    }
+    return;
+  }
+  std::pair<uint32_t, uint64_t> key{d.cluster(), d.round()};
+  // Repair: we hold the certificate (or executed it recently); the asker only lost it.
+  if (Has(d.round(), d.cluster())) {
+    out.Send(certs_[d.round()][d.cluster()].share, m->sender);
+    ++repairs_sent_;
+    return;
+  }
+  if (d.round() < next_round_) {
+    if (MessagePtr share = Recent(d.round(), d.cluster(), out.ops)) out.Send(share, m->sender), ++repairs_sent_;
+    return;
+  }
+  auto& senders = drvc_[key];
+  senders.insert(static_cast<uint32_t>(index));
+  uint32_t f = Faults(config_.cluster), n = static_cast<uint32_t>(config_.clusters[config_.cluster].size());
+  if (senders.size() >= f + 1 && !drvc_sent_.contains(key)) SendDrvc(d.cluster(), d.round(), out);  // join
+  if (senders.size() >= CommitQuorum(n, f) && rvc_sent_.insert(key).second) {
+    SendRvc(d.cluster(), d.round(), out);
+    ++rvc_sent_total_;
+  }
+}
+
+// n-f of us agree that `cluster` is silent in `round`: tell it, replica to replica of the same index.
+void GeoBftReplica::SendRvc(uint32_t cluster, uint64_t round, Effects& out) {
+  wire::Envelope env;
+  wire::RemoteViewChange* r = env.mutable_remote_view_change();
+  r->set_from_cluster(config_.cluster);
+  r->set_cluster(cluster);
+  r->set_round(round);
+  r->set_replica(identity_.self());
+  const auto& target = config_.clusters[cluster];
+  uint32_t my_index = static_cast<uint32_t>(LocalIndexOf(identity_.self()));
+  out.Send(Seal(std::move(env), identity_, Auth::Signature(), out.ops), target[my_index % target.size()]);
+}
+
+void GeoBftReplica::OnRvc(TimeNs now, const MessagePtr& m, Effects& out) {
+  const wire::RemoteViewChange& r = m->env.remote_view_change();
+  int from = ClusterOf(m->sender);
+  if (from < 0 || static_cast<uint32_t>(from) != r.from_cluster() || r.cluster() != config_.cluster ||
+      r.replica() != m->sender || !CheckAuth(*m, identity_, 0, out.ops)) {
+    ++out.rejected;
+    return;
+  }
+  // If we decided that round, our primary did its job and the network lost the certificate: send
+  // it straight back, and do not hold the complaint against the primary.
+  if (Has(r.round(), config_.cluster)) {
+    out.Send(ShareOf(certs_[r.round()][config_.cluster], r.round(), out.ops), m->sender);
+    ++repairs_sent_;
+    return;
+  }
+  if (r.round() < next_round_) {
+    if (MessagePtr share = Recent(r.round(), config_.cluster, out.ops)) out.Send(share, m->sender), ++repairs_sent_;
+    return;
+  }
+  std::pair<uint32_t, uint64_t> key{r.from_cluster(), r.round()};
+  auto& senders = rvc_[key];
+  if (!senders.insert(m->sender).second) return;
+  // Each remote replica told only its same-index peer: relay it (signed) so that all of us count.
+  if (LocalIndexOf(m->sender) < 0 && relayed_rvc_.insert({m->sender, r.round()}).second) out.Send(m, kToGroup);
+  if (senders.size() < Faults(r.from_cluster()) + 1 || rvc_acted_.contains(key)) return;
+  rvc_acted_.insert(key);
+  // f+1 replicas of another cluster (one correct at least) say our primary is silent. Change it,
+  // unless we are changing it already or just did.
+  bool recent = last_local_view_change_ >= 0 && now - last_local_view_change_ < config_.remote_timeout;
+  if (local_.view_changing() || recent) return;
+  local_.SuspectPrimary(now, out);
+  AfterLocalStep(now, out);
+}
+
+}  // namespace geopbft
