@@ -6,8 +6,7 @@
 
 namespace geopbft {
 
-Client::Client(ClientConfig config, Identity identity)
-    : config_(std::move(config)), identity_(identity) {}
+Client::Client(ClientConfig config, Identity identity) : config_(std::move(config)), identity_(identity) {}
 
 void Client::Step(TimeNs now, const Input& in, Effects& out) {
   switch (in.kind) {
@@ -58,8 +57,8 @@ void Client::Submit(TimeNs now, Effects& out) {
 void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::Reply& r = m->env.reply();
   auto member = std::find(config_.replicas.begin(), config_.replicas.end(), m->sender);
-  if (member == config_.replicas.end() || r.replica() != m->sender ||
-      r.client() != identity_.self() || !CheckAuth(*m, identity_, 0, out.ops)) {
+  if (member == config_.replicas.end() || r.replica() != m->sender || r.client() != identity_.self() ||
+      !CheckAuth(*m, identity_, 0, out.ops)) {
     ++out.rejected;
     return;
   }

@@ -46,9 +46,7 @@ class Client {
   uint64_t sent() const { return next_timestamp_; }
   uint64_t completed() const { return completed_; }
   // FIXED_COUNT: every request answered.
-  bool done() const {
-    return config_.mode == LoadMode::kFixedCount && completed_ >= config_.count;
-  }
+  bool done() const { return config_.mode == LoadMode::kFixedCount && completed_ >= config_.count; }
 
  private:
   struct Pending {
@@ -76,9 +74,9 @@ class Client {
   uint64_t next_timestamp_ = 0;
   uint64_t completed_ = 0;
   uint64_t known_view_ = 0;
-  absl::btree_map<uint64_t, Pending> pending_;  // by timestamp
+  absl::btree_map<uint64_t, Pending> pending_;    // by timestamp
   absl::btree_map<uint64_t, Answered> answered_;  // by timestamp
-  std::deque<uint64_t> answered_order_;            // timestamps, oldest acceptance first
+  std::deque<uint64_t> answered_order_;           // timestamps, oldest acceptance first
 };
 
 }  // namespace geopbft

@@ -13,7 +13,8 @@ namespace geopbft {
 namespace {
 
 std::string Derive(std::string_view label, uint64_t seed, uint64_t a, uint64_t b = 0) {
-  std::string material = absl::StrCat("geopbft/", absl::string_view(label.data(), label.size()), "/", seed, "/", a, "/", b);
+  std::string material =
+      absl::StrCat("geopbft/", absl::string_view(label.data(), label.size()), "/", seed, "/", a, "/", b);
   Digest d = Sha256(material);
   return std::string(d.view());
 }
@@ -131,8 +132,8 @@ const KeyRing::EdKey& KeyRing::KeyOf(NodeId who) const {
     std::string secret = Derive("ed25519", seed_, who);
     std::memcpy(&slot->fast_secret, secret.data(), 8);
     if (mode_ == CryptoMode::kReal) {
-      slot->pkey = EVP_PKEY_new_raw_private_key(
-          EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(secret.data()), 32);
+      slot->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                                reinterpret_cast<const unsigned char*>(secret.data()), 32);
       slot->sign_template = EVP_MD_CTX_new();
       slot->verify_template = EVP_MD_CTX_new();
       slot->work = EVP_MD_CTX_new();
@@ -163,9 +164,9 @@ std::string KeyRing::Sign(NodeId signer, const Digest& d) const {
   if (mode_ == CryptoMode::kFast) return FastTag(key.fast_secret, d, kSignatureSize);
   std::string sig(kSignatureSize, '\0');
   size_t len = sig.size();
-  bool ok = EVP_MD_CTX_copy_ex(key.work, key.sign_template) == 1 &&
-            EVP_DigestSign(key.work, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                           d.bytes.data(), d.bytes.size()) == 1;
+  bool ok =
+      EVP_MD_CTX_copy_ex(key.work, key.sign_template) == 1 &&
+      EVP_DigestSign(key.work, reinterpret_cast<unsigned char*>(sig.data()), &len, d.bytes.data(), d.bytes.size()) == 1;
   if (!ok || len != kSignatureSize) throw std::runtime_error("Ed25519 sign failed");
   return sig;
 }
@@ -179,8 +180,8 @@ bool KeyRing::Verify(NodeId signer, const Digest& d, std::string_view signature)
   memo.append(signature);
   if (verified_.contains(memo)) return true;
   bool ok = EVP_MD_CTX_copy_ex(key.work, key.verify_template) == 1 &&
-            EVP_DigestVerify(key.work, reinterpret_cast<const unsigned char*>(signature.data()),
-                             signature.size(), d.bytes.data(), d.bytes.size()) == 1;
+            EVP_DigestVerify(key.work, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                             d.bytes.data(), d.bytes.size()) == 1;
   if (ok) {
     // Bounded memo: forget everything now and then rather than grow with the run.
     if (verified_.size() > (1u << 20)) verified_.clear();

@@ -87,9 +87,7 @@ class Identity {
   std::string Sign(const Digest& d) const { return keys_->Sign(self_, d); }
   std::string MacFor(NodeId to, const Digest& d) const { return keys_->Mac(self_, to, d); }
   void MacInto(NodeId to, const Digest& d, char* out) const { keys_->MacInto(self_, to, d, out); }
-  bool Verify(NodeId signer, const Digest& d, std::string_view sig) const {
-    return keys_->Verify(signer, d, sig);
-  }
+  bool Verify(NodeId signer, const Digest& d, std::string_view sig) const { return keys_->Verify(signer, d, sig); }
   bool VerifyMacFrom(NodeId from, const Digest& d, std::string_view tag) const {
     return keys_->VerifyMac(from, self_, d, tag);
   }

@@ -63,9 +63,9 @@ struct LocalDecision {
   uint64_t seq = 0;
   uint64_t view = 0;
   Digest digest;
-  MessagePtr pre_prepare;            // carries the batch
-  std::vector<MessagePtr> commits;   // 2f+1 signed COMMITs for (view, seq, digest)
-  TimeNs proposed_at = 0;            // when its PRE-PREPARE was accepted here
+  MessagePtr pre_prepare;           // carries the batch
+  std::vector<MessagePtr> commits;  // 2f+1 signed COMMITs for (view, seq, digest)
+  TimeNs proposed_at = 0;           // when its PRE-PREPARE was accepted here
 };
 
 // A client request that gathered f+1 matching replies.
@@ -84,7 +84,7 @@ struct Effects {
   std::vector<LocalDecision> decided;
   std::vector<Completion> completions;
   OpCounts ops;
-  uint32_t rejected = 0;  // inputs dropped as malformed, unauthenticated or out of place
+  uint32_t rejected = 0;              // inputs dropped as malformed, unauthenticated or out of place
   uint64_t state_transferred_to = 0;  // a replica installed a certified state up to this sequence
   uint32_t views_installed = 0;       // NEW-VIEWs installed in this step
   // Reputation: roles re-selected after executing a round: (round, fingerprint of the scores and the
@@ -95,8 +95,8 @@ struct Effects {
   // Nothing for the world to see (rejections are only counted): most inputs (a vote short of a
   // quorum, a duplicate certificate) end so.
   bool Quiet() const {
-    return sends.empty() && timers.empty() && executed.empty() && results.empty() && decided.empty() && completions.empty() &&
-           roles_chosen.empty() && views_installed == 0 && state_transferred_to == 0;
+    return sends.empty() && timers.empty() && executed.empty() && results.empty() && decided.empty() &&
+           completions.empty() && roles_chosen.empty() && views_installed == 0 && state_transferred_to == 0;
   }
   void SetTimer(uint64_t id, TimeNs at) { timers.push_back({id, at, false}); }
   void CancelTimer(uint64_t id) { timers.push_back({id, 0, true}); }

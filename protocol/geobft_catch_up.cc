@@ -1,10 +1,9 @@
 // GeoBFT's global catch-up: a replica too far behind for the certificates its peers keep takes a
 // snapshot of the global state (execution position, client records, scores and roles) vouched for
 // by f+1 replicas.
-#include "protocol/geobft_replica.h"
-
 #include <algorithm>
 
+#include "protocol/geobft_replica.h"
 #include "protocol/quorum.h"
 
 namespace geopbft {
@@ -78,8 +77,7 @@ void GeoBftReplica::OnGlobalStateRequest(const MessagePtr& m, Effects& out) {
 void GeoBftReplica::OnGlobalState(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::GlobalState& st = m->env.global_state();
   const int from = ClusterOf(m->sender);
-  if (from < 0 || st.replica() != m->sender || st.snapshots_size() > 2 ||
-      !CheckAuth(*m, identity_, 0, out.ops)) {
+  if (from < 0 || st.replica() != m->sender || st.snapshots_size() > 2 || !CheckAuth(*m, identity_, 0, out.ops)) {
     ++out.rejected;
     return;
   }

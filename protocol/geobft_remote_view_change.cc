@@ -2,10 +2,9 @@
 // clusters it misses: a certificate lost on the way (a later one of the same cluster is here) is
 // asked of our own peers soon; a cluster silent for the remote timeout is reported, and n-f of us
 // tell it, replica to replica, to change its primary (DRVC inside the cluster, RVC across).
-#include "protocol/geobft_replica.h"
-
 #include <algorithm>
 
+#include "protocol/geobft_replica.h"
 #include "protocol/quorum.h"
 
 namespace geopbft {
@@ -34,7 +33,8 @@ void GeoBftReplica::SetRemoteTimer(TimeNs now, bool lost, Effects& out) {
   remote_timer_armed_ = true;
   remote_timer_round_ = next_round_;
   remote_timer_lost_ = lost;
-  TimeNs timeout = lost ? config_.remote_timeout / 8 : config_.remote_timeout << std::min<uint32_t>(remote_attempts_, 6);
+  TimeNs timeout =
+      lost ? config_.remote_timeout / 8 : config_.remote_timeout << std::min<uint32_t>(remote_attempts_, 6);
   out.SetTimer(kRemoteTimer, now + timeout);
 }
 
@@ -50,7 +50,8 @@ void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
   ++remote_attempts_;
   // Our own cluster decided a window beyond our global execution, or we have been waiting through
   // several timeouts: peers may have forgotten what we miss. Ask for a snapshot too.
-  if (local_.last_executed() >= next_round_ + config_.local.window || remote_attempts_ >= 3) RequestGlobalState(now, out);
+  if (local_.last_executed() >= next_round_ + config_.local.window || remote_attempts_ >= 3)
+    RequestGlobalState(now, out);
   ArmRemoteTimer(now, out);
 }
 

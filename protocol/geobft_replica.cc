@@ -78,7 +78,8 @@ bool GeoBftReplica::Has(uint64_t round, uint32_t cluster) const {
 void GeoBftReplica::NotePresence(uint64_t round) {
   if (!presence_.Covers(round, next_round_)) return;
   auto it = certs_.find(round);
-  for (uint32_t cl = 0; cl < z_; ++cl) presence_.Assign(round, cl, it != certs_.end() && !Missing(it->second[cl].digest));
+  for (uint32_t cl = 0; cl < z_; ++cl)
+    presence_.Assign(round, cl, it != certs_.end() && !Missing(it->second[cl].digest));
 }
 
 MessagePtr GeoBftReplica::Recent(uint64_t round, uint32_t cluster, OpCounts& ops) {
@@ -90,8 +91,8 @@ MessagePtr GeoBftReplica::Recent(uint64_t round, uint32_t cluster, OpCounts& ops
 }
 
 size_t GeoBftReplica::state_entries() const {
-  size_t n = local_.state_entries() + certs_.size() * z_ + recent_.size() * z_ + drvc_.size() + rvc_.size() + drvc_sent_.size() +
-             rvc_sent_.size() + rvc_acted_.size();
+  size_t n = local_.state_entries() + certs_.size() * z_ + recent_.size() * z_ + drvc_.size() + rvc_.size() +
+             drvc_sent_.size() + rvc_sent_.size() + rvc_acted_.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.above.size();
   for (const auto& [c, kept] : answers_) n += kept.size();
   return n;
@@ -121,9 +122,11 @@ std::string GeoBftReplica::BoundViolation() const {
     }
   }
   if (recent_.size() > kRecentWindows * config_.local.window + 1) {
-    return absl::StrFormat("executed certificates kept since round %d (now %d)", next_round_ - recent_.size(), next_round_);
+    return absl::StrFormat("executed certificates kept since round %d (now %d)", next_round_ - recent_.size(),
+                           next_round_);
   }
-  if (global_snapshots_.size() > kKeptGlobalSnapshots || offers_.size() > kMaxOffers) return "global snapshots or offers beyond their caps";
+  if (global_snapshots_.size() > kKeptGlobalSnapshots || offers_.size() > kMaxOffers)
+    return "global snapshots or offers beyond their caps";
   for (const auto& [c, kept] : answers_) {
     if (kept.size() > kKeptAnswers) return absl::StrFormat("%d answers kept for client %d", kept.size(), c);
   }
@@ -144,15 +147,21 @@ void GeoBftReplica::Step(TimeNs now, const Input& in, Effects& out) {
   }
   if (in.kind == Input::Kind::kMessage) {
     switch (in.msg->type) {
-      case MsgType::kGlobalShare: return OnGlobalShare(now, in.msg, out);
-      case MsgType::kRemoteViewChangeRequest: return OnDrvc(in.msg, out);
-      case MsgType::kRemoteViewChange: return OnRvc(now, in.msg, out);
-      case MsgType::kGlobalStateRequest: return OnGlobalStateRequest(in.msg, out);
-      case MsgType::kGlobalState: return OnGlobalState(now, in.msg, out);
+      case MsgType::kGlobalShare:
+        return OnGlobalShare(now, in.msg, out);
+      case MsgType::kRemoteViewChangeRequest:
+        return OnDrvc(in.msg, out);
+      case MsgType::kRemoteViewChange:
+        return OnRvc(now, in.msg, out);
+      case MsgType::kGlobalStateRequest:
+        return OnGlobalStateRequest(in.msg, out);
+      case MsgType::kGlobalState:
+        return OnGlobalState(now, in.msg, out);
       case MsgType::kRequest:
         if (AnswerExecuted(in.msg, out)) return;
         break;
-      default: break;
+      default:
+        break;
     }
   }
   local_.Step(now, in, out);
@@ -294,8 +303,7 @@ int GeoBftReplica::CertificateSigners(const Message& m, const std::vector<NodeId
     if (e.body_case() != wire::Envelope::kCommit) return memo;
     const wire::Commit& c = e.commit();
     if (c.view() != g.view() || c.seq() != g.round() || c.digest() != g.digest() || c.replica() != e.sender() ||
-        std::find(members.begin(), members.end(), e.sender()) == members.end() ||
-        !signers.insert(e.sender()).second) {
+        std::find(members.begin(), members.end(), e.sender()) == members.end() || !signers.insert(e.sender()).second) {
       return memo;
     }
   }
@@ -407,7 +415,8 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     };
     forget(drvc_);
     forget(rvc_);
-    for (auto i = relayed_rvc_.begin(); i != relayed_rvc_.end();) i = i->second <= done ? relayed_rvc_.erase(i) : std::next(i);
+    for (auto i = relayed_rvc_.begin(); i != relayed_rvc_.end();)
+      i = i->second <= done ? relayed_rvc_.erase(i) : std::next(i);
     for (auto* s : {&drvc_sent_, &rvc_sent_, &rvc_acted_}) {
       for (auto i = s->begin(); i != s->end();) i = i->second <= done ? s->erase(i) : std::next(i);
     }
@@ -422,15 +431,14 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
   }
 }
 
-
 std::string GeoBftReplica::Describe() const {
   std::string missing;
   auto it = certs_.find(next_round_);
   for (uint32_t c = 0; c < z_; ++c) {
     if (it == certs_.end() || Missing(it->second[c].digest)) absl::StrAppend(&missing, missing.empty() ? "" : ",", c);
   }
-  return absl::StrFormat("round %d (executed %d) waiting for certificates of clusters [%s]; local: %s",
-                         next_round_, executed_positions_, missing, local_.Describe());
+  return absl::StrFormat("round %d (executed %d) waiting for certificates of clusters [%s]; local: %s", next_round_,
+                         executed_positions_, missing, local_.Describe());
 }
 
 }  // namespace geopbft

@@ -17,19 +17,18 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "protocol/executed_timestamps.h"
-#include <memory>
-
 #include "protocol/pbft_replica.h"
 #include "protocol/replica.h"
-#include "protocol/round_presence.h"
 #include "protocol/reputation.h"
 #include "protocol/role_schedule.h"
+#include "protocol/round_presence.h"
 
 namespace geopbft {
 
@@ -100,7 +99,7 @@ class GeoBftReplica : public Replica {
   struct Certificate {
     uint64_t view = 0;
     Digest digest;
-    MessagePtr share;  // the signed GLOBAL-SHARE (built lazily for our own cluster)
+    MessagePtr share;   // the signed GLOBAL-SHARE (built lazily for our own cluster)
     LocalDecision own;  // our own cluster's decision
   };
   using Round = std::vector<Certificate>;  // indexed by cluster; digest all-zero = missing
@@ -162,8 +161,8 @@ class GeoBftReplica : public Replica {
     std::vector<MessagePtr> shares;  // indexed by cluster; our own cluster's slot stays empty
     Certificate own;
   };
-  std::deque<ExecutedRound> recent_;  // rounds next_round_ - recent_.size() .. next_round_ - 1
-  std::vector<uint64_t> remote_view_;  // latest view seen in each cluster's certificates
+  std::deque<ExecutedRound> recent_;                     // rounds next_round_ - recent_.size() .. next_round_ - 1
+  std::vector<uint64_t> remote_view_;                    // latest view seen in each cluster's certificates
   absl::btree_map<NodeId, ExecutedTimestamps> clients_;  // global at-most-once table
   // Results of our own clients' latest requests (per client, bounded), to answer one that re-sends
   // a request whose replies it lost. Not part of the global snapshot: a replica that caught up by
@@ -204,7 +203,7 @@ class GeoBftReplica : public Replica {
 
   // The committee's pace monitor (see MeasurePace).
   absl::btree_map<uint64_t, TimeNs> others_in_;  // round -> when the last other cluster's certificate came
-  std::deque<std::pair<TimeNs, TimeNs>> lags_;  // recent (lag, proposal time) under (lag_view_, lag_leader_)
+  std::deque<std::pair<TimeNs, TimeNs>> lags_;   // recent (lag, proposal time) under (lag_view_, lag_leader_)
   uint64_t lag_view_ = 0;
   uint32_t lag_leader_ = 0;
 };

@@ -1,10 +1,9 @@
 // GeoBFT with reputation, its global side: who votes (committees from committed scores, chosen
 // every reselect_every rounds and applied a window later), which certificates count, and the
 // committee's watch on its representative's pace.
-#include "protocol/geobft_replica.h"
-
 #include <algorithm>
 
+#include "protocol/geobft_replica.h"
 #include "protocol/quorum.h"
 
 namespace geopbft {
@@ -38,8 +37,7 @@ bool GeoBftReplica::SignedByCommittee(const Certificate& c, uint32_t cluster, ui
 void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effects& out) {
   for (uint32_t cl = 0; cl < z_; ++cl) {
     const Certificate& c = r[cl];
-    const wire::Batch& batch =
-        BatchOf(c);
+    const wire::Batch& batch = BatchOf(c);
     // The cluster's representative for this round: the leader of the view it committed in.
     NodeId rep = config_.clusters[cl][cluster_roles_[cl].At(round).Leader(c.view)];
     if (rep != representative_[cl] && round > 1) ++representative_changes_;
@@ -60,12 +58,12 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
   uint64_t fingerprint = scores_->Fingerprint();
   for (uint32_t cl = 0; cl < z_; ++cl) {
     const Certificate& c = r[cl];
-    const wire::Batch& batch =
-        BatchOf(c);
+    const wire::Batch& batch = BatchOf(c);
     // The incumbent: the leader of the latest proposal's view under the roles of this round.
     // (Defence: under the latest epoch, the one the new epoch follows; the older rule reads this
     // round's.)
-    const RoleEpoch& before = config_.params.Defends() ? cluster_roles_[cl].epochs().rbegin()->second : cluster_roles_[cl].At(round);
+    const RoleEpoch& before =
+        config_.params.Defends() ? cluster_roles_[cl].epochs().rbegin()->second : cluster_roles_[cl].At(round);
     int incumbent = static_cast<int>(before.Leader(scores_->last_view(cl)));
     const std::vector<uint32_t>& sitting = cluster_roles_[cl].epochs().rbegin()->second.ranked;
     // The new committee's best leads the view the cluster is in (the latest proposer view: a
@@ -88,9 +86,9 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
 // sees it: a representative that holds its proposals back makes every round of its cluster late
 // against the others, whatever the distances (the others' certificates must cross the WAN, our own
 // proposal need not; an idle cluster proposes as soon as others start a round). (A slow machine is
-// the PBFT side's business: the leader's COMMIT lag, pbft_defence.cc.) A benign loss holds an honest leader back for one repair (its proposal limit waits for
-// a lost certificate, or its window for a lost CHECKPOINT: a few hundred ms, measured up to 560 ms
-// at 5% loss), so the threshold sits above that, and the median of complaint_rounds rounds
+// the PBFT side's business: the leader's COMMIT lag, pbft_defence.cc.) A benign loss holds an honest leader back for
+// one repair (its proposal limit waits for a lost certificate, or its window for a lost CHECKPOINT: a few hundred ms,
+// measured up to 560 ms at 5% loss), so the threshold sits above that, and the median of complaint_rounds rounds
 // ignores single late ones; f+1 members must complain before anything happens.
 bool GeoBftReplica::Monitoring() const {
   return scores_ && config_.params.Defends() && z_ > 1 && local_.InCommittee() && !local_.IsPrimary();

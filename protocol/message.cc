@@ -9,25 +9,44 @@ namespace {
 // The body of an envelope as its own message, serialized.
 std::string SerializeBody(const wire::Envelope& env) {
   switch (env.body_case()) {
-    case MsgType::kRequest: return env.request().SerializeAsString();
-    case MsgType::kPrePrepare: return env.pre_prepare().SerializeAsString();
-    case MsgType::kPrepare: return env.prepare().SerializeAsString();
-    case MsgType::kCommit: return env.commit().SerializeAsString();
-    case MsgType::kReply: return env.reply().SerializeAsString();
-    case MsgType::kCheckpoint: return env.checkpoint().SerializeAsString();
-    case MsgType::kFetchState: return env.fetch_state().SerializeAsString();
-    case MsgType::kStateTransfer: return env.state_transfer().SerializeAsString();
-    case MsgType::kViewChange: return env.view_change().SerializeAsString();
-    case MsgType::kNewView: return env.new_view().SerializeAsString();
-    case MsgType::kStatus: return env.status().SerializeAsString();
-    case MsgType::kGlobalShare: return env.global_share().SerializeAsString();
-    case MsgType::kRemoteViewChangeRequest: return env.remote_view_change_request().SerializeAsString();
-    case MsgType::kRemoteViewChange: return env.remote_view_change().SerializeAsString();
-    case MsgType::kGlobalStateRequest: return env.global_state_request().SerializeAsString();
-    case MsgType::kGlobalState: return env.global_state().SerializeAsString();
-    case MsgType::kComplaint: return env.complaint().SerializeAsString();
-    case MsgType::kAccusation: return env.accusation().SerializeAsString();
-    case MsgType::BODY_NOT_SET: break;
+    case MsgType::kRequest:
+      return env.request().SerializeAsString();
+    case MsgType::kPrePrepare:
+      return env.pre_prepare().SerializeAsString();
+    case MsgType::kPrepare:
+      return env.prepare().SerializeAsString();
+    case MsgType::kCommit:
+      return env.commit().SerializeAsString();
+    case MsgType::kReply:
+      return env.reply().SerializeAsString();
+    case MsgType::kCheckpoint:
+      return env.checkpoint().SerializeAsString();
+    case MsgType::kFetchState:
+      return env.fetch_state().SerializeAsString();
+    case MsgType::kStateTransfer:
+      return env.state_transfer().SerializeAsString();
+    case MsgType::kViewChange:
+      return env.view_change().SerializeAsString();
+    case MsgType::kNewView:
+      return env.new_view().SerializeAsString();
+    case MsgType::kStatus:
+      return env.status().SerializeAsString();
+    case MsgType::kGlobalShare:
+      return env.global_share().SerializeAsString();
+    case MsgType::kRemoteViewChangeRequest:
+      return env.remote_view_change_request().SerializeAsString();
+    case MsgType::kRemoteViewChange:
+      return env.remote_view_change().SerializeAsString();
+    case MsgType::kGlobalStateRequest:
+      return env.global_state_request().SerializeAsString();
+    case MsgType::kGlobalState:
+      return env.global_state().SerializeAsString();
+    case MsgType::kComplaint:
+      return env.complaint().SerializeAsString();
+    case MsgType::kAccusation:
+      return env.accusation().SerializeAsString();
+    case MsgType::BODY_NOT_SET:
+      break;
   }
   return {};
 }
@@ -37,7 +56,10 @@ void FillHeader(Message& m) {
   m.type = e.body_case();
   m.sender = e.sender();
   switch (m.type) {
-    case MsgType::kPrePrepare: m.view = e.pre_prepare().view(); m.seq = e.pre_prepare().seq(); break;
+    case MsgType::kPrePrepare:
+      m.view = e.pre_prepare().view();
+      m.seq = e.pre_prepare().seq();
+      break;
     case MsgType::kPrepare:
       m.view = e.prepare().view();
       m.seq = e.prepare().seq();
@@ -50,22 +72,56 @@ void FillHeader(Message& m) {
       m.voter = e.commit().replica();
       m.vote_digest = Digest::FromBytes(e.commit().digest());
       break;
-    case MsgType::kReply: m.view = e.reply().view(); m.seq = e.reply().timestamp(); break;
-    case MsgType::kRequest: m.seq = e.request().timestamp(); break;
-    case MsgType::kCheckpoint: m.seq = e.checkpoint().seq(); break;
-    case MsgType::kFetchState: m.seq = e.fetch_state().seq(); break;
-    case MsgType::kStateTransfer: m.seq = e.state_transfer().snapshot().seq(); break;
-    case MsgType::kViewChange: m.view = e.view_change().new_view(); m.seq = e.view_change().stable_seq(); break;
-    case MsgType::kNewView: m.view = e.new_view().view(); break;
-    case MsgType::kStatus: m.view = e.status().view(); m.seq = e.status().last_executed(); break;
-    case MsgType::kGlobalShare: m.view = e.global_share().view(); m.seq = e.global_share().round(); break;
-    case MsgType::kRemoteViewChangeRequest: m.seq = e.remote_view_change_request().round(); break;
-    case MsgType::kRemoteViewChange: m.seq = e.remote_view_change().round(); break;
-    case MsgType::kGlobalStateRequest: m.seq = e.global_state_request().round(); break;
-    case MsgType::kGlobalState: break;
-    case MsgType::kComplaint: m.view = e.complaint().view(); m.seq = e.complaint().round(); break;
-    case MsgType::kAccusation: break;
-    case MsgType::BODY_NOT_SET: break;
+    case MsgType::kReply:
+      m.view = e.reply().view();
+      m.seq = e.reply().timestamp();
+      break;
+    case MsgType::kRequest:
+      m.seq = e.request().timestamp();
+      break;
+    case MsgType::kCheckpoint:
+      m.seq = e.checkpoint().seq();
+      break;
+    case MsgType::kFetchState:
+      m.seq = e.fetch_state().seq();
+      break;
+    case MsgType::kStateTransfer:
+      m.seq = e.state_transfer().snapshot().seq();
+      break;
+    case MsgType::kViewChange:
+      m.view = e.view_change().new_view();
+      m.seq = e.view_change().stable_seq();
+      break;
+    case MsgType::kNewView:
+      m.view = e.new_view().view();
+      break;
+    case MsgType::kStatus:
+      m.view = e.status().view();
+      m.seq = e.status().last_executed();
+      break;
+    case MsgType::kGlobalShare:
+      m.view = e.global_share().view();
+      m.seq = e.global_share().round();
+      break;
+    case MsgType::kRemoteViewChangeRequest:
+      m.seq = e.remote_view_change_request().round();
+      break;
+    case MsgType::kRemoteViewChange:
+      m.seq = e.remote_view_change().round();
+      break;
+    case MsgType::kGlobalStateRequest:
+      m.seq = e.global_state_request().round();
+      break;
+    case MsgType::kGlobalState:
+      break;
+    case MsgType::kComplaint:
+      m.view = e.complaint().view();
+      m.seq = e.complaint().round();
+      break;
+    case MsgType::kAccusation:
+      break;
+    case MsgType::BODY_NOT_SET:
+      break;
   }
   if (m.type == MsgType::kRequest) m.payload_bytes = e.request().payload_size();
   // Batches carry their requests' modelled payload.
@@ -101,33 +157,50 @@ void Authenticate(Message& m, const Identity& id, Auth auth, OpCounts& ops) {
   }
 }
 
-void Finish(Message& m) {
-  m.wire_size = static_cast<uint32_t>(m.env.ByteSizeLong()) + m.payload_bytes;
-}
+void Finish(Message& m) { m.wire_size = static_cast<uint32_t>(m.env.ByteSizeLong()) + m.payload_bytes; }
 
 }  // namespace
 
 std::string_view MsgTypeName(MsgType t) {
   switch (t) {
-    case MsgType::kRequest: return "REQUEST";
-    case MsgType::kPrePrepare: return "PRE-PREPARE";
-    case MsgType::kPrepare: return "PREPARE";
-    case MsgType::kCommit: return "COMMIT";
-    case MsgType::kReply: return "REPLY";
-    case MsgType::kCheckpoint: return "CHECKPOINT";
-    case MsgType::kFetchState: return "FETCH-STATE";
-    case MsgType::kStateTransfer: return "STATE-TRANSFER";
-    case MsgType::kViewChange: return "VIEW-CHANGE";
-    case MsgType::kNewView: return "NEW-VIEW";
-    case MsgType::kStatus: return "STATUS";
-    case MsgType::kGlobalShare: return "GLOBAL-SHARE";
-    case MsgType::kRemoteViewChangeRequest: return "DRVC";
-    case MsgType::kRemoteViewChange: return "RVC";
-    case MsgType::kGlobalStateRequest: return "GLOBAL-STATE-REQUEST";
-    case MsgType::kGlobalState: return "GLOBAL-STATE";
-    case MsgType::kComplaint: return "COMPLAINT";
-    case MsgType::kAccusation: return "ACCUSATION";
-    case MsgType::BODY_NOT_SET: break;
+    case MsgType::kRequest:
+      return "REQUEST";
+    case MsgType::kPrePrepare:
+      return "PRE-PREPARE";
+    case MsgType::kPrepare:
+      return "PREPARE";
+    case MsgType::kCommit:
+      return "COMMIT";
+    case MsgType::kReply:
+      return "REPLY";
+    case MsgType::kCheckpoint:
+      return "CHECKPOINT";
+    case MsgType::kFetchState:
+      return "FETCH-STATE";
+    case MsgType::kStateTransfer:
+      return "STATE-TRANSFER";
+    case MsgType::kViewChange:
+      return "VIEW-CHANGE";
+    case MsgType::kNewView:
+      return "NEW-VIEW";
+    case MsgType::kStatus:
+      return "STATUS";
+    case MsgType::kGlobalShare:
+      return "GLOBAL-SHARE";
+    case MsgType::kRemoteViewChangeRequest:
+      return "DRVC";
+    case MsgType::kRemoteViewChange:
+      return "RVC";
+    case MsgType::kGlobalStateRequest:
+      return "GLOBAL-STATE-REQUEST";
+    case MsgType::kGlobalState:
+      return "GLOBAL-STATE";
+    case MsgType::kComplaint:
+      return "COMPLAINT";
+    case MsgType::kAccusation:
+      return "ACCUSATION";
+    case MsgType::BODY_NOT_SET:
+      break;
   }
   return "NONE";
 }
@@ -152,9 +225,8 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
   return m_ptr;
 }
 
-MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests,
-                          const Identity& id, const std::vector<NodeId>* group, OpCounts& ops,
-                          wire::Batch* extras, bool sign_header) {
+MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests, const Identity& id,
+                          const std::vector<NodeId>* group, OpCounts& ops, wire::Batch* extras, bool sign_header) {
   auto [m_ptr, m] = MakeMessage();
   wire::PrePrepare* pp = m->env.mutable_pre_prepare();
   pp->set_view(view);
@@ -195,8 +267,8 @@ Digest ProposalHeaderDigest(uint64_t view, uint64_t seq, const Digest& digest, N
   return Sha256(h.SerializeAsString());
 }
 
-bool CheckProposalHeader(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader,
-                         std::string_view signature, const Identity& self, OpCounts& ops) {
+bool CheckProposalHeader(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader, std::string_view signature,
+                         const Identity& self, OpCounts& ops) {
   if (signature.size() != kSignatureSize) return false;
   ops.hashed_bytes += 64;
   ++ops.verifies;
@@ -218,8 +290,7 @@ bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCo
   return self.VerifyMacFrom(m.sender, m.body_digest, MacAt(m.env, self_index));
 }
 
-bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self,
-                            OpCounts& ops) {
+bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self, OpCounts& ops) {
   if (env.sender() != signer || env.signature().empty()) return false;
   std::string body = SerializeBody(env);
   ops.hashed_bytes += body.size();

@@ -48,12 +48,12 @@ struct Message {
   // (a vote is read by every member; the header is where they look first).
   NodeId voter = 0;
   Digest vote_digest;
-  Digest body_digest;   // SHA-256 of the serialized body; what the signature or MACs cover
-  Digest batch_digest;  // PRE-PREPARE, GLOBAL-SHARE: SHA-256 of the serialized batch, computed once
+  Digest body_digest;                   // SHA-256 of the serialized body; what the signature or MACs cover
+  Digest batch_digest;                  // PRE-PREPARE, GLOBAL-SHARE: SHA-256 of the serialized batch, computed once
   std::vector<Digest> request_digests;  // PRE-PREPARE: each request's body digest, in batch order
-  uint32_t body_bytes = 0;  // serialized body size (what gets hashed)
-  uint32_t payload_bytes = 0;  // modelled application payload carried (requests' payload_size)
-  uint32_t wire_size = 0;      // serialized envelope + payload: what the network carries
+  uint32_t body_bytes = 0;              // serialized body size (what gets hashed)
+  uint32_t payload_bytes = 0;           // modelled application payload carried (requests' payload_size)
+  uint32_t wire_size = 0;               // serialized envelope + payload: what the network carries
 
   // Memo of CheckEmbeddedSignatures, whose answer depends on the message's bytes alone (the run's
   // keys are fixed): the first receiver checks, the others reuse its answer and are charged the
@@ -145,13 +145,12 @@ inline NewMessage MakeMessage(const Message& copy) {
 struct Auth {
   enum class Kind { kSignature, kMacTo, kMacGroup };
   Kind kind = Kind::kSignature;
-  NodeId to = 0;                      // kMacTo
+  NodeId to = 0;                               // kMacTo
   const std::vector<NodeId>* group = nullptr;  // kMacGroup: one tag per member, in member order
   static Auth Signature() { return {}; }
   static Auth MacTo(NodeId to) { return {Kind::kMacTo, to, nullptr}; }
   static Auth MacGroup(const std::vector<NodeId>* g) { return {Kind::kMacGroup, 0, g}; }
 };
-
 
 // The batch a PRE-PREPARE or GLOBAL-SHARE carries; null for other messages.
 const wire::Batch* CarriedBatch(const Message& m);
@@ -170,14 +169,14 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
 // `extras` (reputation) supplies the batch's proposer_view and evidence. `sign_header`
 // (reputation's defence): the leader also signs the proposal's header (view, seq, digest), the
 // small, transferable statement that makes an equivocation provable.
-MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests,
-                          const Identity& id, const std::vector<NodeId>* group, OpCounts& ops,
-                          wire::Batch* extras = nullptr, bool sign_header = false);
+MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests, const Identity& id,
+                          const std::vector<NodeId>* group, OpCounts& ops, wire::Batch* extras = nullptr,
+                          bool sign_header = false);
 // What a leader signs of a proposal: SHA-256 of the serialized ProposalHeader.
 Digest ProposalHeaderDigest(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader);
 // Whether `signature` is `leader`'s over that header (charged one verify and the header's hash).
-bool CheckProposalHeader(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader,
-                         std::string_view signature, const Identity& self, OpCounts& ops);
+bool CheckProposalHeader(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader, std::string_view signature,
+                         const Identity& self, OpCounts& ops);
 
 // An authenticator's tags (Envelope.macs): how many, and the one at a group position.
 inline uint32_t MacCount(const wire::Envelope& env) { return static_cast<uint32_t>(env.macs().size() / kMacSize); }
@@ -191,8 +190,7 @@ bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCo
 
 // Checks the signature of an envelope embedded in a certificate (a CHECKPOINT in a proof, a
 // VIEW-CHANGE in a NEW-VIEW): it must be signed by `signer`. Charges `ops` for hashing and verifying.
-bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self,
-                            OpCounts& ops);
+bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self, OpCounts& ops);
 
 // Checks that every signed envelope embedded in `m` (a GLOBAL-SHARE's COMMITs, the COMMITs of a
 // PRE-PREPARE's vote evidence) is signed by its own sender. Charges `ops` for hashing and verifying

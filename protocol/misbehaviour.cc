@@ -8,7 +8,8 @@ namespace geopbft {
 
 namespace {
 
-wire::SignedHeader Signed(uint64_t view, uint64_t seq, std::string digest, NodeId leader, const std::string& signature) {
+wire::SignedHeader Signed(uint64_t view, uint64_t seq, std::string digest, NodeId leader,
+                          const std::string& signature) {
   wire::SignedHeader h;
   h.mutable_header()->set_view(view);
   h.mutable_header()->set_seq(seq);
@@ -31,8 +32,8 @@ wire::SignedHeader HeaderOfPrepare(const Message& p, NodeId leader) {
 
 bool CheckHeader(const wire::SignedHeader& h, const Identity& self, OpCounts& ops) {
   const wire::ProposalHeader& ph = h.header();
-  return ph.digest().size() == 32 && CheckProposalHeader(ph.view(), ph.seq(), Digest::FromBytes(ph.digest()), ph.leader(),
-                                                          h.signature(), self, ops);
+  return ph.digest().size() == 32 && CheckProposalHeader(ph.view(), ph.seq(), Digest::FromBytes(ph.digest()),
+                                                         ph.leader(), h.signature(), self, ops);
 }
 
 int CheckProof(const wire::MisbehaviourProof& p, const std::vector<NodeId>& members, const Identity& self,
@@ -56,8 +57,9 @@ int CheckProof(const wire::MisbehaviourProof& p, const std::vector<NodeId>& memb
         cb.replica() != p.replica() || ca.view() != cb.view() || ca.seq() != cb.seq() || ca.digest() == cb.digest()) {
       return -1;
     }
-    return CheckEmbeddedSignature(a, p.replica(), self, ops) && CheckEmbeddedSignature(b, p.replica(), self, ops) ? index
-                                                                                                                  : -1;
+    return CheckEmbeddedSignature(a, p.replica(), self, ops) && CheckEmbeddedSignature(b, p.replica(), self, ops)
+               ? index
+               : -1;
   }
   return -1;
 }

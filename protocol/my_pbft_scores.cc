@@ -6,7 +6,11 @@
 namespace geopbft {
 
 MyPbftScores::MyPbftScores(uint32_t replicas, uint32_t f)
-    : f_(f), scores_(replicas, kInitial), activity_(replicas, 0), outcomes_sum_(replicas, 0), outcomes_n_(replicas, 0) {}
+    : f_(f),
+      scores_(replicas, kInitial),
+      activity_(replicas, 0),
+      outcomes_sum_(replicas, 0),
+      outcomes_n_(replicas, 0) {}
 
 double MyPbftScores::history_mean(uint32_t r) const {
   return outcomes_n_[r] == 0 ? 0.0 : static_cast<double>(outcomes_sum_[r]) / outcomes_n_[r];

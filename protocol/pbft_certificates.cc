@@ -19,17 +19,16 @@ int IndexIn(const std::vector<NodeId>& members, NodeId n) {
 
 Digest BatchDigest(const wire::Batch& batch) { return Sha256(batch.SerializeAsString()); }
 
-absl::Status ValidateCheckpointProof(const google::protobuf::RepeatedPtrField<wire::Envelope>& proof,
-                                     uint64_t seq, const Digest& state_digest, const GroupInfo& group,
-                                     const Identity& self, OpCounts& ops) {
+absl::Status ValidateCheckpointProof(const google::protobuf::RepeatedPtrField<wire::Envelope>& proof, uint64_t seq,
+                                     const Digest& state_digest, const GroupInfo& group, const Identity& self,
+                                     OpCounts& ops) {
   std::set<NodeId> signers;
   for (const wire::Envelope& env : proof) {
     if (env.body_case() != wire::Envelope::kCheckpoint) {
       return absl::InvalidArgumentError("checkpoint proof holds a message that is not a CHECKPOINT");
     }
     const wire::Checkpoint& c = env.checkpoint();
-    if (c.seq() != seq || Digest::FromBytes(c.state_digest()) != state_digest ||
-        c.state_digest().size() != 32) {
+    if (c.seq() != seq || Digest::FromBytes(c.state_digest()) != state_digest || c.state_digest().size() != 32) {
       return absl::InvalidArgumentError(absl::StrFormat("checkpoint proof mixes checkpoints (seq %d)", c.seq()));
     }
     if (c.replica() != env.sender() || IndexIn(*group.members, env.sender()) < 0) {
@@ -39,7 +38,8 @@ absl::Status ValidateCheckpointProof(const google::protobuf::RepeatedPtrField<wi
       return absl::InvalidArgumentError(absl::StrFormat("replica %d signs the proof twice", env.sender()));
     }
     if (!CheckEmbeddedSignature(env, env.sender(), self, ops)) {
-      return absl::InvalidArgumentError(absl::StrFormat("bad signature of replica %d in checkpoint proof", env.sender()));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("bad signature of replica %d in checkpoint proof", env.sender()));
     }
   }
   uint32_t quorum = CommitQuorum(static_cast<uint32_t>(group.members->size()), group.f);
@@ -50,8 +50,8 @@ absl::Status ValidateCheckpointProof(const google::protobuf::RepeatedPtrField<wi
   return absl::OkStatus();
 }
 
-absl::Status ValidateViewChange(const wire::ViewChange& vc, NodeId sender, uint64_t new_view,
-                                const GroupInfo& group, const Identity& self, OpCounts& ops) {
+absl::Status ValidateViewChange(const wire::ViewChange& vc, NodeId sender, uint64_t new_view, const GroupInfo& group,
+                                const Identity& self, OpCounts& ops) {
   if (vc.replica() != sender || IndexIn(*group.members, sender) < 0) {
     return absl::InvalidArgumentError("VIEW-CHANGE from a non-member or for another replica");
   }
@@ -61,15 +61,16 @@ absl::Status ValidateViewChange(const wire::ViewChange& vc, NodeId sender, uint6
     return absl::InvalidArgumentError("stable checkpoint is not at a checkpoint sequence number");
   }
   if (h > 0) {
-    absl::Status st = ValidateCheckpointProof(vc.checkpoint_proof(), h, Digest::FromBytes(vc.stable_digest()),
-                                              group, self, ops);
+    absl::Status st =
+        ValidateCheckpointProof(vc.checkpoint_proof(), h, Digest::FromBytes(vc.stable_digest()), group, self, ops);
     if (!st.ok()) return st;
   }
   auto check_claims = [&](const google::protobuf::RepeatedPtrField<wire::SlotClaim>& claims) -> absl::Status {
     std::set<std::pair<uint64_t, std::string>> seen;
     for (const wire::SlotClaim& c : claims) {
       if (c.seq() <= h || c.seq() > h + group.window) {
-        return absl::InvalidArgumentError(absl::StrFormat("claim for seq %d outside (%d, %d]", c.seq(), h, h + group.window));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("claim for seq %d outside (%d, %d]", c.seq(), h, h + group.window));
       }
       if (c.view() >= new_view) return absl::InvalidArgumentError("claim from a view not before the new one");
       if (c.digest().size() != 32) return absl::InvalidArgumentError("claim without a digest");
@@ -89,7 +90,8 @@ absl::Status ValidateViewChange(const wire::ViewChange& vc, NodeId sender, uint6
   for (int i = 0; i < vc.batches_size(); ++i) {
     ops.hashed_bytes += vc.batches(i).ByteSizeLong();
     if (BatchDigest(vc.batches(i)) != Digest::FromBytes(vc.prepared(i).digest())) {
-      return absl::InvalidArgumentError(absl::StrFormat("batch for seq %d does not match its digest", vc.prepared(i).seq()));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("batch for seq %d does not match its digest", vc.prepared(i).seq()));
     }
   }
   return absl::OkStatus();
@@ -164,7 +166,8 @@ absl::StatusOr<NewViewPlan> SelectProposals(const std::vector<const wire::ViewCh
     } else if (without_prepared >= quorum) {
       plan.proposals.push_back({n, BatchDigest(kEmpty), nullptr});
     } else {
-      return absl::FailedPreconditionError(absl::StrFormat("sequence %d undecided with %d VIEW-CHANGEs", n, vcs.size()));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("sequence %d undecided with %d VIEW-CHANGEs", n, vcs.size()));
     }
   }
   return plan;

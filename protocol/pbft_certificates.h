@@ -29,25 +29,25 @@ struct GroupInfo {
 // SHA-256 of a batch as carried in PRE-PREPAREs (and as re-proposed in NEW-VIEWs).
 Digest BatchDigest(const wire::Batch& batch);
 
-absl::Status ValidateCheckpointProof(const google::protobuf::RepeatedPtrField<wire::Envelope>& proof,
-                                     uint64_t seq, const Digest& state_digest, const GroupInfo& group,
-                                     const Identity& self, OpCounts& ops);
+absl::Status ValidateCheckpointProof(const google::protobuf::RepeatedPtrField<wire::Envelope>& proof, uint64_t seq,
+                                     const Digest& state_digest, const GroupInfo& group, const Identity& self,
+                                     OpCounts& ops);
 
-absl::Status ValidateViewChange(const wire::ViewChange& vc, NodeId sender, uint64_t new_view,
-                                const GroupInfo& group, const Identity& self, OpCounts& ops);
+absl::Status ValidateViewChange(const wire::ViewChange& vc, NodeId sender, uint64_t new_view, const GroupInfo& group,
+                                const Identity& self, OpCounts& ops);
 
 struct Proposal {
   uint64_t seq = 0;
-  Digest digest;                     // of the batch; of the empty batch for a null request
+  Digest digest;                       // of the batch; of the empty batch for a null request
   const wire::Batch* batch = nullptr;  // null request when nullptr
 };
 
 struct NewViewPlan {
-  uint64_t min_s = 0;   // the latest stable checkpoint any VIEW-CHANGE proves
-  Digest min_digest;    // its state digest
+  uint64_t min_s = 0;                            // the latest stable checkpoint any VIEW-CHANGE proves
+  Digest min_digest;                             // its state digest
   const wire::ViewChange* min_source = nullptr;  // the VIEW-CHANGE carrying that proof
-  uint64_t max_s = 0;   // the highest prepared sequence number claimed
-  std::vector<Proposal> proposals;  // one per seq in (min_s, max_s], ascending
+  uint64_t max_s = 0;                            // the highest prepared sequence number claimed
+  std::vector<Proposal> proposals;               // one per seq in (min_s, max_s], ascending
 };
 
 // The selection rule over validated VIEW-CHANGEs (at least a quorum, from distinct replicas of a

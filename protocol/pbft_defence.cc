@@ -133,8 +133,8 @@ void PbftReplica::Complain(TimeNs now, uint64_t round, uint32_t lag_ms, Effects&
 void PbftReplica::OnComplaint(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::Complaint& c = m->env.complaint();
   const int index = IndexOf(m->sender);
-  if (!config_.defend || index < 0 || c.replica() != m->sender || c.cluster() != config_.cluster ||
-      c.accused() >= n_ || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+  if (!config_.defend || index < 0 || c.replica() != m->sender || c.cluster() != config_.cluster || c.accused() >= n_ ||
+      !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }

@@ -73,7 +73,8 @@ std::string PbftReplica::BoundViolation() const {
     return absl::StrFormat("%d snapshots kept above the stable checkpoint", snapshots_.size());
   }
   for (const auto& [c, rec] : clients_) {
-    if (rec.results.size() > kKeptResults) return absl::StrFormat("%d results kept for client %d", rec.results.size(), c);
+    if (rec.results.size() > kKeptResults)
+      return absl::StrFormat("%d results kept for client %d", rec.results.size(), c);
   }
   return "";
 }
@@ -103,18 +104,29 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
   }
   const MessagePtr& m = in.msg;
   switch (m->type) {
-    case MsgType::kRequest: return OnRequest(now, m, out);
-    case MsgType::kPrePrepare: return OnPrePrepare(now, m, out);
+    case MsgType::kRequest:
+      return OnRequest(now, m, out);
+    case MsgType::kPrePrepare:
+      return OnPrePrepare(now, m, out);
     case MsgType::kPrepare:
-    case MsgType::kCommit: return OnVote(now, m, out);
-    case MsgType::kCheckpoint: return OnCheckpoint(now, m, out);
-    case MsgType::kFetchState: return OnFetchState(m, out);
-    case MsgType::kStateTransfer: return OnStateTransfer(now, m, out);
-    case MsgType::kViewChange: return OnViewChange(now, m, out);
-    case MsgType::kNewView: return OnNewView(now, m, out);
-    case MsgType::kStatus: return OnStatus(now, m, out);
-    case MsgType::kComplaint: return OnComplaint(now, m, out);
-    case MsgType::kAccusation: return OnAccusation(m, out);
+    case MsgType::kCommit:
+      return OnVote(now, m, out);
+    case MsgType::kCheckpoint:
+      return OnCheckpoint(now, m, out);
+    case MsgType::kFetchState:
+      return OnFetchState(m, out);
+    case MsgType::kStateTransfer:
+      return OnStateTransfer(now, m, out);
+    case MsgType::kViewChange:
+      return OnViewChange(now, m, out);
+    case MsgType::kNewView:
+      return OnNewView(now, m, out);
+    case MsgType::kStatus:
+      return OnStatus(now, m, out);
+    case MsgType::kComplaint:
+      return OnComplaint(now, m, out);
+    case MsgType::kAccusation:
+      return OnAccusation(m, out);
     case MsgType::kReply:
     // (GeoBFT's global layer takes these before its local PBFT sees anything.)
     case MsgType::kGlobalShare:
@@ -122,15 +134,15 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
     case MsgType::kRemoteViewChange:
     case MsgType::kGlobalStateRequest:
     case MsgType::kGlobalState:
-    case MsgType::BODY_NOT_SET: break;
+    case MsgType::BODY_NOT_SET:
+      break;
   }
   ++out.rejected;  // not a message a replica handles
 }
 
 void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::Request& req = m->env.request();
-  if (req.client() != m->sender || IndexOf(m->sender) >= 0 ||
-      !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+  if (req.client() != m->sender || IndexOf(m->sender) >= 0 || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
@@ -253,7 +265,8 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
   if (pp.view() != view_ || view_changing_ || !InWindow(pp.seq())) {
     // Above our window in our view: the group moved its low watermark and we missed the proof
     // (lost CHECKPOINTs). Ask: the answer to STATUS carries it.
-    if (pp.view() == view_ && !view_changing_ && pp.seq() > stable_seq_ + config_.window) ArmStatusTimer(now, out, true);
+    if (pp.view() == view_ && !view_changing_ && pp.seq() > stable_seq_ + config_.window)
+      ArmStatusTimer(now, out, true);
     return;  // stale or not for now
   }
   if (!roles_.Known(pp.seq())) {
@@ -463,8 +476,8 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
 
 void PbftReplica::TryExecute(TimeNs now, Effects& out) {
   bool executed_any = false, waited_done = false;
-  for (auto it = log_.find(last_executed_ + 1); it != log_.end() && it->first == last_executed_ + 1 &&
-                                                it->second.committed && it->second.view == view_;
+  for (auto it = log_.find(last_executed_ + 1);
+       it != log_.end() && it->first == last_executed_ + 1 && it->second.committed && it->second.view == view_;
        it = log_.find(last_executed_ + 1)) {
     const uint64_t seq = it->first;
     it->second.executed = true;
@@ -530,9 +543,8 @@ void PbftReplica::SendReply(NodeId client, uint64_t timestamp, uint64_t result, 
 }
 
 std::string PbftReplica::Describe() const {
-  std::string s = absl::StrFormat("view %d%s executed %d stable %d %s", view_,
-                                  view_changing_ ? " (changing)" : "", last_executed_, stable_seq_,
-                                  IsPrimary() ? "primary" : "backup");
+  std::string s = absl::StrFormat("view %d%s executed %d stable %d %s", view_, view_changing_ ? " (changing)" : "",
+                                  last_executed_, stable_seq_, IsPrimary() ? "primary" : "backup");
   if (IsPrimary()) absl::StrAppendFormat(&s, " proposed %d pending %d", next_seq_, pending_.size());
   uint64_t next = last_executed_ + 1;
   auto it = log_.find(next);

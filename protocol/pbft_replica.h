@@ -56,7 +56,7 @@ struct PbftConfig {
   // committed. `cluster` names the group in complaints.
   bool defend = false;
   uint32_t cluster = 0;
-  uint32_t complaint_commit_slots = 128;  // the leader-pace monitor's median, over this many slots ...
+  uint32_t complaint_commit_slots = 128;            // the leader-pace monitor's median, over this many slots ...
   TimeNs complaint_commit_lag = 40 * kMillisecond;  // ... past which a member complains
 };
 
@@ -79,7 +79,7 @@ struct PbftSlot {
   uint64_t view = 0;  // the view the votes below belong to
   MessagePtr pre_prepare;
   Digest digest;
-  MessagePtr own_prepare, own_commit;  // kept to resend to a replica that lost them
+  MessagePtr own_prepare, own_commit;   // kept to resend to a replica that lost them
   std::vector<MessagePtr> commit_msgs;  // signed COMMITs received: forwardable to a replica behind
   PbftVoteSet prepares;
   PbftVoteSet commits;
@@ -92,7 +92,7 @@ struct PbftSlot {
   bool has_prepared_claim = false;
   uint64_t prepared_view = 0;
   Digest prepared_digest;
-  MessagePtr prepared_batch;  // the PRE-PREPARE (or NEW-VIEW proposal) whose batch prepared
+  MessagePtr prepared_batch;                              // the PRE-PREPARE (or NEW-VIEW proposal) whose batch prepared
   std::vector<std::pair<Digest, uint64_t>> pre_prepared;  // (digest, latest view)
   // What we executed at this sequence number (kept across views until garbage collection).
   bool executed = false;
@@ -103,9 +103,9 @@ class PbftReplica : public Replica {
  public:
   // Timer ids this replica sets.
   // Caps of tables a peer (or a long run) could otherwise grow.
-  static constexpr size_t kKeptResults = 256;         // results per client, for re-sent requests
-  static constexpr size_t kMaxCheckpointSeqs = 64;    // distinct checkpoint sequence numbers remembered
-  static constexpr size_t kMaxFutureViews = 8;        // distinct future views whose VIEW-CHANGEs are kept
+  static constexpr size_t kKeptResults = 256;       // results per client, for re-sent requests
+  static constexpr size_t kMaxCheckpointSeqs = 64;  // distinct checkpoint sequence numbers remembered
+  static constexpr size_t kMaxFutureViews = 8;      // distinct future views whose VIEW-CHANGEs are kept
   static constexpr uint64_t kBatchTimer = 1;
   static constexpr uint64_t kViewChangeTimer = 2;
   static constexpr uint64_t kFetchTimer = 3;
@@ -241,9 +241,7 @@ class PbftReplica : public Replica {
   bool AwaitsProposal() const;
   MessagePtr MakeProposal(uint64_t view, uint64_t seq, const Digest& digest, const wire::Batch* batch) const;
 
-  GroupInfo group() const {
-    return {&config_.members, config_.f, config_.window, config_.checkpoint_interval};
-  }
+  GroupInfo group() const { return {&config_.members, config_.f, config_.window, config_.checkpoint_interval}; }
   // Leader of `view` for sequence number `seq` (the latest known roles if `seq` is beyond them).
   uint32_t LeaderOf(uint64_t seq, uint64_t view) const {
     return roles_.At(std::min(seq, roles_.known_until())).Leader(view);
@@ -294,10 +292,10 @@ class PbftReplica : public Replica {
   // Checkpoints.
   uint64_t stable_seq_ = 0;
   Digest stable_digest_;
-  std::vector<wire::Envelope> stable_proof_;           // 2f+1 signed CHECKPOINTs for stable_seq_
-  std::vector<MessagePtr> stable_proof_msgs_;          // the same, as received (empty after a state transfer)
-  std::string stable_snapshot_;                        // serialized StateSnapshot at stable_seq_
-  absl::btree_map<uint64_t, std::string> snapshots_;   // own snapshots above the stable checkpoint
+  std::vector<wire::Envelope> stable_proof_;          // 2f+1 signed CHECKPOINTs for stable_seq_
+  std::vector<MessagePtr> stable_proof_msgs_;         // the same, as received (empty after a state transfer)
+  std::string stable_snapshot_;                       // serialized StateSnapshot at stable_seq_
+  absl::btree_map<uint64_t, std::string> snapshots_;  // own snapshots above the stable checkpoint
   absl::btree_map<uint64_t, CheckpointVotes> checkpoint_votes_;
   uint64_t fetching_seq_ = 0;  // state transfer in progress towards at least this checkpoint
   uint32_t fetch_attempt_ = 0;
@@ -310,10 +308,10 @@ class PbftReplica : public Replica {
   absl::btree_map<uint64_t, MessagePtr> deferred_proposals_;
   bool vc_timer_armed_ = false;  // a view-change timer event is pending (at vc_timer_at_)
   TimeNs vc_timer_at_ = 0;
-  bool vc_running_ = false;      // the request timeout runs (since vc_since_: start of the wait or last progress)
+  bool vc_running_ = false;  // the request timeout runs (since vc_since_: start of the wait or last progress)
   TimeNs vc_since_ = 0;
   absl::btree_map<uint64_t, absl::btree_map<uint32_t, MessagePtr>> view_change_msgs_;  // view -> index
-  absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> waiting_;  // requests not yet executed
+  absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> waiting_;                   // requests not yet executed
   MessagePtr last_new_view_;  // the NEW-VIEW of the current view, re-sent to replicas left behind
 
   // Primary only.
@@ -340,16 +338,16 @@ class PbftReplica : public Replica {
   // Reputation.
   RoleSchedule roles_;
   absl::btree_map<uint64_t, MessagePtr> future_proposals_;  // PRE-PREPAREs beyond known roles
-  uint64_t reported_upto_ = 0;  // evidence attached up to this sequence number
-  uint64_t equivocations_seen_ = 0;  // view changes started on proof of an equivocating leader
+  uint64_t reported_upto_ = 0;                              // evidence attached up to this sequence number
+  uint64_t equivocations_seen_ = 0;                         // view changes started on proof of an equivocating leader
 
   // Reputation's defence.
   absl::btree_map<NodeId, wire::MisbehaviourProof> proofs_;  // held until committed (NoteBarred)
   absl::btree_map<NodeId, uint64_t> proof_attached_at_;      // culprit -> sequence number last carried
   absl::btree_set<NodeId> barred_;
   absl::btree_map<uint64_t, absl::btree_map<uint32_t, MessagePtr>> complaints_;  // view -> complainer index
-  absl::btree_map<uint64_t, std::vector<MessagePtr>> complaint_certs_;          // view -> f+1, to commit
-  absl::btree_set<uint64_t> complained_;  // views we complained about
+  absl::btree_map<uint64_t, std::vector<MessagePtr>> complaint_certs_;           // view -> f+1, to commit
+  absl::btree_set<uint64_t> complained_;                                         // views we complained about
   uint64_t complaints_sent_ = 0;
   // The leader's own pace, next to its peers' (same region, so distance plays no part): how long
   // after a slot was decided here the leader's COMMIT for it arrives. A leader on a slow or

@@ -59,7 +59,8 @@ void PbftReplica::HandOver(TimeNs now, Effects& out) {
 void PbftReplica::AttachEvidence(wire::Batch& batch) {
   if (!config_.vote_evidence) return;
   batch.set_proposer_view(view_);
-  uint64_t from = std::max(reported_upto_ + 1, last_executed_ >= kMaxEvidenceRecords ? last_executed_ - kMaxEvidenceRecords + 1 : 1);
+  uint64_t from = std::max(reported_upto_ + 1,
+                           last_executed_ >= kMaxEvidenceRecords ? last_executed_ - kMaxEvidenceRecords + 1 : 1);
   for (uint64_t seq = from; seq <= last_executed_; ++seq) {
     reported_upto_ = seq;
     auto it = log_.find(seq);
@@ -84,7 +85,8 @@ bool PbftReplica::ValidEvidence(const Message& m, OpCounts& ops) const {
   uint64_t previous = 0;
   uint32_t known = 0;  // COMMITs we hold ourselves, byte for byte: verified when they came
   for (const wire::VoteEvidence& ev : evidence) {
-    if (ev.seq() <= previous || ev.seq() >= pp.seq() || !roles_.Known(ev.seq()) || ev.digest().size() != 32) return false;
+    if (ev.seq() <= previous || ev.seq() >= pp.seq() || !roles_.Known(ev.seq()) || ev.digest().size() != 32)
+      return false;
     previous = ev.seq();
     const RoleEpoch& roles = roles_.At(ev.seq());
     std::vector<uint64_t> signers, matching;

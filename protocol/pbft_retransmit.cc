@@ -3,11 +3,10 @@
 // state transfer (or, if too many replicas miss something, for a view change).
 //
 // A replica that knows of work above what it executed but made no progress for a quarter of the
-// request timeout (nothing executed, nothing new for the next sequence number) broadcasts STATUS (view, last executed). The f+1 members after it (so at least
-// one correct replica) resend what it misses: the primary's PRE-PREPARE (its authenticator holds a
-// MAC for every member, so any replica can forward it) and the signed COMMITs they hold, enough to
-// execute; or the NEW-VIEW of a view it missed; or a state transfer when it is below their stable
-// checkpoint.
+// request timeout (nothing executed, nothing new for the next sequence number) broadcasts STATUS (view, last executed).
+// The f+1 members after it (so at least one correct replica) resend what it misses: the primary's PRE-PREPARE (its
+// authenticator holds a MAC for every member, so any replica can forward it) and the signed COMMITs they hold, enough
+// to execute; or the NEW-VIEW of a view it missed; or a state transfer when it is below their stable checkpoint.
 #include <algorithm>
 
 #include "protocol/pbft_replica.h"

@@ -85,7 +85,8 @@ void PbftReplica::OnProgress(TimeNs now, bool waited_request_done, Effects& out)
 }
 
 bool PbftReplica::AwaitsProposal() const {
-  for (auto it = log_.upper_bound(last_executed_); it != log_.end() && it->first <= stable_seq_ + config_.window; ++it) {
+  for (auto it = log_.upper_bound(last_executed_); it != log_.end() && it->first <= stable_seq_ + config_.window;
+       ++it) {
     // (A leader's own proposals are no reason to suspect itself.)
     if (it->second.pre_prepare && it->second.view == view_ && LeaderOf(it->first, view_) != config_.self_index) {
       return true;

@@ -22,8 +22,8 @@ class Replica {
   virtual uint64_t last_executed() const = 0;  // last executed position of the global order
   // Rounds executed: sequence numbers for PBFT, global rounds for GeoBFT.
   virtual uint64_t rounds_executed() const { return last_executed(); }
-  virtual bool IsPrimary() const = 0;          // primary of its (local) group
-  virtual size_t state_entries() const = 0;    // everything kept that could grow with the run
+  virtual bool IsPrimary() const = 0;        // primary of its (local) group
+  virtual size_t state_entries() const = 0;  // everything kept that could grow with the run
   // The bounds the protocol keeps by design — watermarks (no slot outside the window above the
   // stable checkpoint) and the caps of every table that could grow with the run or with what peers
   // send. Empty when they hold, else which one does not. Observers check it (the swarm fails a run).

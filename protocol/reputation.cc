@@ -1,10 +1,10 @@
 #include "protocol/reputation.h"
 
-#include "protocol/misbehaviour.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+
+#include "protocol/misbehaviour.h"
 
 namespace geopbft {
 namespace {
@@ -51,7 +51,8 @@ std::vector<uint32_t> ScoreBook::Committee(uint32_t c, int incumbent) const {
     if (ea != eb) return ea;
     double sa = std::floor(Score(c, a)), sb = std::floor(Score(c, b));
     if (sa != sb) return sa > sb;
-    if ((static_cast<int>(a) == incumbent) != (static_cast<int>(b) == incumbent)) return static_cast<int>(a) == incumbent;
+    if ((static_cast<int>(a) == incumbent) != (static_cast<int>(b) == incumbent))
+      return static_cast<int>(a) == incumbent;
     return a < b;
   });
   order.resize(CommitteeSize(c));
@@ -241,9 +242,10 @@ void ScoreBook::Save(uint32_t c, wire::ClusterState& out) const {
 void ScoreBook::Load(uint32_t c, const wire::ClusterState& in) {
   for (uint32_t i = 0; i < size(c) && i < static_cast<uint32_t>(in.scores_size()); ++i) {
     const wire::ScoreState& s = in.scores(static_cast<int>(i));
-    peers_[c][i] = {s.consensus(), s.transaction(), s.streak(), s.record(), s.barred(), s.barred_round(),
-                    s.lead_ban_until(), s.depositions()};
-    bool known = std::any_of(barred_.begin(), barred_.end(), [&](const Barred& b) { return b.cluster == c && b.replica == members_[c][i]; });
+    peers_[c][i] = {s.consensus(), s.transaction(),  s.streak(),         s.record(),
+                    s.barred(),    s.barred_round(), s.lead_ban_until(), s.depositions()};
+    bool known = std::any_of(barred_.begin(), barred_.end(),
+                             [&](const Barred& b) { return b.cluster == c && b.replica == members_[c][i]; });
     if (s.barred() && !known) barred_.push_back({c, members_[c][i], s.barred_round()});
     my_pbft_[c].set_entry(i, {s.my_score(), s.my_activity(), s.my_outcomes_sum(), s.my_outcomes_n()});
   }

@@ -54,12 +54,12 @@ struct ReputationParams {
   uint32_t reselect_every = 16;
   uint32_t committee_size = 0;  // 0: 3f+1
   // Defence (the default rule only; see DESIGN §4 and scenario.proto for the reasoning):
-  double seat_margin = 10;         // hysteresis: a seat or the lead changes hands only for more than this
-  double complaint_penalty = 20;   // a leader deposed by committed complaints loses this much ...
-  uint64_t lead_ban_rounds = 1024; // ... and may not lead for this many rounds (doubled each time)
-  double complaint_lag_ms = 800;       // pace monitor (1): a round's proposal this late (median ...
-  uint32_t complaint_rounds = 8;       // ... of this many rounds)
-  double complaint_commit_lag_ms = 40; // pace monitor (2): the leader's COMMITs this late (median ...
+  double seat_margin = 10;                // hysteresis: a seat or the lead changes hands only for more than this
+  double complaint_penalty = 20;          // a leader deposed by committed complaints loses this much ...
+  uint64_t lead_ban_rounds = 1024;        // ... and may not lead for this many rounds (doubled each time)
+  double complaint_lag_ms = 800;          // pace monitor (1): a round's proposal this late (median ...
+  uint32_t complaint_rounds = 8;          // ... of this many rounds)
+  double complaint_commit_lag_ms = 40;    // pace monitor (2): the leader's COMMITs this late (median ...
   uint32_t complaint_commit_slots = 128;  // ... over this many slots)
   bool Defends() const { return rule == Rule::kDefault; }
 };
@@ -163,7 +163,7 @@ class ScoreBook {
   std::vector<std::vector<PeerScore>> peers_;
   std::vector<MyPbftScores> my_pbft_;  // per cluster (MY_PBFT rule)
   std::vector<uint64_t> scored_upto_;
-  std::vector<uint64_t> last_view_;  // latest proposer_view seen per cluster
+  std::vector<uint64_t> last_view_;            // latest proposer_view seen per cluster
   std::vector<uint64_t> next_complaint_view_;  // per cluster: complaints about earlier views are done
   std::vector<Barred> barred_;
   uint64_t depositions_ = 0;

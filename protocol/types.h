@@ -35,9 +35,7 @@ struct Digest {
 
   bool operator==(const Digest& o) const { return bytes == o.bytes; }
   bool operator!=(const Digest& o) const { return !(*this == o); }
-  std::string_view view() const {
-    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
   static Digest FromBytes(std::string_view s) {
     Digest d;
     if (s.size() == d.bytes.size()) std::memcpy(d.bytes.data(), s.data(), s.size());

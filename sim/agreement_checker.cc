@@ -12,10 +12,10 @@ void AgreementChecker::OnExecuted(NodeId replica, const Execution& ex, TimeNs no
     e.first_replica = replica;
   } else if (e.digest != ex.digest) {
     if (violations_ == 0) {
-      first_violation_ = absl::StrFormat(
-          "at %.6f s replica %d executed batch %016x at sequence %d, but replica %d executed %016x",
-          static_cast<double>(now) / kSecond, replica, ex.digest.Prefix64(), ex.seq, e.first_replica,
-          e.digest.Prefix64());
+      first_violation_ =
+          absl::StrFormat("at %.6f s replica %d executed batch %016x at sequence %d, but replica %d executed %016x",
+                          static_cast<double>(now) / kSecond, replica, ex.digest.Prefix64(), ex.seq, e.first_replica,
+                          e.digest.Prefix64());
     }
     ++violations_;
   }

@@ -102,8 +102,8 @@ std::vector<Auditor::Finding> Auditor::Findings() const {
       if (digests.size() < 2) continue;
       auto second = std::next(digests.begin());
       note(sender, "equivocating leader: two PRE-PREPAREs for one slot",
-                 absl::StrFormat("view %d seq %d: batches %s and %s (at %s)", std::get<1>(key), std::get<2>(key),
-                                 Short(digests.begin()->first), Short(second->first), At(second->second)));
+           absl::StrFormat("view %d seq %d: batches %s and %s (at %s)", std::get<1>(key), std::get<2>(key),
+                           Short(digests.begin()->first), Short(second->first), At(second->second)));
     }
   }
   const uint32_t quorum = CommitQuorum(voters_, f_);
@@ -113,8 +113,8 @@ std::vector<Auditor::Finding> Auditor::Findings() const {
       for (const auto& [d, t] : digests) ++support[d];
       if (digests.size() > 1) {
         note(sender, "signed COMMITs for two digests in one slot",
-                   absl::StrFormat("view %d seq %d (at %s)", std::get<1>(key), std::get<2>(key),
-                                   At(std::next(digests.begin())->second)));
+             absl::StrFormat("view %d seq %d (at %s)", std::get<1>(key), std::get<2>(key),
+                             At(std::next(digests.begin())->second)));
       }
     }
     std::string decided;
@@ -126,8 +126,8 @@ std::vector<Auditor::Finding> Auditor::Findings() const {
       for (const auto& [d, t] : digests) {
         if (d == decided) continue;
         note(sender, "signed a COMMIT against the decided digest",
-                   absl::StrFormat("view %d seq %d: %s instead of %s (at %s)", std::get<1>(key), std::get<2>(key),
-                                   Short(d), Short(decided), At(t)));
+             absl::StrFormat("view %d seq %d: %s instead of %s (at %s)", std::get<1>(key), std::get<2>(key), Short(d),
+                             Short(decided), At(t)));
       }
     }
   }
@@ -144,7 +144,7 @@ std::vector<Auditor::Finding> Auditor::Findings() const {
       for (const auto& [d, t] : digests) {
         if (stable.empty() || d == stable) continue;
         note(sender, "signed a CHECKPOINT for a state the quorum did not certify",
-                   absl::StrFormat("seq %d (at %s)", key.second, At(t)));
+             absl::StrFormat("seq %d (at %s)", key.second, At(t)));
       }
     }
   }
@@ -155,8 +155,8 @@ std::vector<Auditor::Finding> Auditor::Findings() const {
 
 std::string Auditor::Report() const {
   std::vector<Finding> findings = Findings();
-  std::string s = absl::StrFormat("%d messages checked, %d did not authenticate as their sender\n", messages_,
-                                  unauthenticated_);
+  std::string s =
+      absl::StrFormat("%d messages checked, %d did not authenticate as their sender\n", messages_, unauthenticated_);
   absl::btree_map<uint32_t, std::string> behaviour;
   for (const auto& b : scenario_.byzantine()) {
     for (uint32_t r : b.replicas()) behaviour[r] = scenario::Byzantine::Behaviour_Name(b.behaviour());
@@ -166,14 +166,16 @@ std::string Auditor::Report() const {
   for (const Finding& f : findings) {
     if (f.replica != last) {
       auto b = behaviour.find(f.replica);
-      absl::StrAppendFormat(&s, "replica %d (%s%s):\n", f.replica, flat_ ? "flat group" : absl::StrCat("cluster ", GroupOf(f.replica)),
+      absl::StrAppendFormat(&s, "replica %d (%s%s):\n", f.replica,
+                            flat_ ? "flat group" : absl::StrCat("cluster ", GroupOf(f.replica)),
                             b == behaviour.end() ? "" : absl::StrCat(", scenario: ", b->second));
       last = f.replica;
     }
     absl::StrAppendFormat(&s, "  %s: %d time(s); first: %s\n", f.what, f.count, f.first);
   }
   for (const auto& [sender, n] : forged_) {
-    absl::StrAppendFormat(&s, "messages claiming to be from %d that it did not send (not held against it): %d\n", sender, n);
+    absl::StrAppendFormat(&s, "messages claiming to be from %d that it did not send (not held against it): %d\n",
+                          sender, n);
   }
   return s;
 }

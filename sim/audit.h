@@ -65,7 +65,8 @@ class Auditor {
   absl::btree_map<NodeId, uint64_t> forged_;  // claimed sender -> messages that did not authenticate
   // What each replica put its name to.
   absl::btree_map<SlotKey, absl::btree_map<NodeId, absl::btree_map<std::string, int64_t>>> proposals_, commits_;
-  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_map<NodeId, absl::btree_map<std::string, int64_t>>> checkpoints_;
+  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_map<NodeId, absl::btree_map<std::string, int64_t>>>
+      checkpoints_;
 };
 
 }  // namespace geopbft

@@ -61,8 +61,8 @@ std::string ByzantineBehaviour::Name() const {
   return from_ > 0 || from_round_ > 0 ? absl::StrCat("turncoat-", name) : name;
 }
 
-void ByzantineBehaviour::Apply(TimeNs now, uint64_t rounds, const Identity& self, const std::vector<NodeId>& group, Effects& fx,
-                               std::vector<DelayedSend>& delayed) const {
+void ByzantineBehaviour::Apply(TimeNs now, uint64_t rounds, const Identity& self, const std::vector<NodeId>& group,
+                               Effects& fx, std::vector<DelayedSend>& delayed) const {
   if (!Active(now, rounds)) return;
   std::vector<Outgoing> out;
   out.reserve(fx.sends.size());

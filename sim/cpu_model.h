@@ -23,9 +23,8 @@ class CpuModel {
         hash_ns_per_byte_(c.hash_ns_per_byte()) {}
 
   TimeNs Cost(uint32_t input_bytes, const OpCounts& ops, double speed) const {
-    double ns = base_ns_ + per_byte_ns_ * input_bytes + sign_ns_ * ops.signs +
-                verify_ns_ * ops.verifies + mac_ns_ * ops.macs +
-                hash_ns_per_byte_ * static_cast<double>(ops.hashed_bytes);
+    double ns = base_ns_ + per_byte_ns_ * input_bytes + sign_ns_ * ops.signs + verify_ns_ * ops.verifies +
+                mac_ns_ * ops.macs + hash_ns_per_byte_ * static_cast<double>(ops.hashed_bytes);
     return static_cast<TimeNs>(std::llround(ns / speed));
   }
 

@@ -136,10 +136,10 @@ class EventQueue {
   std::vector<std::vector<Entry>> buckets_;
   std::vector<Entry> fifo_;  // events at time last_, from head_ on
   size_t head_ = 0;
-  uint64_t min_[kBuckets];  // each bucket's smallest time, UINT64_MAX when empty
+  uint64_t min_[kBuckets];                            // each bucket's smallest time, UINT64_MAX when empty
   uint64_t occupied_[kLevels * kWordsPerLevel] = {};  // bit b: bucket b is not empty
-  uint32_t nonempty_[kLevels] = {};  // non-empty buckets of each level
-  uint32_t levels_ = 0;  // bit l: some bucket of level l is not empty
+  uint32_t nonempty_[kLevels] = {};                   // non-empty buckets of each level
+  uint32_t levels_ = 0;                               // bit l: some bucket of level l is not empty
   uint64_t last_ = 0;
   size_t size_ = 0;
   uint64_t next_seq_ = 0;

@@ -6,8 +6,7 @@
 
 namespace geopbft {
 
-FaultSchedule::FaultSchedule(const scenario::Scenario& sc, const RegionCatalog& catalog,
-                             std::vector<int> node_region)
+FaultSchedule::FaultSchedule(const scenario::Scenario& sc, const RegionCatalog& catalog, std::vector<int> node_region)
     : faults_(sc.faults().begin(), sc.faults().end()), node_region_(std::move(node_region)) {
   const size_t nodes = node_region_.size();
   const TimeNs end = MsToNs(sc.duration_s() * 1e3);
@@ -34,7 +33,8 @@ FaultSchedule::FaultSchedule(const scenario::Scenario& sc, const RegionCatalog& 
     link_a_.push_back(std::move(a));
     link_b_.push_back(std::move(b));
     transitions_.push_back({MsToNs(f.at_s() * 1e3), i, true});
-    if (f.until_s() > 0 && MsToNs(f.until_s() * 1e3) <= end) transitions_.push_back({MsToNs(f.until_s() * 1e3), i, false});
+    if (f.until_s() > 0 && MsToNs(f.until_s() * 1e3) <= end)
+      transitions_.push_back({MsToNs(f.until_s() * 1e3), i, false});
   }
   std::stable_sort(transitions_.begin(), transitions_.end(), [](const Transition& x, const Transition& y) {
     return x.at != y.at ? x.at < y.at : (x.start != y.start ? x.start : x.fault < y.fault);

@@ -37,7 +37,7 @@ class FaultSchedule {
  private:
   std::vector<scenario::Fault> faults_;
   std::vector<int> node_region_;
-  std::vector<std::vector<uint8_t>> sides_;   // per fault: per node 0, 1 (side A) or 2 (side B)
+  std::vector<std::vector<uint8_t>> sides_;        // per fault: per node 0, 1 (side A) or 2 (side B)
   std::vector<std::vector<int>> link_a_, link_b_;  // per fault: region indexes (empty = any)
   std::vector<Transition> transitions_;
   std::vector<bool> active_;

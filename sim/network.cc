@@ -43,8 +43,9 @@ Network::Transit Network::Send(TimeNs now, NodeId from, NodeId to, uint32_t byte
     free_at = depart;
   }
   const scenario::Distribution& jitter = link && link->has_jitter() ? link->jitter() : config_.jitter();
-  TimeNs delay = uniform_ ? DrawDelay(config_.uniform_delay(), rng) + (link && link->has_jitter() ? DrawDelay(jitter, rng) : 0)
-                          : one_way_[a * r + b] + DrawDelay(jitter, rng);
+  TimeNs delay =
+      uniform_ ? DrawDelay(config_.uniform_delay(), rng) + (link && link->has_jitter() ? DrawDelay(jitter, rng) : 0)
+               : one_way_[a * r + b] + DrawDelay(jitter, rng);
   t.arrival = depart + delay;
   t.lost = rng.Bernoulli(link ? link->loss_ratio() : config_.loss_ratio());
   return t;

@@ -26,8 +26,7 @@ class Network {
   };
   // A message of `bytes` leaves `from` for `to` at `now`. Draws jitter and loss from `rng`.
   // `link`, when not null, is an active LINK fault whose loss ratio (and jitter, if set) apply.
-  Transit Send(TimeNs now, NodeId from, NodeId to, uint32_t bytes, Rng& rng,
-               const scenario::Fault* link = nullptr);
+  Transit Send(TimeNs now, NodeId from, NodeId to, uint32_t bytes, Rng& rng, const scenario::Fault* link = nullptr);
 
   int region_of(NodeId n) const { return node_region_[n]; }
   const RegionCatalog& catalog() const { return catalog_; }
@@ -36,9 +35,9 @@ class Network {
   scenario::Network config_;
   RegionCatalog catalog_;
   std::vector<int> node_region_;
-  std::vector<TimeNs> one_way_;          // regions x regions: RTT/2
-  std::vector<double> ns_per_byte_;      // regions x regions: serialization cost, 0 = unlimited
-  std::vector<TimeNs> uplink_free_at_;   // nodes x regions: when the uplink queue drains
+  std::vector<TimeNs> one_way_;         // regions x regions: RTT/2
+  std::vector<double> ns_per_byte_;     // regions x regions: serialization cost, 0 = unlimited
+  std::vector<TimeNs> uplink_free_at_;  // nodes x regions: when the uplink queue drains
   bool uniform_;
 };
 

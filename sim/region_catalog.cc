@@ -65,10 +65,9 @@ absl::StatusOr<RegionCatalog> RegionCatalog::ParseCsv(absl::string_view csv) {
     }
     std::vector<absl::string_view> f = absl::StrSplit(line, ',');
     double rtt, bw;
-    if (f.size() != 4 || !absl::SimpleAtod(f[2], &rtt) || !absl::SimpleAtod(f[3], &bw) || rtt < 0 ||
-        bw <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat("region catalog line ", line_no,
-                                                     ": expected region_a,region_b,rtt_ms,bandwidth_mbps"));
+    if (f.size() != 4 || !absl::SimpleAtod(f[2], &rtt) || !absl::SimpleAtod(f[3], &bw) || rtt < 0 || bw <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("region catalog line ", line_no, ": expected region_a,region_b,rtt_ms,bandwidth_mbps"));
     }
     int a = c.Add(f[0]), b = c.Add(f[1]);
     c.Set(a, b, rtt, bw);
@@ -80,8 +79,7 @@ RegionCatalog RegionCatalog::FromScenario(const scenario::Network& net) {
   RegionCatalog c;
   for (const auto& r : net.regions()) c.Add(r.name());
   for (size_t i = 0; i < c.size(); ++i) {
-    c.Set(static_cast<int>(i), static_cast<int>(i), net.intra_region_rtt_ms(),
-          net.intra_region_bandwidth_mbps());
+    c.Set(static_cast<int>(i), static_cast<int>(i), net.intra_region_rtt_ms(), net.intra_region_bandwidth_mbps());
   }
   for (const auto& l : net.links()) {
     int a = c.Find(l.a()), b = c.Find(l.b());

@@ -1,10 +1,11 @@
 #include "sim/run_outputs.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,9 +18,15 @@ std::string JsonString(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", c);
@@ -43,7 +50,8 @@ std::string MessageMix(const Simulation& sim) {
   const auto& counts = sim.messages_by_type();
   for (size_t t = 0; t < counts.size(); ++t) {
     if (counts[t] == 0) continue;
-    absl::StrAppendFormat(&out, "%s%s: %d", out.empty() ? "" : ", ", JsonString(MsgTypeName(static_cast<MsgType>(t))), counts[t]);
+    absl::StrAppendFormat(&out, "%s%s: %d", out.empty() ? "" : ", ", JsonString(MsgTypeName(static_cast<MsgType>(t))),
+                          counts[t]);
   }
   return absl::StrCat("{", out, "}");
 }
@@ -52,10 +60,11 @@ std::string ClusterDetail(const Simulation& sim) {
   std::string out = "{";
   const auto& stats = sim.cluster_stats();
   for (uint32_t c = 0; c < stats.size(); ++c) {
-    absl::StrAppendFormat(&out, "%s\n    \"%d\": {\"region\": %s, \"committed_requests\": %d, "
+    absl::StrAppendFormat(&out,
+                          "%s\n    \"%d\": {\"region\": %s, \"committed_requests\": %d, "
                           "\"view_changes\": %d, \"wan_bytes\": %d}",
-                          c ? "," : "", c, JsonString(sim.cluster_region(c)), stats[c].completed,
-                          stats[c].view_changes, stats[c].wan_bytes);
+                          c ? "," : "", c, JsonString(sim.cluster_region(c)), stats[c].completed, stats[c].view_changes,
+                          stats[c].wan_bytes);
   }
   return out + "\n  }";
 }
@@ -85,9 +94,9 @@ std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
       {"sim_seconds", Num(sim_s)},
       {"committed_requests", absl::StrCat(sim.completed_requests())},
       {"throughput_tps", Num(sim_s > 0 ? static_cast<double>(sim.completed_requests()) / sim_s : 0)},
-      {"latency_ms", absl::StrFormat("{\"p50\": %s, \"p90\": %s, \"p99\": %s, \"mean\": %s}",
-                                     Num(Ms(lat.Quantile(0.5))), Num(Ms(lat.Quantile(0.9))),
-                                     Num(Ms(lat.Quantile(0.99))), Num(Ms(lat.Mean())))},
+      {"latency_ms",
+       absl::StrFormat("{\"p50\": %s, \"p90\": %s, \"p99\": %s, \"mean\": %s}", Num(Ms(lat.Quantile(0.5))),
+                       Num(Ms(lat.Quantile(0.9))), Num(Ms(lat.Quantile(0.99))), Num(Ms(lat.Mean())))},
       {"view_changes", absl::StrCat(sim.view_changes())},
       {"state_transfers", absl::StrCat(sim.state_transfers())},
       {"messages", absl::StrCat(sim.messages_sent())},
@@ -136,9 +145,9 @@ std::string TimeseriesCsv(const Simulation& sim) {
       "time_s,throughput_tps,latency_ms_p50,latency_ms_p99,completed,executed_batches,messages,"
       "wan_bytes,view_changes,outstanding\n";
   for (const IntervalSample& s : sim.samples()) {
-    absl::StrAppendFormat(&out, "%.6f,%.3f,%.3f,%.3f,%d,%d,%d,%d,%d,%d\n", s.time_s, s.throughput_tps,
-                          s.latency_p50_ms, s.latency_p99_ms, s.completed, s.executed_batches,
-                          s.messages, s.wan_bytes, s.view_changes, s.outstanding);
+    absl::StrAppendFormat(&out, "%.6f,%.3f,%.3f,%.3f,%d,%d,%d,%d,%d,%d\n", s.time_s, s.throughput_tps, s.latency_p50_ms,
+                          s.latency_p99_ms, s.completed, s.executed_batches, s.messages, s.wan_bytes, s.view_changes,
+                          s.outstanding);
   }
   return out;
 }
@@ -146,16 +155,16 @@ std::string TimeseriesCsv(const Simulation& sim) {
 std::string ReplicasCsv(const Simulation& sim) {
   std::string out =
       "cluster,replica,region,behaviour,score,role,messages_sent,bytes_sent,messages_received,"
-      "bytes_received,votes_sent,rejected,view,executed_seq,executed_requests,role_changes,evictions,inbox_dropped,cpu_busy_s\n";
+      "bytes_received,votes_sent,rejected,view,executed_seq,executed_requests,role_changes,evictions,inbox_dropped,cpu_"
+      "busy_s\n";
   for (uint32_t i = 0; i < sim.num_replicas(); ++i) {
     Simulation::ReplicaView v = sim.replica(i);
     const ReplicaStats& s = *v.stats;
     // score is empty without reputation.
     absl::StrAppendFormat(&out, "%d,%d,%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.6f\n", v.cluster, v.id,
-                          v.region, v.behaviour, v.score, v.role, s.messages_sent, s.bytes_sent,
-                          s.messages_received, s.bytes_received, s.votes_sent, s.rejected, v.view,
-                          v.executed_seq, s.executed_requests, v.role_changes, v.evictions, s.inbox_dropped,
-                          static_cast<double>(s.cpu_busy) / kSecond);
+                          v.region, v.behaviour, v.score, v.role, s.messages_sent, s.bytes_sent, s.messages_received,
+                          s.bytes_received, s.votes_sent, s.rejected, v.view, v.executed_seq, s.executed_requests,
+                          v.role_changes, v.evictions, s.inbox_dropped, static_cast<double>(s.cpu_busy) / kSecond);
   }
   return out;
 }
@@ -178,14 +187,13 @@ std::string HumanSummary(const Simulation& sim, const WallStats& wall, const std
       "  %d messages (%d lost), %.2f MB over the WAN, safety violations %d%s\n"
       "  %d events in %.2f s wall (%.2f M events/s), trace digest %s\n"
       "  outputs in %s\n",
-      sc.name(), scenario::Protocol::Kind_Name(sc.protocol().kind()), sim.num_replicas(),
-      sc.topology().clusters(), sim.faults(), sc.seed(), sim_s, sim.completed_requests(),
+      sc.name(), scenario::Protocol::Kind_Name(sc.protocol().kind()), sim.num_replicas(), sc.topology().clusters(),
+      sim.faults(), sc.seed(), sim_s, sim.completed_requests(),
       sim_s > 0 ? static_cast<double>(sim.completed_requests()) / sim_s : 0, Ms(lat.Quantile(0.5)),
-      Ms(lat.Quantile(0.99)), sim.messages_sent(), sim.messages_lost(),
-      static_cast<double>(sim.wan_bytes()) / 1e6, sim.safety_violations(),
-      sim.stalled() ? ", STALLED (see stall.txt)" : "", sim.events(), wall.wall_seconds,
-      wall.wall_seconds > 0 ? static_cast<double>(sim.events()) / wall.wall_seconds / 1e6 : 0,
-      sim.trace_digest(), out_dir);
+      Ms(lat.Quantile(0.99)), sim.messages_sent(), sim.messages_lost(), static_cast<double>(sim.wan_bytes()) / 1e6,
+      sim.safety_violations(), sim.stalled() ? ", STALLED (see stall.txt)" : "", sim.events(), wall.wall_seconds,
+      wall.wall_seconds > 0 ? static_cast<double>(sim.events()) / wall.wall_seconds / 1e6 : 0, sim.trace_digest(),
+      out_dir);
   if (sim.safety_violations() > 0) absl::StrAppend(&s, "  first violation: ", sim.first_violation(), "\n");
   if (sim.bound_violations() > 0) absl::StrAppend(&s, "  design bound broken: ", sim.first_bound_violation(), "\n");
   return s;

@@ -22,7 +22,8 @@ bool UsesReputation(const scenario::Scenario& s) {
 
 ReputationParams ToReputationParams(const scenario::Reputation& r) {
   ReputationParams p;
-  p.rule = r.rule() == scenario::Reputation::MY_PBFT ? ReputationParams::Rule::kMyPbft : ReputationParams::Rule::kDefault;
+  p.rule =
+      r.rule() == scenario::Reputation::MY_PBFT ? ReputationParams::Rule::kMyPbft : ReputationParams::Rule::kDefault;
   p.initial = r.initial_score();
   p.consensus_weight = r.consensus_weight();
   p.consensus_cap = r.consensus_cap();

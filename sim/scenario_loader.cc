@@ -38,8 +38,8 @@ class Collector : public google::protobuf::io::ErrorCollector {
     reported_ = true;
     // The parser reports an unknown field after its name; point at the name itself.
     static const std::string kMarker = "has no field named \"";
-    if (size_t at = message.find(kMarker); at != std::string::npos && line >= 0 &&
-                                           static_cast<size_t>(line) < lines_.size()) {
+    if (size_t at = message.find(kMarker);
+        at != std::string::npos && line >= 0 && static_cast<size_t>(line) < lines_.size()) {
       std::string name = message.substr(at + kMarker.size());
       name = name.substr(0, name.find('"'));
       size_t pos = lines_[line].rfind(name, static_cast<size_t>(column));
@@ -61,8 +61,8 @@ class Collector : public google::protobuf::io::ErrorCollector {
 // Semantic checks, each located at the field that is wrong (or its closest written ancestor).
 class Validator {
  public:
-  Validator(const scenario::Scenario& s, const std::string& path,
-            const TextFormat::ParseInfoTree* tree, std::vector<std::string>* errors)
+  Validator(const scenario::Scenario& s, const std::string& path, const TextFormat::ParseInfoTree* tree,
+            std::vector<std::string>* errors)
       : s_(s), path_(path), tree_(tree), errors_(errors) {}
 
   void Run();
@@ -130,8 +130,8 @@ void Validator::Run() {
   uint32_t group = GroupSize(s_);
   if (topo.f() > 0 && !GroupCanTolerate(group, topo.f())) {
     Error({{"topology"}, {"f"}},
-          absl::StrFormat("a group of n=%d replicas cannot tolerate f=%d: PBFT needs n >= 3f+1 = %d",
-                          group, topo.f(), 3 * topo.f() + 1));
+          absl::StrFormat("a group of n=%d replicas cannot tolerate f=%d: PBFT needs n >= 3f+1 = %d", group, topo.f(),
+                          3 * topo.f() + 1));
   }
 
   // Regions.
@@ -158,8 +158,8 @@ void Validator::Run() {
   if (topo.cluster_regions_size() > 0) {
     if (static_cast<uint32_t>(topo.cluster_regions_size()) != topo.clusters()) {
       Error({{"topology"}, {"cluster_regions"}},
-            absl::StrFormat("topology.cluster_regions names %d regions for %d clusters",
-                            topo.cluster_regions_size(), topo.clusters()));
+            absl::StrFormat("topology.cluster_regions names %d regions for %d clusters", topo.cluster_regions_size(),
+                            topo.clusters()));
     }
     for (int i = 0; i < topo.cluster_regions_size(); ++i) {
       int r = catalog.Find(topo.cluster_regions(i));
@@ -184,9 +184,8 @@ void Validator::Run() {
     for (size_t i = 0; i < used.size(); ++i) {
       for (size_t j = i + 1; j < used.size(); ++j) {
         if (used[i] != used[j] && catalog.rtt_ms(used[i], used[j]) < 0) {
-          Error({{"network"}},
-                absl::StrFormat("no link between regions '%s' and '%s' in network.links",
-                                catalog.name(used[i]), catalog.name(used[j])));
+          Error({{"network"}}, absl::StrFormat("no link between regions '%s' and '%s' in network.links",
+                                               catalog.name(used[i]), catalog.name(used[j])));
         }
       }
     }
@@ -207,7 +206,8 @@ void Validator::Run() {
   // Protocol.
   const auto& p = s_.protocol();
   if (p.batch_size() < 1) Error({{"protocol"}, {"batch_size"}}, "protocol.batch_size must be >= 1");
-  if (!(p.batch_timeout_ms() >= 0)) Error({{"protocol"}, {"batch_timeout_ms"}}, "protocol.batch_timeout_ms must be >= 0");
+  if (!(p.batch_timeout_ms() >= 0))
+    Error({{"protocol"}, {"batch_timeout_ms"}}, "protocol.batch_timeout_ms must be >= 0");
   if (p.window() < 1) Error({{"protocol"}, {"window"}}, "protocol.window must be >= 1");
   if (p.pbft().checkpoint_interval() < 1 || p.pbft().checkpoint_interval() > p.window()) {
     Error({{"protocol"}, {"pbft"}, {"checkpoint_interval"}},
@@ -226,38 +226,51 @@ void Validator::Run() {
     const auto& r = p.reputation();
     const uint32_t group = GroupSize(s_), f = GroupFaults(s_);
     if (r.committee_size() != 0 && (r.committee_size() < 3 * f + 1 || r.committee_size() > group)) {
-      Error({{"protocol"}, {"reputation"}, {"committee_size"}}, absl::StrFormat("protocol.reputation.committee_size must be 0 (3f+1) or between "
-                                                     "3f+1 = %d and the group size %d", 3 * f + 1, group));
+      Error({{"protocol"}, {"reputation"}, {"committee_size"}},
+            absl::StrFormat("protocol.reputation.committee_size must be 0 (3f+1) or between "
+                            "3f+1 = %d and the group size %d",
+                            3 * f + 1, group));
     }
-    if (r.reselect_every() < 1) Error({{"protocol"}, {"reputation"}, {"reselect_every"}}, "protocol.reputation.reselect_every must be >= 1");
-    if (r.complaint_rounds() < 1) Error({{"protocol"}, {"reputation"}, {"complaint_rounds"}}, "protocol.reputation.complaint_rounds must be >= 1");
+    if (r.reselect_every() < 1)
+      Error({{"protocol"}, {"reputation"}, {"reselect_every"}}, "protocol.reputation.reselect_every must be >= 1");
+    if (r.complaint_rounds() < 1)
+      Error({{"protocol"}, {"reputation"}, {"complaint_rounds"}}, "protocol.reputation.complaint_rounds must be >= 1");
     if (r.complaint_commit_slots() < 1) {
-      Error({{"protocol"}, {"reputation"}, {"complaint_commit_slots"}}, "protocol.reputation.complaint_commit_slots must be >= 1");
+      Error({{"protocol"}, {"reputation"}, {"complaint_commit_slots"}},
+            "protocol.reputation.complaint_commit_slots must be >= 1");
     }
-    if (!(r.complaint_lag_ms() > 0)) Error({{"protocol"}, {"reputation"}, {"complaint_lag_ms"}}, "protocol.reputation.complaint_lag_ms must be > 0");
+    if (!(r.complaint_lag_ms() > 0))
+      Error({{"protocol"}, {"reputation"}, {"complaint_lag_ms"}}, "protocol.reputation.complaint_lag_ms must be > 0");
     if (!(r.complaint_commit_lag_ms() > 0)) {
-      Error({{"protocol"}, {"reputation"}, {"complaint_commit_lag_ms"}}, "protocol.reputation.complaint_commit_lag_ms must be > 0");
+      Error({{"protocol"}, {"reputation"}, {"complaint_commit_lag_ms"}},
+            "protocol.reputation.complaint_commit_lag_ms must be > 0");
     }
-    if (!(r.seat_margin() >= 0)) Error({{"protocol"}, {"reputation"}, {"seat_margin"}}, "protocol.reputation.seat_margin must be >= 0");
+    if (!(r.seat_margin() >= 0))
+      Error({{"protocol"}, {"reputation"}, {"seat_margin"}}, "protocol.reputation.seat_margin must be >= 0");
     if (!(r.consensus_weight() >= 0 && r.consensus_weight() <= 1)) {
-      Error({{"protocol"}, {"reputation"}, {"consensus_weight"}}, "protocol.reputation.consensus_weight must be between 0 and 1");
+      Error({{"protocol"}, {"reputation"}, {"consensus_weight"}},
+            "protocol.reputation.consensus_weight must be between 0 and 1");
     }
     if (!(r.history_weight() >= 0 && r.history_weight() <= 1)) {
-      Error({{"protocol"}, {"reputation"}, {"history_weight"}}, "protocol.reputation.history_weight must be between 0 and 1");
+      Error({{"protocol"}, {"reputation"}, {"history_weight"}},
+            "protocol.reputation.history_weight must be between 0 and 1");
     }
     if (!(r.history_decay() >= 0 && r.history_decay() < 1)) {
       Error({{"protocol"}, {"reputation"}, {"history_decay"}}, "protocol.reputation.history_decay must be in [0, 1)");
     }
     if (!(r.consensus_cap() > 0) || !(r.transaction_cap() > 0)) {
-      Error({{"protocol"}, {"reputation"}, {r.consensus_cap() > 0 ? "transaction_cap" : "consensus_cap"}}, "score caps must be > 0");
+      Error({{"protocol"}, {"reputation"}, {r.consensus_cap() > 0 ? "transaction_cap" : "consensus_cap"}},
+            "score caps must be > 0");
     }
     if (!(r.initial_score() >= 0) || r.initial_score() > std::min(r.consensus_cap(), r.transaction_cap())) {
-      Error({{"protocol"}, {"reputation"}, {"initial_score"}}, "protocol.reputation.initial_score must be between 0 and the caps");
+      Error({{"protocol"}, {"reputation"}, {"initial_score"}},
+            "protocol.reputation.initial_score must be between 0 and the caps");
     }
-    for (const char* field : {"agree_reward", "miss_penalty", "against_penalty", "view_change_penalty", "reply_reward", "reply_penalty",
-                              "reply_grace_ms", "eviction_threshold"}) {
+    for (const char* field : {"agree_reward", "miss_penalty", "against_penalty", "view_change_penalty", "reply_reward",
+                              "reply_penalty", "reply_grace_ms", "eviction_threshold"}) {
       const auto* fd = scenario::Reputation::descriptor()->FindFieldByName(field);
-      if (!(scenario::Reputation::GetReflection()->GetDouble(r, fd) >= 0)) Error({{"protocol"}, {"reputation"}, {field}}, absl::StrCat(field, " must be >= 0"));
+      if (!(scenario::Reputation::GetReflection()->GetDouble(r, fd) >= 0))
+        Error({{"protocol"}, {"reputation"}, {field}}, absl::StrCat(field, " must be >= 0"));
     }
   }
 
@@ -322,7 +335,8 @@ void Validator::Run() {
       }
     }
     for (int k = 0; k < f.regions_size(); ++k) {
-      if (catalog.Find(f.regions(k)) < 0) Error({{"faults", i}, {"regions", k}}, "unknown region '" + f.regions(k) + "'");
+      if (catalog.Find(f.regions(k)) < 0)
+        Error({{"faults", i}, {"regions", k}}, "unknown region '" + f.regions(k) + "'");
     }
     for (int k = 0; k < f.other_regions_size(); ++k) {
       if (catalog.Find(f.other_regions(k)) < 0) {
@@ -333,7 +347,8 @@ void Validator::Run() {
       case scenario::Fault::CRASH:
       case scenario::Fault::SLOW:
         if (f.replicas_size() == 0) Error({{"faults", i}}, "a CRASH or SLOW fault needs replicas");
-        if (f.kind() == scenario::Fault::SLOW && !(f.speed() > 0)) Error({{"faults", i}, {"speed"}}, "speed must be > 0");
+        if (f.kind() == scenario::Fault::SLOW && !(f.speed() > 0))
+          Error({{"faults", i}, {"speed"}}, "speed must be > 0");
         break;
       case scenario::Fault::PARTITION:
         if (f.replicas_size() + f.regions_size() == 0) {
@@ -341,7 +356,8 @@ void Validator::Run() {
         }
         break;
       case scenario::Fault::LINK:
-        if (!(f.loss_ratio() >= 0 && f.loss_ratio() < 1)) Error({{"faults", i}, {"loss_ratio"}}, "loss_ratio must be in [0, 1)");
+        if (!(f.loss_ratio() >= 0 && f.loss_ratio() < 1))
+          Error({{"faults", i}, {"loss_ratio"}}, "loss_ratio must be in [0, 1)");
         if (f.has_jitter()) CheckDistribution({{"faults", i}, {"jitter"}}, f.jitter());
         break;
     }
@@ -399,8 +415,7 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) 
     const Reflection* refl = msg->GetReflection();
     const FieldDescriptor* field = desc->FindFieldByName(std::string(part));
     if (field == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown field '", part, "' in ", desc->full_name()));
+      return absl::InvalidArgumentError(absl::StrCat("unknown field '", part, "' in ", desc->full_name()));
     }
     if (index >= 0 && !field->is_repeated()) {
       return absl::InvalidArgumentError(absl::StrCat("'", part, "' is not a repeated field"));
@@ -414,7 +429,8 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) 
         if (index < 0) return absl::InvalidArgumentError(absl::StrCat("'", part, "' is repeated: give an index"));
         int size = refl->FieldSize(*msg, field);
         if (index > size) {
-          return absl::InvalidArgumentError(absl::StrFormat("index %d out of range for '%s' (size %d)", index, part, size));
+          return absl::InvalidArgumentError(
+              absl::StrFormat("index %d out of range for '%s' (size %d)", index, part, size));
         }
         msg = index == size ? refl->AddMessage(msg, field) : refl->MutableRepeatedMessage(msg, field, index);
       } else {
@@ -439,7 +455,8 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) 
     Collector collector("--set", &errors);
     TextFormat::Parser parser;
     parser.RecordErrorsTo(&collector);
-    std::string field_text = absl::StrCat(field->name(), field->type() == FieldDescriptor::TYPE_MESSAGE ? " " : ": ", text);
+    std::string field_text =
+        absl::StrCat(field->name(), field->type() == FieldDescriptor::TYPE_MESSAGE ? " " : ": ", text);
     if (!parser.ParseFromString(field_text, scratch.get())) {
       return absl::InvalidArgumentError(absl::StrCat("cannot parse value '", value, "' for ", field->full_name(),
                                                      errors.empty() ? "" : ": " + errors.front()));

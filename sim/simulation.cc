@@ -6,9 +6,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "protocol/geobft_replica.h"
 #include "sim/distribution.h"
 #include "sim/region_catalog.h"
-#include "protocol/geobft_replica.h"
 #include "sim/scenario_loader.h"
 
 namespace geopbft {
@@ -24,9 +24,12 @@ double NsToMs(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
 
 LoadMode ToLoadMode(scenario::Workload::Mode m) {
   switch (m) {
-    case scenario::Workload::OPEN_LOOP: return LoadMode::kOpenLoop;
-    case scenario::Workload::FIXED_COUNT: return LoadMode::kFixedCount;
-    case scenario::Workload::CLOSED_LOOP: break;
+    case scenario::Workload::OPEN_LOOP:
+      return LoadMode::kOpenLoop;
+    case scenario::Workload::FIXED_COUNT:
+      return LoadMode::kFixedCount;
+    case scenario::Workload::CLOSED_LOOP:
+      break;
   }
   return LoadMode::kClosedLoop;
 }
@@ -88,7 +91,7 @@ void Simulation::BuildReplicas() {
       gc.reputation = topo_.reputation;
       gc.params = ToReputationParams(p.reputation());
       gc.sharing = p.geobft().sharing() == scenario::GeoBft::PRIMARIES_ONLY ? SharingMode::kPrimariesOnly
-                                                                              : SharingMode::kFPlusOne;
+                                                                            : SharingMode::kFPlusOne;
       gc.remote_timeout = MsToNs(p.geobft().remote_timeout_ms());
       h.sm = std::make_unique<GeoBftReplica>(std::move(gc), Identity(&keys_, r));
     } else {
@@ -182,16 +185,23 @@ void Simulation::Dispatch(Event& ev) {
   }
   trace_.Record(rec, [&]() -> std::string_view {
     // (Only when the trace is written.)
-    rec.client = ev.kind != EventKind::kSample && ev.kind != EventKind::kFault &&
-                 ev.kind != EventKind::kDelayedSend && IsClient(ev.target);
+    rec.client = ev.kind != EventKind::kSample && ev.kind != EventKind::kFault && ev.kind != EventKind::kDelayedSend &&
+                 IsClient(ev.target);
     switch (ev.kind) {
-      case EventKind::kDeliver: return MsgTypeName(ev.msg->type);
-      case EventKind::kTimer: return "timer";
-      case EventKind::kCpuDone: return "cpu-done";
-      case EventKind::kSubmit: return "submit";
-      case EventKind::kSample: return "sample";
-      case EventKind::kFault: return "fault";
-      case EventKind::kDelayedSend: return "delayed-send";
+      case EventKind::kDeliver:
+        return MsgTypeName(ev.msg->type);
+      case EventKind::kTimer:
+        return "timer";
+      case EventKind::kCpuDone:
+        return "cpu-done";
+      case EventKind::kSubmit:
+        return "submit";
+      case EventKind::kSample:
+        return "sample";
+      case EventKind::kFault:
+        return "fault";
+      case EventKind::kDelayedSend:
+        return "delayed-send";
     }
     return "";
   });
@@ -367,7 +377,8 @@ bool Simulation::Handle(uint32_t r, const Input& in) {
   h.sm->Step(now_, in, h.fx);
   if (!h.byzantine.empty()) {
     std::vector<DelayedSend> delayed;
-    for (const ByzantineBehaviour& b : h.byzantine) b.Apply(now_, h.sm->rounds_executed(), Identity(&keys_, r), *h.group, h.fx, delayed);
+    for (const ByzantineBehaviour& b : h.byzantine)
+      b.Apply(now_, h.sm->rounds_executed(), Identity(&keys_, r), *h.group, h.fx, delayed);
     for (DelayedSend& d : delayed) {
       Schedule(d.at, {EventKind::kDelayedSend, d.send.to, r, static_cast<uint32_t>(h.epoch), 0, std::move(d.send.msg)});
     }
@@ -549,22 +560,23 @@ void Simulation::DetectStall() {
   stalled_ = true;
   stop_ = true;
   std::string& r = stall_report_;
-  absl::StrAppendFormat(&r, "stall detected at %.3f s: no replica executed anything for %.3f s while "
+  absl::StrAppendFormat(&r,
+                        "stall detected at %.3f s: no replica executed anything for %.3f s while "
                         "client requests were outstanding\n\n",
-                        static_cast<double>(now_) / kSecond,
-                        static_cast<double>(now_ - last_progress_) / kSecond);
+                        static_cast<double>(now_) / kSecond, static_cast<double>(now_ - last_progress_) / kSecond);
   for (uint32_t i = 0; i < replicas_.size(); ++i) {
     const ReplicaHost& h = replicas_[i];
     // (A CPU busy far past now is a replica buried in work: its inbox waits for it.)
     const TimeNs busy_until = std::max(h.busy_until, h.busy ? h.cpu_done_at : 0);
-    absl::StrAppendFormat(&r, "replica %d (cluster %d, %s)%s: %s; inbox %d%s\n", i, h.cluster, topo_.region_names[i],
-                          h.crashed ? " CRASHED" : "", h.sm->Describe(), h.inbox.size(),
-                          busy_until > now_ ? absl::StrFormat(", CPU busy until %.3f s", static_cast<double>(busy_until) / kSecond) : "");
+    absl::StrAppendFormat(
+        &r, "replica %d (cluster %d, %s)%s: %s; inbox %d%s\n", i, h.cluster, topo_.region_names[i],
+        h.crashed ? " CRASHED" : "", h.sm->Describe(), h.inbox.size(),
+        busy_until > now_ ? absl::StrFormat(", CPU busy until %.3f s", static_cast<double>(busy_until) / kSecond) : "");
   }
   for (uint32_t c = 0; c < clients_.size(); ++c) {
-    absl::StrAppendFormat(&r, "client %d (%s): %d requests outstanding, %d completed\n",
-                          replicas_.size() + c, topo_.region_names[replicas_.size() + c],
-                          clients_[c].sm->outstanding(), clients_[c].sm->completed());
+    absl::StrAppendFormat(&r, "client %d (%s): %d requests outstanding, %d completed\n", replicas_.size() + c,
+                          topo_.region_names[replicas_.size() + c], clients_[c].sm->outstanding(),
+                          clients_[c].sm->completed());
   }
 }
 

@@ -17,19 +17,19 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "protocol/client.h"
-#include "protocol/reputation.h"
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
 #include "protocol/replica.h"
+#include "protocol/reputation.h"
 #include "scenarios/scenario.pb.h"
 #include "sim/agreement_checker.h"
-#include "sim/reply_checker.h"
-#include "sim/cpu_model.h"
 #include "sim/byzantine.h"
+#include "sim/cpu_model.h"
 #include "sim/event_queue.h"
 #include "sim/fault_schedule.h"
 #include "sim/latency_histogram.h"
 #include "sim/network.h"
+#include "sim/reply_checker.h"
 #include "sim/rng.h"
 #include "sim/topology.h"
 #include "sim/trace.h"
@@ -197,14 +197,14 @@ class Simulation {
     // delivery touches is a miss.
     std::unique_ptr<Replica> sm;
     bool crashed = false;
-    bool busy = false;  // handling an input; a kCpuDone event ends it
+    bool busy = false;          // handling an input; a kCpuDone event ends it
     bool legacy_drops = false;  // protocol.pbft.drop_out_of_order: ask sm before queueing
     // Busy until then with an input that had no effects, and nothing queued: no event marks the end
     // unless another input arrives before it (half the events of a run would otherwise be these).
     TimeNs busy_until = 0;
     uint64_t inbox_bytes = 0;  // wire bytes of the messages waiting in `inbox`
-    uint64_t epoch = 0;  // bumped by a crash: work started before it is void
-    std::deque<Input> inbox;  // inputs waiting for the CPU
+    uint64_t epoch = 0;        // bumped by a crash: work started before it is void
+    std::deque<Input> inbox;   // inputs waiting for the CPU
     ReplicaStats stats;
     const std::vector<NodeId>* group = nullptr;  // where kToGroup goes: the flat group or the cluster
     Rng rng{0};
@@ -214,7 +214,7 @@ class Simulation {
     double base_speed = 1;
     Effects fx;
     Timers timers;
-    std::vector<Execution> history;  // what it executed, in order (tests only)
+    std::vector<Execution> history;             // what it executed, in order (tests only)
     std::vector<ByzantineBehaviour> byzantine;  // empty for an honest replica
     // Reputation bookkeeping (from the observer's table).
     const char* role = "";  // none yet

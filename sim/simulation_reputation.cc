@@ -48,15 +48,19 @@ void Simulation::SampleReputation(double span_s) {
     const char* role = h.crashed ? "crashed" : kRoles[g.RoleOf(c, index)];
     // The role held during the interval just ended: the one sampled at its start (at time zero,
     // the first committee).
-    const char* held = *h.role != '\0' ? h.role : g.roles_of(c).epochs().begin()->second.Votes(index) ? "committee" : "listener";
-    bool byzantine_now = std::any_of(h.byzantine.begin(), h.byzantine.end(),
-                                     [&](const ByzantineBehaviour& b) { return b.Active(now_, h.sm->rounds_executed()); });
+    const char* held = *h.role != '\0'                                       ? h.role
+                       : g.roles_of(c).epochs().begin()->second.Votes(index) ? "committee"
+                                                                             : "listener";
+    bool byzantine_now = std::any_of(h.byzantine.begin(), h.byzantine.end(), [&](const ByzantineBehaviour& b) {
+      return b.Active(now_, h.sm->rounds_executed());
+    });
     if (byzantine_now && std::string_view(held) != "listener" && std::string_view(held) != "crashed") {
       byzantine_in_committee_s_ += span_s;
     }
     if (std::string_view(role) != h.role) {
       h.role_changes += *h.role != '\0';  // the first sample sets the starting role
-      bool was_voting = *h.role != '\0' && std::string_view(h.role) != "listener" && std::string_view(h.role) != "crashed";
+      bool was_voting =
+          *h.role != '\0' && std::string_view(h.role) != "listener" && std::string_view(h.role) != "crashed";
       // Evicted: left the committee with a score below the eviction threshold (not merely outranked).
       if (was_voting && std::string_view(role) == "listener" &&
           book->Score(c, index) < book->params().eviction_threshold) {

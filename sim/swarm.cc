@@ -35,7 +35,8 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
   s.set_duration_s(kSwarmDurationS);
 
   std::vector<scenario::Protocol::Kind> kinds = o.protocols;
-  if (kinds.empty()) kinds = {scenario::Protocol::PBFT, scenario::Protocol::GEOBFT, scenario::Protocol::GEOBFT_REPUTATION};
+  if (kinds.empty())
+    kinds = {scenario::Protocol::PBFT, scenario::Protocol::GEOBFT, scenario::Protocol::GEOBFT_REPUTATION};
   const scenario::Protocol::Kind kind = OneOf(rng, kinds);
   const bool flat = kind == scenario::Protocol::PBFT;
 
@@ -47,7 +48,8 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
   topo->set_clusters(clusters);
   topo->set_replicas_per_cluster(per);
   const RegionCatalog& catalog = RegionCatalog::Embedded();
-  for (uint32_t c = 0; c < clusters; ++c) topo->add_cluster_regions(catalog.name(static_cast<int>(rng.Below(catalog.size()))));
+  for (uint32_t c = 0; c < clusters; ++c)
+    topo->add_cluster_regions(catalog.name(static_cast<int>(rng.Below(catalog.size()))));
   if (rng.Below(2)) {
     auto* j = s.mutable_network()->mutable_jitter();
     j->set_kind(scenario::Distribution::NORMAL);
@@ -62,7 +64,8 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
   p->mutable_pbft()->set_checkpoint_interval(OneOf<uint32_t>(rng, {4, 8, 16}));
   p->mutable_pbft()->set_request_timeout_ms(OneOf<double>(rng, {500, 1000, 2000}));
   p->mutable_geobft()->set_remote_timeout_ms(OneOf<double>(rng, {1000, 2000}));
-  if (kind == scenario::Protocol::GEOBFT_REPUTATION) p->mutable_reputation()->set_reselect_every(OneOf<uint32_t>(rng, {4, 8, 16}));
+  if (kind == scenario::Protocol::GEOBFT_REPUTATION)
+    p->mutable_reputation()->set_reselect_every(OneOf<uint32_t>(rng, {4, 8, 16}));
 
   auto* w = s.mutable_workload();
   w->set_mode(scenario::Workload::CLOSED_LOOP);
@@ -84,8 +87,9 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
     }
   }
   const double heal = kSwarmHealS;
-  std::vector<scenario::Byzantine::Behaviour> behaviours = {scenario::Byzantine::SILENT, scenario::Byzantine::VOTE_AGAINST,
-                                                            scenario::Byzantine::EQUIVOCATE, scenario::Byzantine::SLOW_PRIMARY};
+  std::vector<scenario::Byzantine::Behaviour> behaviours = {
+      scenario::Byzantine::SILENT, scenario::Byzantine::VOTE_AGAINST, scenario::Byzantine::EQUIVOCATE,
+      scenario::Byzantine::SLOW_PRIMARY};
   if (kind == scenario::Protocol::GEOBFT_REPUTATION) behaviours.push_back(scenario::Byzantine::LYING_EVIDENCE);
   for (const std::vector<uint32_t>& g : groups) {
     const uint32_t f = (static_cast<uint32_t>(g.size()) - 1) / 3;
@@ -140,7 +144,7 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
         break;
     }
   }
-  s.mutable_checks()->set_expect_liveness(false);  // judged here, after healing
+  s.mutable_checks()->set_expect_liveness(false);          // judged here, after healing
   s.mutable_checks()->set_stall_after_s(kSwarmDurationS);  // run to the end: recovery may come late
   if (o.planted_bug != scenario::Checks::NO_BUG) s.mutable_checks()->set_planted_bug(o.planted_bug);
   return s;

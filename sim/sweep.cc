@@ -45,8 +45,10 @@ std::string CulpritOverride(const std::string& culprit, const std::string& posit
   std::string name = absl::AsciiStrToUpper(absl::StrReplaceAll(culprit, {{"-", "_"}}));
   scenario::Byzantine::Behaviour b;
   if (!scenario::Byzantine::Behaviour_Parse(name, &b)) {
-    *error = absl::StrFormat("culprit '%s' is not none, slow-machine or a Byzantine behaviour (silent, vote-against, "
-                             "equivocate, slow-primary, lying-evidence)", culprit);
+    *error = absl::StrFormat(
+        "culprit '%s' is not none, slow-machine or a Byzantine behaviour (silent, vote-against, "
+        "equivocate, slow-primary, lying-evidence)",
+        culprit);
     return "";
   }
   return absl::StrFormat("byzantine=[{replicas: [%d] behaviour: %s from_s: %g}]", replica, name, kCulpritFromS);
@@ -108,7 +110,8 @@ LoadedSweep LoadSweep(const std::string& path) {
     }
     for (const std::string& l : ax.linked()) {
       std::vector<std::string> kv = absl::StrSplit(l, absl::MaxSplits('=', 1));
-      if (kv.size() != 2 || static_cast<int>(std::vector<std::string>(absl::StrSplit(kv[1], ',')).size()) != ax.values_size()) {
+      if (kv.size() != 2 ||
+          static_cast<int>(std::vector<std::string>(absl::StrSplit(kv[1], ',')).size()) != ax.values_size()) {
         out.errors.push_back(absl::StrFormat("%s: axes[%d].linked '%s' needs one value per axis value", path, a, l));
       }
     }
@@ -189,8 +192,10 @@ std::vector<std::pair<std::string, std::string>> SummaryScalars(const std::strin
   while (std::getline(in, line)) {
     absl::string_view l = absl::StripAsciiWhitespace(line);
     if (depth > 0) {
-      if (absl::StartsWith(l, "}")) --depth;
-      else if (absl::EndsWith(l, "{")) ++depth;
+      if (absl::StartsWith(l, "}"))
+        --depth;
+      else if (absl::EndsWith(l, "{"))
+        ++depth;
       continue;
     }
     if (!absl::StartsWith(l, "\"")) continue;
@@ -221,8 +226,8 @@ std::vector<std::pair<std::string, std::string>> SummaryScalars(const std::strin
 
 std::string ResultsCsv(const LoadedSweep& sweep, const std::string& out_dir, size_t* done) {
   std::vector<std::string> header = {"run"};
-  for (const auto& [column, v] : sweep.runs.empty() ? std::vector<std::pair<std::string, std::string>>{}
-                                                    : sweep.runs.front().axis_values) {
+  for (const auto& [column, v] :
+       sweep.runs.empty() ? std::vector<std::pair<std::string, std::string>>{} : sweep.runs.front().axis_values) {
     header.push_back(column);
   }
   header.push_back("seed");
@@ -239,7 +244,8 @@ std::string ResultsCsv(const LoadedSweep& sweep, const std::string& out_dir, siz
       // (A summary field an axis already names, e.g. protocol or clusters, is not repeated.)
       for (const auto& [k, v] : scalars) {
         const std::string& key = k;  // (a structured binding cannot be captured before clang 16)
-        bool axis = std::any_of(run.axis_values.begin(), run.axis_values.end(), [&](const auto& a) { return a.first == key; });
+        bool axis =
+            std::any_of(run.axis_values.begin(), run.axis_values.end(), [&](const auto& a) { return a.first == key; });
         if (k != "seed" && !axis) keys.push_back(k);
       }
     }
@@ -251,7 +257,8 @@ std::string ResultsCsv(const LoadedSweep& sweep, const std::string& out_dir, siz
       row.push_back(it == scalars.end() ? "" : it->second);
     }
     for (std::string& cell : row) {
-      if (cell.find_first_of(",\"") != std::string::npos) cell = absl::StrCat("\"", absl::StrReplaceAll(cell, {{"\"", "\"\""}}), "\"");
+      if (cell.find_first_of(",\"") != std::string::npos)
+        cell = absl::StrCat("\"", absl::StrReplaceAll(cell, {{"\"", "\"\""}}), "\"");
     }
     rows.push_back(absl::StrJoin(row, ","));
     ++*done;

@@ -17,7 +17,7 @@ struct SweepRun {
   std::string id;  // directory name under the sweep's output: "p<point>-s<seed>"
   uint32_t seed = 1;
   std::vector<std::pair<std::string, std::string>> axis_values;  // (column, value), in axis order
-  std::vector<std::string> overrides;                             // --set assignments, in order
+  std::vector<std::string> overrides;                            // --set assignments, in order
 };
 
 struct LoadedSweep {

@@ -19,13 +19,14 @@ void Trace::Write(const TraceRecord& r, std::string_view name) {
   absl::FPrintF(sink_,
                 "{\"ts\":%d.%03d,\"ph\":\"i\",\"s\":\"t\",\"pid\":%d,\"tid\":%d,\"name\":\"%s\","
                 "\"args\":{\"from\":%d,\"view\":%d,\"seq\":%d,\"x\":%d}},\n",
-                r.time / 1000, r.time % 1000, r.client ? 2 : 1, r.target, name, r.source, r.view,
-                r.seq, r.extra);
+                r.time / 1000, r.time % 1000, r.client ? 2 : 1, r.target, name, r.source, r.view, r.seq, r.extra);
 }
 
 void Trace::Finish(TimeNs end) {
   if (!sink_) return;
-  absl::FPrintF(sink_, "{\"ts\":%d.%03d,\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":0,\"name\":\"end\",\"args\":{\"digest\":\"%s\"}}\n]\n",
+  absl::FPrintF(sink_,
+                "{\"ts\":%d.%03d,\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":0,\"name\":\"end\",\"args\":{\"digest\":\"%"
+                "s\"}}\n]\n",
                 end / 1000, end % 1000, DigestHex());
 }
 

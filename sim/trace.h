@@ -16,14 +16,14 @@ namespace geopbft {
 
 struct TraceRecord {
   TimeNs time = 0;
-  uint32_t kind = 0;     // event kind
+  uint32_t kind = 0;  // event kind
   NodeId target = 0;
   NodeId source = 0;
   uint32_t msg_type = 0;
   uint64_t view = 0;
   uint64_t seq = 0;
-  uint64_t extra = 0;    // timer id, message size...
-  bool client = false;   // target is a client (a separate lane in the viewer)
+  uint64_t extra = 0;   // timer id, message size...
+  bool client = false;  // target is a client (a separate lane in the viewer)
 };
 
 class Trace {

@@ -14,7 +14,7 @@ TEST_P(CryptoModes, SignaturesVerifyOnlyForTheirSigner) {
   std::string sig = keys.Sign(3, d);
   EXPECT_EQ(sig.size(), kSignatureSize);
   EXPECT_TRUE(keys.Verify(3, d, sig));
-  EXPECT_FALSE(keys.Verify(4, d, sig));             // another principal
+  EXPECT_FALSE(keys.Verify(4, d, sig));                // another principal
   EXPECT_FALSE(keys.Verify(3, Sha256("other"), sig));  // another message
   std::string flipped = sig;
   flipped[5] ^= 1;

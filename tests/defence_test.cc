@@ -1,19 +1,18 @@
 // Reputation's defence (the default rule): proofs of misbehaviour, hysteresis on seats and lead,
 // and the committee's pace monitors. Unit tests of the pieces, then whole runs a researcher would
 // check: the culprits lose their roles, the honest ones keep theirs under loss.
+#include <cstdio>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
-#include <cstdio>
-#include <set>
-
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "sim/audit.h"
 #include "protocol/geobft_replica.h"
 #include "protocol/misbehaviour.h"
 #include "protocol/reputation.h"
+#include "sim/audit.h"
 #include "sim/scenario_loader.h"
 #include "sim/simulation.h"
 #include "tests/scenario_runs.h"
@@ -196,7 +195,8 @@ TEST(Defence, OnlineProofsNameTheEquivocatorsTheAuditFinds) {
     workload { outstanding: 30 }
     byzantine { replicas: [2] behaviour: VOTE_AGAINST }
     byzantine { replicas: [4] behaviour: EQUIVOCATE from_s: 1 }
-  )", "audit.textproto", {});
+  )",
+                                      "audit.textproto", {});
   ASSERT_TRUE(l.ok());
   std::FILE* log = std::tmpfile();
   Simulation sim(l.scenario, CryptoMode::kFast);
@@ -219,7 +219,8 @@ TEST(Defence, OnlineProofsNameTheEquivocatorsTheAuditFinds) {
   std::fclose(log);
   std::set<NodeId> off_line, on_line;
   for (const Auditor::Finding& f : auditor.Findings()) {
-    if (absl::StrContains(f.what, "two PRE-PREPAREs") || absl::StrContains(f.what, "two digests")) off_line.insert(f.replica);
+    if (absl::StrContains(f.what, "two PRE-PREPAREs") || absl::StrContains(f.what, "two digests"))
+      off_line.insert(f.replica);
   }
   for (const Barred& b : sim.barred()) on_line.insert(b.replica);
   EXPECT_EQ(off_line, std::set<NodeId>{4});
@@ -243,8 +244,8 @@ TEST(Defence, ARepresentativeThatHoldsProposalsBackLosesTheLead) {
 }
 
 TEST(Defence, AnHonestRepresentativeOnASlowMachineLosesTheLead) {
-  auto sim = RunFile("default", {"duration_s=12", "byzantine=[]", "cpu={}",
-                                 "faults=[{kind: SLOW at_s: 2 replicas: [0] speed: 0.2}]"});
+  auto sim = RunFile(
+      "default", {"duration_s=12", "byzantine=[]", "cpu={}", "faults=[{kind: SLOW at_s: 2 replicas: [0] speed: 0.2}]"});
   EXPECT_GE(sim->depositions(), 1u);
   EXPECT_NE(sim->replica(0).role, "representative");
 }
@@ -253,8 +254,9 @@ TEST(Defence, AnHonestRepresentativeOnASlowMachineLosesTheLead) {
 // message lost: no complaint, no deposed leader, nobody evicted.
 TEST(Defence, NoComplaintAgainstHonestRepresentativesUnderLossOrDistance) {
   for (const char* seed : {"seed=1", "seed=3"}) {
-    auto sim = RunFile("geobft-4x7", {"protocol.kind=GEOBFT_REPUTATION", "topology.clusters=6",
-                                      "topology.replicas_per_cluster=4", "network.loss_ratio=0.05", "duration_s=12", seed});
+    auto sim =
+        RunFile("geobft-4x7", {"protocol.kind=GEOBFT_REPUTATION", "topology.clusters=6",
+                               "topology.replicas_per_cluster=4", "network.loss_ratio=0.05", "duration_s=12", seed});
     uint64_t complaints = 0;
     for (uint32_t r = 0; r < sim->num_replicas(); ++r) {
       complaints += Geo(*sim, r).local().complaints_sent();
@@ -271,7 +273,8 @@ TEST(Defence, NoComplaintAgainstHonestRepresentativesUnderLossOrDistance) {
 // otherwise every other cluster finds each one missing and asks, a round per repair period (at 2%
 // loss, seed 6: a 0.5 s sample at 16% of the mean; seed 11 once crawled at 1-5 k tps for two seconds).
 TEST(Defence, ALeaderThatSkippedRoundsShipsTheirCertificatesOnceFetched) {
-  auto sim = RunFile("geobft-4x7", {"protocol.kind=GEOBFT_REPUTATION", "network.loss_ratio=0.02", "duration_s=5", "seed=6"});
+  auto sim =
+      RunFile("geobft-4x7", {"protocol.kind=GEOBFT_REPUTATION", "network.loss_ratio=0.02", "duration_s=5", "seed=6"});
   uint64_t late = 0;
   for (uint32_t r = 0; r < sim->num_replicas(); ++r) late += Geo(*sim, r).late_shares();
   EXPECT_GT(late, 0u) << "no leader skipped a round it led: the run no longer exercises the repair";

@@ -73,10 +73,18 @@ TEST(EventQueue, MatchesReferenceAtEveryTimeScale) {
     if (ref.empty() || r.Below(2) != 0) {
       TimeNs t;
       switch (r.Below(5)) {
-        case 0: t = std::max(now, last_pushed); break;  // a tie with a pending event
-        case 1: t = now + static_cast<TimeNs>(r.Below(300)); break;
-        case 2: t = now + static_cast<TimeNs>(r.Below(uint64_t{1} << (8 + r.Below(24)))); break;
-        case 3: t = now + static_cast<TimeNs>(r.Below(uint64_t{1} << (32 + r.Below(24)))); break;
+        case 0:
+          t = std::max(now, last_pushed);
+          break;  // a tie with a pending event
+        case 1:
+          t = now + static_cast<TimeNs>(r.Below(300));
+          break;
+        case 2:
+          t = now + static_cast<TimeNs>(r.Below(uint64_t{1} << (8 + r.Below(24))));
+          break;
+        case 3:
+          t = now + static_cast<TimeNs>(r.Below(uint64_t{1} << (32 + r.Below(24))));
+          break;
         default: {  // far ahead, up to 2^62 (no overflow however long the run)
           const uint64_t room = (uint64_t{1} << 62) > static_cast<uint64_t>(now) ? (uint64_t{1} << 62) - now : 1;
           t = now + static_cast<TimeNs>(r.Below(room));

@@ -55,7 +55,7 @@ TEST(FaultScenarios, PartitionStopsCommitsAndHealingRestoresThem) {
   auto sim = RunFile("partition-heal");
   EXPECT_FALSE(sim->stalled());
   EXPECT_EQ(CompletedBetween(*sim, 3.5, 7), 0u);  // no side has a quorum
-  EXPECT_GT(CompletedBetween(*sim, 7, 8.5), 0u);   // back within 1.5 s of the heal
+  EXPECT_GT(CompletedBetween(*sim, 7, 8.5), 0u);  // back within 1.5 s of the heal
   EXPECT_GT(CompletedBetween(*sim, 9, 11), CompletedBetween(*sim, 0, 2) * 9 / 10);
 }
 
@@ -102,7 +102,11 @@ TEST(FaultScenarios, MemoryStaysFlatOverLongRuns) {
     return most;
   };
   std::vector<std::string> light = {"workload.clients_per_cluster=1", "workload.outstanding=10"};
-  auto with = [&](std::string d) { auto o = light; o.push_back(d); return o; };
+  auto with = [&](std::string d) {
+    auto o = light;
+    o.push_back(d);
+    return o;
+  };
   auto short_run = RunFile("pbft-4", with("duration_s=10"));
   auto long_run = RunFile("pbft-4", with("duration_s=100"));
   EXPECT_GT(long_run->completed_requests(), short_run->completed_requests() * 9);

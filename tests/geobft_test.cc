@@ -1,12 +1,11 @@
 // GeoBFT: one global order across all clusters, no-op rounds, remote view change, the repair path,
 // certificate forgery, and equivalence with flat PBFT on a deterministic workload.
-#include "protocol/geobft_replica.h"
-
 #include <memory>
 
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "protocol/geobft_replica.h"
 #include "protocol/pbft_certificates.h"
 #include "sim/scenario_loader.h"
 #include "sim/simulation.h"
@@ -135,8 +134,8 @@ TEST(GeoBft, PrimariesOnlySharingIsCheaperAndStillAgrees) {
 }
 
 TEST(GeoBft, FaultBoundIsPerCluster) {
-  LoadedScenario l = LoadScenarioText("topology { clusters: 4 replicas_per_cluster: 3 f: 1 }\nprotocol { kind: GEOBFT }",
-                                      "g.textproto", {});
+  LoadedScenario l = LoadScenarioText(
+      "topology { clusters: 4 replicas_per_cluster: 3 f: 1 }\nprotocol { kind: GEOBFT }", "g.textproto", {});
   ASSERT_EQ(l.errors.size(), 1u);
   EXPECT_THAT(l.errors[0], HasSubstr("n=3 replicas cannot tolerate f=1"));
   EXPECT_TRUE(LoadScenarioText("topology { clusters: 4 replicas_per_cluster: 3 f: 1 }", "g.textproto", {}).ok());
@@ -189,16 +188,19 @@ class CertificateForgery : public ::testing::Test {
 
 TEST_F(CertificateForgery, OnlyAQuorumOfValidMemberCommitsIsAccepted) {
   EXPECT_EQ(Rejected(Share({Commit(0, digest), Commit(1, digest)}, batch, digest)), 1u);  // too few
-  EXPECT_EQ(Rejected(Share({Commit(0, digest), Commit(1, digest), Commit(6, digest)}, batch, digest)), 1u);  // non-member
+  EXPECT_EQ(Rejected(Share({Commit(0, digest), Commit(1, digest), Commit(6, digest)}, batch, digest)),
+            1u);  // non-member
   EXPECT_EQ(Rejected(Share({Commit(0, digest), Commit(1, digest), Commit(3, digest, /*claimed=*/2)}, batch, digest)),
             1u);  // forged signer
   EXPECT_EQ(Rejected(Share({Commit(0, digest), Commit(1, digest), Commit(1, digest)}, batch, digest)), 1u);  // twice
   Digest other = Sha256("another batch");
-  EXPECT_EQ(Rejected(Share({Commit(0, other), Commit(1, other), Commit(2, other)}, batch, other)), 1u);  // batch != digest
+  EXPECT_EQ(Rejected(Share({Commit(0, other), Commit(1, other), Commit(2, other)}, batch, other)),
+            1u);  // batch != digest
   EXPECT_EQ(Rejected(Share({Commit(0, digest), Commit(1, digest), Commit(2, other)}, batch, digest)), 1u);  // mixed
   EXPECT_THAT(replica->Describe(), HasSubstr("waiting for certificates of clusters [0,1]"));
   // The genuine certificate is accepted (and relayed inside the cluster).
-  Effects fx = replica->Step(0, Input::Deliver(Share({Commit(0, digest), Commit(1, digest), Commit(2, digest)}, batch, digest)));
+  Effects fx =
+      replica->Step(0, Input::Deliver(Share({Commit(0, digest), Commit(1, digest), Commit(2, digest)}, batch, digest)));
   EXPECT_EQ(fx.rejected, 0u);
   EXPECT_THAT(replica->Describe(), HasSubstr("waiting for certificates of clusters [1]"));
   bool relayed = false;

@@ -39,7 +39,8 @@ class Certificates : public ::testing::Test {
   }
   // A VIEW-CHANGE for `new_view` from `replica` with prepared claims (seq, view, batch) and the
   // matching pre-prepared claims.
-  wire::ViewChange VC(NodeId replica, uint64_t new_view, std::vector<std::tuple<uint64_t, uint64_t, wire::Batch>> prepared) {
+  wire::ViewChange VC(NodeId replica, uint64_t new_view,
+                      std::vector<std::tuple<uint64_t, uint64_t, wire::Batch>> prepared) {
     wire::ViewChange vc;
     vc.set_new_view(new_view);
     vc.set_replica(replica);
@@ -93,7 +94,8 @@ TEST_F(Certificates, ViewChangeValidation) {
 
   wire::ViewChange wrong_batch = good;
   *wrong_batch.mutable_batches(0) = BatchOf(99);  // batch does not hash to the claimed digest
-  EXPECT_THAT(std::string(ValidateViewChange(wrong_batch, 2, 1, group, me, ops).message()), HasSubstr("does not match"));
+  EXPECT_THAT(std::string(ValidateViewChange(wrong_batch, 2, 1, group, me, ops).message()),
+              HasSubstr("does not match"));
 
   wire::ViewChange outside = VC(2, 1, {{100, 0, BatchOf(1)}});  // above stable + window
   EXPECT_FALSE(ValidateViewChange(outside, 2, 1, group, me, ops).ok());

@@ -112,7 +112,7 @@ TEST(PbftFaults, ABackupSuspectsAPrimaryWhoseProposalDoesNotExecute) {
   std::deque<std::pair<NodeId, MessagePtr>> q;
   q.swap(g.queue);
   for (auto& [to, m] : q) g.StepAndRoute(to, Input::Deliver(m));  // the PRE-PREPAREs
-  g.queue.clear();                                                 // every PREPARE lost
+  g.queue.clear();                                                // every PREPARE lost
   g.cut.insert(0);
   for (NodeId r : {1u, 2u, 3u}) ASSERT_TRUE(g.timers[r].count(PbftReplica::kViewChangeTimer)) << r;
   for (NodeId r : {1u, 2u, 3u}) g.Fire(r, PbftReplica::kViewChangeTimer);

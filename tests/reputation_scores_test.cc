@@ -1,9 +1,8 @@
 // The score arithmetic of the default rule, by hand: what each kind of evidence does to a score,
 // how committees are chosen, and why lying evidence cannot frame a replica.
-#include "protocol/reputation.h"
-
 #include "gtest/gtest.h"
 #include "protocol/message.h"
+#include "protocol/reputation.h"
 
 namespace geopbft {
 namespace {

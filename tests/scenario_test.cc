@@ -1,11 +1,10 @@
-#include "sim/scenario_loader.h"
-
 #include <dirent.h>
 
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sim/region_catalog.h"
+#include "sim/scenario_loader.h"
 
 namespace geopbft {
 namespace {
@@ -48,8 +47,7 @@ TEST(Scenario, TooManyFaultsForTheGroupIsLocatedAtF) {
 
 TEST(Scenario, UnknownRegionIsLocatedAndNamesTheKnownOnes) {
   LoadedScenario l = LoadScenarioText(
-      "topology { clusters: 2\n cluster_regions: \"oregon\"\n cluster_regions: \"atlantis\" }\n",
-      "s.textproto", {});
+      "topology { clusters: 2\n cluster_regions: \"oregon\"\n cluster_regions: \"atlantis\" }\n", "s.textproto", {});
   ASSERT_EQ(l.errors.size(), 1u) << Joined(l);
   EXPECT_TRUE(absl::StartsWith(l.errors[0], "s.textproto:3:2: ")) << l.errors[0];
   EXPECT_THAT(l.errors[0], HasSubstr("atlantis"));
@@ -58,8 +56,7 @@ TEST(Scenario, UnknownRegionIsLocatedAndNamesTheKnownOnes) {
 
 TEST(Scenario, EveryProblemIsReported) {
   LoadedScenario l = LoadScenarioText(
-      "duration_s: -1\nprotocol { batch_size: 0 }\nnetwork { loss_ratio: 1.5 }\ncpu { speed: 0 }\n",
-      "s.textproto", {});
+      "duration_s: -1\nprotocol { batch_size: 0 }\nnetwork { loss_ratio: 1.5 }\ncpu { speed: 0 }\n", "s.textproto", {});
   EXPECT_EQ(l.errors.size(), 4u) << Joined(l);
 }
 
@@ -70,11 +67,10 @@ TEST(Scenario, ImpossibleValuesAfterOverridesAreCaught) {
 }
 
 TEST(Scenario, NamedOverridePathsWork) {
-  LoadedScenario l = LoadScenarioText("", "s.textproto",
-                                      {"topology.clusters=3", "topology.replicas_per_cluster=10",
-                                       "protocol.batch_size=100", "duration_s=2.5",
-                                       "protocol.kind=PBFT", "workload.mode=OPEN_LOOP",
-                                       "name=renamed", "network.jitter={kind: NORMAL sd_ms: 3}"});
+  LoadedScenario l = LoadScenarioText(
+      "", "s.textproto",
+      {"topology.clusters=3", "topology.replicas_per_cluster=10", "protocol.batch_size=100", "duration_s=2.5",
+       "protocol.kind=PBFT", "workload.mode=OPEN_LOOP", "name=renamed", "network.jitter={kind: NORMAL sd_ms: 3}"});
   ASSERT_TRUE(l.ok()) << Joined(l);
   EXPECT_EQ(l.scenario.topology().clusters(), 3u);
   EXPECT_EQ(l.scenario.topology().replicas_per_cluster(), 10u);

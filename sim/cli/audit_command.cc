@@ -34,14 +34,15 @@ int AuditCommand(const std::vector<std::string>& args) {
   while (std::getline(in, line)) {
     ++number;
     if (!auditor.AddLine(line)) {
-      if (bad++ == 0) std::fprintf(stderr, "%s/signed.log:%llu: not a recorded message\n", dir.c_str(),
-                                   static_cast<unsigned long long>(number));
+      if (bad++ == 0)
+        std::fprintf(stderr, "%s/signed.log:%llu: not a recorded message\n", dir.c_str(),
+                     static_cast<unsigned long long>(number));
     }
   }
   std::fputs(auditor.Report().c_str(), stdout);
   if (bad > 0) {
-    std::fprintf(stderr, "geopbft audit: %llu malformed line(s) in %s/signed.log\n", static_cast<unsigned long long>(bad),
-                 dir.c_str());
+    std::fprintf(stderr, "geopbft audit: %llu malformed line(s) in %s/signed.log\n",
+                 static_cast<unsigned long long>(bad), dir.c_str());
     return 2;
   }
   return 0;

@@ -90,8 +90,8 @@ bool ParseRunArgs(const std::vector<std::string>& args, RunArgs* out) {
     } else if (out->scenario.empty()) {
       out->scenario = a;
     } else {
-      std::fprintf(stderr, "geopbft run: one scenario at a time (got '%s' and '%s')\n",
-                   out->scenario.c_str(), a.c_str());
+      std::fprintf(stderr, "geopbft run: one scenario at a time (got '%s' and '%s')\n", out->scenario.c_str(),
+                   a.c_str());
       return false;
     }
   }
@@ -200,8 +200,7 @@ int RunCommand(const std::vector<std::string>& args) {
   files.push_back({"summary.json", SummaryJson(sim, wall)});
   bool ok = true;
   if (trace_file) {
-    ok = std::fclose(trace_file) == 0 &&
-         std::rename(trace_tmp.c_str(), (out_dir + "/trace.log").c_str()) == 0;
+    ok = std::fclose(trace_file) == 0 && std::rename(trace_tmp.c_str(), (out_dir + "/trace.log").c_str()) == 0;
     ok = std::fclose(sent_file) == 0 && ok && std::rename(sent_tmp.c_str(), (out_dir + "/signed.log").c_str()) == 0;
   } else {
     std::remove((out_dir + "/trace.log").c_str());  // a stale trace would not match this run

@@ -67,10 +67,14 @@ bool ParseSwarmArgs(const std::vector<std::string>& args, SwarmArgs* a) {
     if (absl::StartsWith(arg, "--protocol=")) {
       bool ok = true;
       for (absl::string_view p : absl::StrSplit(value("--protocol="), ',')) {
-        if (p == "pbft") a->options.protocols.push_back(scenario::Protocol::PBFT);
-        else if (p == "geobft") a->options.protocols.push_back(scenario::Protocol::GEOBFT);
-        else if (p == "reputation") a->options.protocols.push_back(scenario::Protocol::GEOBFT_REPUTATION);
-        else if (p != "all") ok = false;
+        if (p == "pbft")
+          a->options.protocols.push_back(scenario::Protocol::PBFT);
+        else if (p == "geobft")
+          a->options.protocols.push_back(scenario::Protocol::GEOBFT);
+        else if (p == "reputation")
+          a->options.protocols.push_back(scenario::Protocol::GEOBFT_REPUTATION);
+        else if (p != "all")
+          ok = false;
       }
       if (ok) continue;
     }
@@ -93,8 +97,9 @@ void RunWorker(const SwarmArgs& a, long k, long jobs, const std::string& path) {
     scenario::Scenario s = DrawSwarmScenario(seed, a.options);
     SwarmVerdict v = RunSwarmScenario(s, a.options);
     if (!v.ok || a.keep) {
-      std::string text = absl::StrCat("# Swarm seed ", seed, ": ", v.ok ? "passed" : v.failure, "\n# Replay: ./geopbft run ", a.out,
-                                      "/seed-", seed, ".textproto\n", ScenarioToText(s));
+      std::string text =
+          absl::StrCat("# Swarm seed ", seed, ": ", v.ok ? "passed" : v.failure, "\n# Replay: ./geopbft run ", a.out,
+                       "/seed-", seed, ".textproto\n", ScenarioToText(s));
       WriteFileAtomic(absl::StrCat(a.out, "/seed-", seed, ".textproto"), text).IgnoreError();
     }
     absl::StrAppend(&lines, seed, v.ok ? " ok " : " FAIL ", v.digest, " ", v.events, " ", v.failure, "\n");
@@ -151,7 +156,9 @@ int SwarmCommand(const std::vector<std::string>& args) {
     const bool failed = line.find(" FAIL ") != std::string::npos;
     failures += failed ? 1 : 0;
     if (a.digests || failed) std::printf("%s\n", line.c_str());
-    if (failed) std::printf("  replay: geopbft run %s/seed-%llu.textproto\n", a.out.c_str(), static_cast<unsigned long long>(seed));
+    if (failed)
+      std::printf("  replay: geopbft run %s/seed-%llu.textproto\n", a.out.c_str(),
+                  static_cast<unsigned long long>(seed));
   }
   std::printf("swarm: %zu of %llu seeds run (%llu..%llu), %llu failed%s\n", results.size(),
               static_cast<unsigned long long>(a.seeds), static_cast<unsigned long long>(a.first),

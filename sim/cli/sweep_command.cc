@@ -5,10 +5,10 @@
 // resumes where it stopped: a run's files appear atomically, summary.json last). Then writes
 // DIR/results.csv. --emit-jobs writes the same runs as self-contained shell commands instead (for
 // GNU parallel or a Slurm array); --collect only rebuilds results.csv from the run directories.
-#include <sys/stat.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -202,8 +202,8 @@ int SweepCommand(const std::vector<std::string>& args) {
   std::printf("%s/results.csv: %zu of %zu runs%s\n", out.c_str(), done, sw.runs.size(),
               failed ? absl::StrCat(" (", failed, " failed: see ", out, "/logs/)").c_str() : "");
   if (Interrupted()) {
-    std::fprintf(stderr, "geopbft sweep: interrupted; %zu of %zu runs finished (run the sweep again to resume)\n",
-                 done, sw.runs.size());
+    std::fprintf(stderr, "geopbft sweep: interrupted; %zu of %zu runs finished (run the sweep again to resume)\n", done,
+                 sw.runs.size());
     return 128 + Interrupted();
   }
   return done == sw.runs.size() ? 0 : 1;

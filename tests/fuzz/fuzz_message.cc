@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The same bytes as an envelope a member (or client) signed itself.
   wire::Envelope env;
-  if (!env.ParseFromArray(body.data(), static_cast<int>(body.size())) || env.body_case() == wire::Envelope::BODY_NOT_SET) {
+  if (!env.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
+      env.body_case() == wire::Envelope::BODY_NOT_SET) {
     return 0;
   }
   env.set_sender(sender);

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   geopbft::LoadedScenario l = geopbft::LoadScenarioText(text, "fuzz.textproto", {});
   if (l.ok()) {
     // A valid scenario also survives printing and reloading (what `run` writes as scenario.textproto).
-    geopbft::LoadedScenario again = geopbft::LoadScenarioText(geopbft::ScenarioToText(l.scenario), "again.textproto", {});
+    geopbft::LoadedScenario again =
+        geopbft::LoadScenarioText(geopbft::ScenarioToText(l.scenario), "again.textproto", {});
     if (!again.ok()) __builtin_trap();
   }
   return 0;
