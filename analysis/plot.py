@@ -3,8 +3,9 @@
 
   /usr/bin/python3 analysis/plot.py DIR      (what `./geopbft plot DIR` runs)
 
-A run directory (summary.json, timeseries.csv, replicas.csv, maybe reputation.csv) gets:
-  throughput.png  throughput and latency over time, with view changes and scheduled faults marked
+A run directory (summary.json, timeseries.csv, replicas.csv, events.csv, maybe reputation.csv) gets:
+  throughput.png  throughput and latency over time, with view changes, faults and Byzantine turns marked
+                  (from events.csv: the plots never parse the scenario)
   reputation.png  every replica's score over time, coloured by role, Byzantine replicas dashed
   messages.png    the message mix: messages sent by type
   traffic.png     messages each replica sent and received, votes, rejected or dropped input
@@ -46,23 +47,19 @@ def num(v, default=0.0):
 
 
 def faults_of(run_dir):
-    """(kind, start_s, end_s) of each scheduled fault, from the effective scenario."""
-    path = os.path.join(run_dir, "scenario.textproto")
-    if not os.path.exists(path):
-        return []
-    text = open(path).read()
-    out = []
-    for block in re.findall(r"faults \{(.*?)\n\}", text, re.S):
-        kind = re.search(r"kind: (\w+)", block)
-        at = re.search(r"at_s: ([0-9.eE+-]+)", block)
-        until = re.search(r"until_s: ([0-9.eE+-]+)", block)
-        out.append((kind.group(1) if kind else "CRASH", num(at.group(1)) if at else 0.0,
-                    num(until.group(1)) if until else None))
-    for block in re.findall(r"byzantine \{(.*?)\n\}", text, re.S):
-        kind = re.search(r"behaviour: (\w+)", block)
-        at = re.search(r"from_s: ([0-9.eE+-]+)", block)
-        if at:
-            out.append(("byzantine " + (kind.group(1) if kind else "SILENT"), num(at.group(1)), None))
+    """(label, start_s, end_s or None) of each fault and Byzantine behaviour, from events.csv."""
+    out, open_faults = [], {}
+    path = os.path.join(run_dir, "events.csv")
+    for r in read_csv(path) if os.path.exists(path) else []:
+        kind, t, detail = r["kind"], num(r["time_s"]), r["detail"]
+        if kind == "fault_start":
+            open_faults.setdefault(detail, []).append(len(out))
+            out.append((detail.split(" ")[0], t, ""))  # "" until its end is seen: to the end of the run
+        elif kind == "fault_end" and open_faults.get(detail):
+            i = open_faults[detail].pop(0)
+            out[i] = (out[i][0], out[i][1], t)
+        elif kind == "byzantine":
+            out.append(("byzantine " + detail, t, None))
     return out
 
 
@@ -84,7 +81,7 @@ def plot_throughput(run_dir, summary):
             if until is None:
                 ax.axvline(start, color="tab:red", linestyle=":", linewidth=1)
             else:
-                ax.axvspan(start, until or end, color="tab:red", alpha=0.08)
+                ax.axvspan(start, until if until != "" else end, color="tab:red", alpha=0.08)
         ax1.annotate(kind.lower(), (start, 0), xytext=(2, 2), textcoords="offset points", fontsize=7, color="tab:red")
     first = True
     for r in rows:
@@ -174,7 +171,7 @@ def plot_traffic(run_dir):
 
 
 def plot_mix(run_dir, summary):
-    mix = summary.get("message_mix") or {}
+    mix = {k: v for k, v in (summary.get("message_mix") or {}).items() if v}  # types never sent left out
     if not mix:
         return None
     kinds = sorted(mix, key=lambda k: -mix[k])
@@ -212,7 +209,7 @@ def plot_run(run_dir):
     images = [p for p in (plot_throughput(run_dir, summary), plot_reputation(run_dir), plot_mix(run_dir, summary),
                           plot_traffic(run_dir)) if p]
     # (Wall-clock fields stay out: identical runs must give byte-identical reports.)
-    rows = [(k, json.dumps(v) if isinstance(v, dict) else v) for k, v in summary.items()
+    rows = [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in summary.items()
             if k != "cluster_detail" and not k.startswith("wall_")]
     write_report(run_dir, f"geopbft run: {summary.get('scenario', run_dir)}", images, ["field", "value"], rows)
     return images

@@ -28,6 +28,8 @@ class ByzantineBehaviour {
   bool Active(TimeNs now, uint64_t rounds) const {
     return now >= from_ && rounds >= from_round_ && (until_ == 0 || now < until_);
   }
+  // When it turns on, if that is a time (-1 when it waits for a round).
+  TimeNs starts_at() const { return from_round_ == 0 ? from_ : -1; }
   // "honest", or the behaviour's name ("turncoat-" prefixed when it starts mid-run).
   std::string Name() const;
 

@@ -9,135 +9,98 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/util/json_util.h"
 #include "sim/scenario_loader.h"
 
 namespace geopbft {
 namespace {
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-// Fixed formatting so that identical runs give identical bytes.
-std::string Num(double v) { return absl::StrFormat("%.6f", v); }
 double Ms(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
-
-// Per-cluster figures, as a JSON object keyed by cluster index (an object rather than a list keeps
-// summary.json free of brackets, which shell tools comparing values treat as patterns).
-// Messages sent by type, as a one-line object ({"PREPARE": n, ...}; types never sent left out).
-std::string MessageMix(const Simulation& sim) {
-  std::string out;
-  const auto& counts = sim.messages_by_type();
-  for (size_t t = 0; t < counts.size(); ++t) {
-    if (counts[t] == 0) continue;
-    absl::StrAppendFormat(&out, "%s%s: %d", out.empty() ? "" : ", ", JsonString(MsgTypeName(static_cast<MsgType>(t))),
-                          counts[t]);
-  }
-  return absl::StrCat("{", out, "}");
-}
-
-std::string ClusterDetail(const Simulation& sim) {
-  std::string out = "{";
-  const auto& stats = sim.cluster_stats();
-  for (uint32_t c = 0; c < stats.size(); ++c) {
-    absl::StrAppendFormat(&out,
-                          "%s\n    \"%d\": {\"region\": %s, \"committed_requests\": %d, "
-                          "\"view_changes\": %d, \"wan_bytes\": %d}",
-                          c ? "," : "", c, JsonString(sim.cluster_region(c)), stats[c].completed, stats[c].view_changes,
-                          stats[c].wan_bytes);
-  }
-  return out + "\n  }";
-}
-
-std::string BarredJson(const Simulation& sim) {
-  std::string out = "[";
-  for (const Barred& b : sim.barred()) {
-    absl::StrAppendFormat(&out, "%s{\"replica\": %d, \"cluster\": %d, \"round\": %d}", out.size() > 1 ? ", " : "",
-                          b.replica, b.cluster, b.round);
-  }
-  return out + "]";
-}
 
 }  // namespace
 
-std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
+output::Summary SummaryOf(const Simulation& sim, const WallStats& wall) {
   const scenario::Scenario& sc = sim.scenario();
-  double sim_s = static_cast<double>(sim.now()) / kSecond;
+  const double sim_s = static_cast<double>(sim.now()) / kSecond;
   const LatencyHistogram& lat = sim.latency();
-  std::vector<std::pair<std::string, std::string>> kv = {
-      {"scenario", JsonString(sc.name())},
-      {"protocol", JsonString(scenario::Protocol::Kind_Name(sc.protocol().kind()))},
-      {"seed", absl::StrCat(sc.seed())},
-      {"clusters", absl::StrCat(sc.topology().clusters())},
-      {"replicas", absl::StrCat(sim.num_replicas())},
-      {"f", absl::StrCat(sim.faults())},
-      {"sim_seconds", Num(sim_s)},
-      {"committed_requests", absl::StrCat(sim.completed_requests())},
-      {"throughput_tps", Num(sim_s > 0 ? static_cast<double>(sim.completed_requests()) / sim_s : 0)},
-      {"latency_ms",
-       absl::StrFormat("{\"p50\": %s, \"p90\": %s, \"p99\": %s, \"mean\": %s}", Num(Ms(lat.Quantile(0.5))),
-                       Num(Ms(lat.Quantile(0.9))), Num(Ms(lat.Quantile(0.99))), Num(Ms(lat.Mean())))},
-      {"view_changes", absl::StrCat(sim.view_changes())},
-      {"state_transfers", absl::StrCat(sim.state_transfers())},
-      {"messages", absl::StrCat(sim.messages_sent())},
-      {"message_mix", MessageMix(sim)},
-      {"messages_delivered", absl::StrCat(sim.messages_delivered())},
-      {"messages_lost", absl::StrCat(sim.messages_lost())},
-      {"inbox_dropped", absl::StrCat(sim.inbox_dropped())},
-      {"wan_bytes", absl::StrCat(sim.wan_bytes())},
-      {"total_bytes", absl::StrCat(sim.total_bytes())},
-      {"safety_violations", absl::StrCat(sim.safety_violations())},
-      {"role_disagreements", absl::StrCat(sim.role_disagreements())},
-      {"reply_violations", absl::StrCat(sim.reply_violations())},
-      // Footprint of the honest replicas' protocol state (largest seen at a metrics sample), and
-      // samples at which one broke a bound the protocol keeps by design (watermarks, table caps).
-      {"peak_log_entries", absl::StrCat(sim.peak_log().value)},
-      {"peak_state_entries", absl::StrCat(sim.peak_state().value)},
-      {"bound_violations", absl::StrCat(sim.bound_violations())},
-      {"reputation", sim.reputation() ? "true" : "false"},
-      {"byzantine_in_committee_s", Num(sim.byzantine_in_committee_s())},
-      {"representative_changes", absl::StrCat(sim.representative_changes())},
-      // Reputation's defence: proofs of misbehaviour committed (each bars its culprit for good, at
-      // the same round on every honest replica) and leaders deposed by committed complaints.
-      {"proofs_committed", absl::StrCat(sim.barred().size())},
-      {"barred", BarredJson(sim)},
-      {"leaders_deposed", absl::StrCat(sim.depositions())},
-      {"stalled", sim.stalled() ? "true" : "false"},
-      {"cluster_detail", ClusterDetail(sim)},
-      {"trace_digest", JsonString(sim.trace_digest())},
-      {"events", absl::StrCat(sim.events())},
-      {"wall_seconds", Num(wall.wall_seconds)},
-      {"wall_events_per_second",
-       Num(wall.wall_seconds > 0 ? static_cast<double>(sim.events()) / wall.wall_seconds : 0)},
-      {"wall_messages_per_second",
-       Num(wall.wall_seconds > 0 ? static_cast<double>(sim.messages_delivered()) / wall.wall_seconds : 0)},
-      {"wall_max_rss_mb", Num(wall.max_rss_mb)},
-  };
-  std::string out = "{\n";
-  for (size_t i = 0; i < kv.size(); ++i) {
-    absl::StrAppend(&out, "  ", JsonString(kv[i].first), ": ", kv[i].second, i + 1 < kv.size() ? ",\n" : "\n");
+  const auto count = [](uint64_t v) { return static_cast<double>(v); };
+  output::Summary o;
+  o.set_scenario(sc.name());
+  o.set_protocol(scenario::Protocol::Kind_Name(sc.protocol().kind()));
+  o.set_seed(sc.seed());
+  o.set_clusters(sc.topology().clusters());
+  o.set_replicas(sim.num_replicas());
+  o.set_f(sim.faults());
+  o.set_sim_seconds(sim_s);
+  o.set_committed_requests(count(sim.completed_requests()));
+  o.set_throughput_tps(sim_s > 0 ? static_cast<double>(sim.completed_requests()) / sim_s : 0);
+  output::Latency* l = o.mutable_latency_ms();
+  l->set_p50(Ms(lat.Quantile(0.5)));
+  l->set_p90(Ms(lat.Quantile(0.9)));
+  l->set_p99(Ms(lat.Quantile(0.99)));
+  l->set_mean(Ms(lat.Mean()));
+  o.set_view_changes(static_cast<uint32_t>(sim.view_changes()));
+  o.set_state_transfers(static_cast<uint32_t>(sim.state_transfers()));
+  o.set_messages(count(sim.messages_sent()));
+  // Message types in MsgType order are MessageMix's fields 1.. in the same order.
+  const auto& by_type = sim.messages_by_type();
+  const google::protobuf::Descriptor* mix = output::MessageMix::descriptor();
+  for (size_t t = 0; t < by_type.size(); ++t) {
+    const google::protobuf::FieldDescriptor* f = mix->FindFieldByNumber(static_cast<int>(t));
+    if (f != nullptr)
+      o.mutable_message_mix()->GetReflection()->SetDouble(o.mutable_message_mix(), f, count(by_type[t]));
   }
-  return out + "}\n";
+  o.set_messages_delivered(count(sim.messages_delivered()));
+  o.set_messages_lost(count(sim.messages_lost()));
+  o.set_inbox_dropped(count(sim.inbox_dropped()));
+  o.set_wan_bytes(count(sim.wan_bytes()));
+  o.set_total_bytes(count(sim.total_bytes()));
+  o.set_safety_violations(static_cast<uint32_t>(sim.safety_violations()));
+  o.set_role_disagreements(static_cast<uint32_t>(sim.role_disagreements()));
+  o.set_reply_violations(static_cast<uint32_t>(sim.reply_violations()));
+  o.set_peak_log_entries(count(sim.peak_log().value));
+  o.set_peak_state_entries(count(sim.peak_state().value));
+  o.set_bound_violations(static_cast<uint32_t>(sim.bound_violations()));
+  o.set_reputation(sim.reputation());
+  o.set_byzantine_in_committee_s(sim.byzantine_in_committee_s());
+  o.set_representative_changes(static_cast<uint32_t>(sim.representative_changes()));
+  const std::vector<Barred> barred = sim.barred();
+  o.set_proofs_committed(static_cast<uint32_t>(barred.size()));
+  for (const Barred& b : barred) {
+    output::Barred* ob = o.add_barred();
+    ob->set_replica(b.replica);
+    ob->set_cluster(b.cluster);
+    ob->set_round(static_cast<uint32_t>(b.round));
+  }
+  o.set_leaders_deposed(static_cast<uint32_t>(sim.depositions()));
+  o.set_stalled(sim.stalled());
+  const auto& stats = sim.cluster_stats();
+  for (uint32_t c = 0; c < stats.size(); ++c) {
+    output::ClusterDetail* d = o.add_cluster_detail();
+    d->set_cluster(c);
+    d->set_region(sim.cluster_region(c));
+    d->set_committed_requests(count(stats[c].completed));
+    d->set_view_changes(static_cast<uint32_t>(stats[c].view_changes));
+    d->set_wan_bytes(count(stats[c].wan_bytes));
+  }
+  o.set_trace_digest(sim.trace_digest());
+  o.set_events(count(sim.events()));
+  o.set_wall_seconds(wall.wall_seconds);
+  o.set_wall_events_per_second(wall.wall_seconds > 0 ? static_cast<double>(sim.events()) / wall.wall_seconds : 0);
+  o.set_wall_messages_per_second(
+      wall.wall_seconds > 0 ? static_cast<double>(sim.messages_delivered()) / wall.wall_seconds : 0);
+  o.set_wall_max_rss_mb(wall.max_rss_mb);
+  return o;
+}
+
+std::string SummaryJson(const Simulation& sim, const WallStats& wall) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  // (Cannot fail: the message is built here, with no Any or unknown type in it.)
+  (void)google::protobuf::util::MessageToJsonString(SummaryOf(sim, wall), &json, options);
+  return json;
 }
 
 std::string TimeseriesCsv(const Simulation& sim) {
@@ -165,6 +128,15 @@ std::string ReplicasCsv(const Simulation& sim) {
                           v.region, v.behaviour, v.score, v.role, s.messages_sent, s.bytes_sent, s.messages_received,
                           s.bytes_received, s.votes_sent, s.rejected, v.view, v.executed_seq, s.executed_requests,
                           v.role_changes, v.evictions, s.inbox_dropped, static_cast<double>(s.cpu_busy) / kSecond);
+  }
+  return out;
+}
+
+std::string EventsCsv(const Simulation& sim) {
+  std::string out = "time_s,kind,replica,cluster,detail\n";
+  for (const Simulation::RunEvent& e : sim.run_events()) {
+    absl::StrAppendFormat(&out, "%.6f,%s,%s,%s,%s\n", e.time_s, e.kind, e.replica < 0 ? "" : absl::StrCat(e.replica),
+                          e.cluster < 0 ? "" : absl::StrCat(e.cluster), e.detail);
   }
   return out;
 }

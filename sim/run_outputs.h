@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "sim/simulation.h"
+#include "sim/summary.pb.h"
 
 namespace geopbft {
 
@@ -17,10 +18,14 @@ struct WallStats {
   double max_rss_mb = 0;  // the process's peak resident memory (a sweep worker's: over its runs so far)
 };
 
+// summary.json: the run as an output::Summary (sim/summary.proto), printed by protobuf's JSON printer.
+output::Summary SummaryOf(const Simulation& sim, const WallStats& wall);
 std::string SummaryJson(const Simulation& sim, const WallStats& wall);
 std::string TimeseriesCsv(const Simulation& sim);
 std::string ReplicasCsv(const Simulation& sim);
 std::string ReputationCsv(const Simulation& sim);  // reputation runs only
+// What happened when: faults, Byzantine behaviours turning on, view changes, role changes, evictions.
+std::string EventsCsv(const Simulation& sim);
 // A few lines for a human at the terminal.
 std::string HumanSummary(const Simulation& sim, const WallStats& wall, const std::string& out_dir);
 

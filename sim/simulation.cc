@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "protocol/geobft_replica.h"
 #include "sim/distribution.h"
 #include "sim/region_catalog.h"
@@ -259,9 +260,33 @@ void Simulation::Dispatch(Event& ev) {
   }
 }
 
+// A Byzantine behaviour turning on: at its start time, or (for one that waits for a round) at the
+// first sample that finds it on.
+void Simulation::NoteByzantineStarts() {
+  for (uint32_t r = 0; r < replicas_.size(); ++r) {
+    ReplicaHost& h = replicas_[r];
+    for (size_t b = 0; b < h.byzantine.size(); ++b) {
+      if (!h.byzantine[b].Active(now_, h.sm->rounds_executed()) || !byzantine_noted_.insert({r, b}).second) continue;
+      const TimeNs at = h.byzantine[b].starts_at();
+      run_events_.push_back({static_cast<double>(at >= 0 ? at : now_) / kSecond, "byzantine", r,
+                             static_cast<int64_t>(h.cluster), h.byzantine[b].Name()});
+    }
+  }
+}
+
+void Simulation::NoteEvent(std::string kind, int64_t replica, int64_t cluster, std::string detail) {
+  run_events_.push_back({static_cast<double>(now_) / kSecond, std::move(kind), replica, cluster, std::move(detail)});
+}
+
 void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
   faults_->Apply(t);
   const scenario::Fault& f = faults_->fault(t.fault);
+  {
+    std::string detail = scenario::Fault::Kind_Name(f.kind());
+    if (f.replicas_size() > 0) absl::StrAppend(&detail, " replicas ", absl::StrJoin(f.replicas(), " "));
+    if (f.regions_size() > 0) absl::StrAppend(&detail, " regions ", absl::StrJoin(f.regions(), " "));
+    NoteEvent(t.start ? "fault_start" : "fault_end", f.replicas_size() == 1 ? f.replicas(0) : -1, -1, detail);
+  }
   switch (f.kind()) {
     case scenario::Fault::CRASH:
       for (uint32_t r : f.replicas()) {
@@ -425,6 +450,7 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
     ++view_changes_;
     ++interval_view_changes_;
     ++cluster_stats_[h.cluster].view_changes;
+    NoteEvent("view_change", r, topo_.geo ? h.cluster : -1, absl::StrCat("view ", h.sm->view()));
   }
   if (fx.state_transferred_to > 0) ++state_transfers_;
   if (h.byzantine.empty()) {
@@ -511,6 +537,7 @@ void Simulation::Transmit(NodeId from, NodeId to, const MessagePtr& m, Rng& rng)
 void Simulation::Sample() {
   IntervalSample s;
   s.time_s = static_cast<double>(now_) / kSecond;
+  NoteByzantineStarts();
   double span_s = static_cast<double>(now_ - last_sample_) / kSecond;
   last_sample_ = now_;
   s.completed = interval_completed_;

@@ -163,6 +163,16 @@ class Simulation {
   };
   bool reputation() const { return topo_.reputation; }
   const std::vector<ReputationRow>& reputation_rows() const { return reputation_rows_; }
+  // events.csv: what happened when, for plots and readers (they never parse the scenario): fault
+  // starts and ends, Byzantine behaviours turning on, view changes, role changes and evictions.
+  struct RunEvent {
+    double time_s;
+    std::string kind;  // fault_start, fault_end, byzantine, view_change, role_change, eviction
+    int64_t replica;   // -1: not one replica's (a partition, a cluster's view change)
+    int64_t cluster;   // -1: not one cluster's
+    std::string detail;
+  };
+  const std::vector<RunEvent>& run_events() const { return run_events_; }
   double byzantine_in_committee_s() const { return byzantine_in_committee_s_; }
   uint64_t representative_changes() const;
   // Reputation's defence, as the most advanced honest replica committed it: the replicas barred by
@@ -296,6 +306,10 @@ class Simulation {
   uint64_t inbox_limit_ = 0;  // bytes; 0 = unbounded
   uint64_t inbox_dropped_ = 0;
   std::vector<ReputationRow> reputation_rows_;
+  std::vector<RunEvent> run_events_;
+  void NoteEvent(std::string kind, int64_t replica, int64_t cluster, std::string detail);
+  void NoteByzantineStarts();
+  absl::btree_set<std::pair<uint32_t, size_t>> byzantine_noted_;
   double byzantine_in_committee_s_ = 0;
   absl::btree_map<uint64_t, uint64_t> roles_by_round_;  // round -> fingerprint first reported
   uint64_t role_disagreements_ = 0;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "protocol/geobft_replica.h"
 #include "sim/simulation.h"
@@ -65,7 +66,9 @@ void Simulation::SampleReputation(double span_s) {
       if (was_voting && std::string_view(role) == "listener" &&
           book->Score(c, index) < book->params().eviction_threshold) {
         ++h.evictions;
+        NoteEvent("eviction", i, h.cluster, absl::StrFormat("score %.2f", book->Score(c, index)));
       }
+      if (*h.role != '\0') NoteEvent("role_change", i, h.cluster, absl::StrCat(h.role, " -> ", role));
       h.role = role;
     }
     reputation_rows_.push_back(

@@ -14,8 +14,10 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/util/json_util.h"
 #include "sim/rng.h"
 #include "sim/scenario_loader.h"
+#include "sim/summary.pb.h"
 
 namespace geopbft {
 namespace {
@@ -184,42 +186,53 @@ LoadedSweep LoadSweep(const std::string& path) {
   return out;
 }
 
+namespace {
+
+// A scalar field as results.csv shows it: whole numbers plain, others with 6 decimals.
+std::string ScalarText(const google::protobuf::Message& m, const google::protobuf::FieldDescriptor* f) {
+  using FD = google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = m.GetReflection();
+  switch (f->cpp_type()) {
+    case FD::CPPTYPE_STRING:
+      return r->GetString(m, f);
+    case FD::CPPTYPE_BOOL:
+      return r->GetBool(m, f) ? "true" : "false";
+    case FD::CPPTYPE_UINT32:
+      return absl::StrCat(r->GetUInt32(m, f));
+    case FD::CPPTYPE_UINT64:
+      return absl::StrCat(r->GetUInt64(m, f));
+    case FD::CPPTYPE_DOUBLE: {
+      const double v = r->GetDouble(m, f);
+      // (Counters are doubles in the schema: whole numbers print as integers.)
+      return v == std::floor(v) && std::fabs(v) < 9e15 ? absl::StrFormat("%.0f", v) : absl::StrFormat("%.6f", v);
+    }
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> SummaryScalars(const std::string& json) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::istringstream in(json);
-  std::string line;
-  int depth = 0;  // inside a multi-line nested object
-  while (std::getline(in, line)) {
-    absl::string_view l = absl::StripAsciiWhitespace(line);
-    if (depth > 0) {
-      if (absl::StartsWith(l, "}"))
-        --depth;
-      else if (absl::EndsWith(l, "{"))
-        ++depth;
-      continue;
-    }
-    if (!absl::StartsWith(l, "\"")) continue;
-    size_t colon = l.find("\": ");
-    if (colon == absl::string_view::npos) continue;
-    std::string key(l.substr(1, colon - 1));
-    absl::string_view value = absl::StripSuffix(l.substr(colon + 3), ",");
-    if (value == "{") {
-      ++depth;  // e.g. cluster_detail: not a scalar
-      continue;
-    }
-    if (absl::StartsWith(value, "{")) {
-      // A one-line object of scalars, e.g. latency_ms: {"p50": 1, ...}.
-      absl::string_view inner = absl::StripSuffix(absl::StripPrefix(value, "{"), "}");
-      for (absl::string_view pair : absl::StrSplit(inner, ", ")) {
-        size_t c = pair.find("\": ");
-        if (c == absl::string_view::npos) continue;
-        out.push_back({absl::StrCat(key, "_", pair.substr(1, c - 1)), std::string(pair.substr(c + 3))});
+  output::Summary summary;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // a summary from a newer build still gives what it can
+  if (!google::protobuf::util::JsonStringToMessage(json, &summary, options).ok()) return out;
+  const google::protobuf::Descriptor* d = output::Summary::descriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d->field(i);
+    if (f->is_repeated()) continue;  // barred, cluster_detail: not scalars
+    if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      // A nested object of scalars, flattened: latency_ms_p50, message_mix_PREPARE, ...
+      const google::protobuf::Message& sub = summary.GetReflection()->GetMessage(summary, f);
+      const google::protobuf::Descriptor* sd = sub.GetDescriptor();
+      for (int j = 0; j < sd->field_count(); ++j) {
+        out.push_back({absl::StrCat(f->json_name(), "_", sd->field(j)->json_name()), ScalarText(sub, sd->field(j))});
       }
       continue;
     }
-    std::string v(value);
-    if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
-    out.push_back({key, v});
+    out.push_back({f->json_name(), ScalarText(summary, f)});
   }
   return out;
 }

@@ -32,8 +32,9 @@ struct LoadedSweep {
 // Parses and expands a sweep file; every run's scenario is loaded and validated.
 LoadedSweep LoadSweep(const std::string& path);
 
-// The scalar fields of a summary.json written by `geopbft run`, flattened ("latency_ms_p50"), in
-// file order; nested objects other than latency_ms (cluster_detail) are left out.
+// The scalar fields of a summary.json written by `geopbft run`, read through output::Summary
+// (sim/summary.proto) and flattened ("latency_ms_p50"), in schema order; lists (barred,
+// cluster_detail) are left out. Empty if the file is not a summary.
 std::vector<std::pair<std::string, std::string>> SummaryScalars(const std::string& json);
 
 // results.csv for `runs` whose directories are under `out_dir` (runs without a summary are left

@@ -280,7 +280,9 @@ TEST(Defence, ALeaderThatSkippedRoundsShipsTheirCertificatesOnceFetched) {
   EXPECT_GT(late, 0u) << "no leader skipped a round it led: the run no longer exercises the repair";
   const double mean = static_cast<double>(CompletedBetween(*sim, 1, 5)) / 8;  // per 0.5 s sample
   for (const IntervalSample& s : sim->samples()) {
-    if (s.time_s > 1.01) EXPECT_GE(static_cast<double>(s.completed), 0.5 * mean) << "crawl at " << s.time_s << " s";
+    if (s.time_s > 1.01) {
+      EXPECT_GE(static_cast<double>(s.completed), 0.5 * mean) << "crawl at " << s.time_s << " s";
+    }
   }
 }
 

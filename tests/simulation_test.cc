@@ -4,10 +4,12 @@
 #include <memory>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "sim/agreement_checker.h"
 #include "sim/run_outputs.h"
 #include "sim/scenario_loader.h"
+#include "tests/scenario_runs.h"
 
 namespace geopbft {
 namespace {
@@ -83,6 +85,68 @@ TEST(Simulation, FastAndRealCryptoGiveTheSameRun) {
   EXPECT_EQ(fast->trace_digest(), real->trace_digest());
   EXPECT_EQ(fast->completed_requests(), real->completed_requests());
   EXPECT_EQ(SummaryJson(*fast, {}), SummaryJson(*real, {}));
+}
+
+// summary.json is the Summary message of sim/summary.proto: what `run` writes, `sweep` reads back
+// through the schema to the same values, and the message mix names every type as the trace does.
+TEST(Simulation, SummaryJsonIsTheSummarySchemaAndReadsBack) {
+  auto sim = RunText(kGeo, {"duration_s=1"});
+  const std::string json = SummaryJson(*sim, {});
+  output::Summary back;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &back).ok()) << json;
+  EXPECT_EQ(back.SerializeAsString(), SummaryOf(*sim, {}).SerializeAsString());
+  EXPECT_EQ(back.trace_digest(), sim->trace_digest());
+  EXPECT_EQ(back.committed_requests(), static_cast<double>(sim->completed_requests()));
+  EXPECT_EQ(back.cluster_detail_size(), 4);
+  EXPECT_GT(back.message_mix().pre_prepare(), 0);
+  EXPECT_GT(back.message_mix().commit(), 0);
+  // Every message type the simulator counts has its field, under the trace's name.
+  const google::protobuf::Descriptor* mix = output::MessageMix::descriptor();
+  for (int t = 1; t < 64; ++t) {
+    const std::string_view name = MsgTypeName(static_cast<MsgType>(t));
+    const google::protobuf::FieldDescriptor* f = mix->FindFieldByNumber(t);
+    if (f == nullptr) continue;
+    EXPECT_EQ(f->json_name(), name) << "field " << t;
+  }
+  EXPECT_EQ(mix->field_count(), 18) << "a new message type needs its field in MessageMix (numbered as in Envelope)";
+  // Numbers a reader compares stay numbers in the text (not proto3's quoted 64-bit integers).
+  EXPECT_THAT(json, ::testing::HasSubstr("\"committed_requests\": " + std::to_string(sim->completed_requests())));
+  EXPECT_THAT(json, ::testing::HasSubstr("\"safety_violations\": 0"));
+}
+
+// events.csv: faults, Byzantine turns, view changes and role changes with their times, so that
+// plots and readers never parse the scenario.
+TEST(Simulation, EventsTellWhatHappenedWhen) {
+  auto crash = testing::RunFile("pbft-primary-crash",
+                                {"duration_s=6", "faults=[{kind: CRASH at_s: 3 until_s: 5 replicas: [0]}]"});
+  double crashed_at = -1, back_at = -1, view_change_at = -1;
+  for (const Simulation::RunEvent& e : crash->run_events()) {
+    if (e.kind == "fault_start") {
+      crashed_at = e.time_s;
+      EXPECT_EQ(e.detail, "CRASH replicas 0");
+      EXPECT_EQ(e.replica, 0);
+    }
+    if (e.kind == "fault_end") back_at = e.time_s;
+    if (e.kind == "view_change" && view_change_at < 0) view_change_at = e.time_s;
+  }
+  EXPECT_DOUBLE_EQ(crashed_at, 3.0);
+  EXPECT_DOUBLE_EQ(back_at, 5.0);
+  EXPECT_GT(view_change_at, 3.0) << "the crashed primary is replaced after the crash";
+  EXPECT_LT(view_change_at, 5.0);
+  EXPECT_THAT(EventsCsv(*crash),
+              ::testing::StartsWith("time_s,kind,replica,cluster,detail\n3.000000,fault_start,0,,CRASH"));
+
+  auto turncoat = testing::RunFile("turncoat-representative", {"duration_s=12"});
+  bool turned = false, lost_role = false;
+  for (const Simulation::RunEvent& e : turncoat->run_events()) {
+    if (e.kind == "byzantine" && e.replica == 0) {
+      turned = true;
+      EXPECT_DOUBLE_EQ(e.time_s, 8.0);
+    }
+    if (e.kind == "role_change" && e.replica == 0 && e.time_s > 8) lost_role = true;
+  }
+  EXPECT_TRUE(turned);
+  EXPECT_TRUE(lost_role) << "the proven equivocator's demotion is an event";
 }
 
 TEST(Simulation, AnotherSeedChangesTheRunWhenThereIsJitter) {

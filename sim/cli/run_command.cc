@@ -194,6 +194,7 @@ int RunCommand(const std::vector<std::string>& args) {
       {"timeseries.csv", TimeseriesCsv(sim)},
       {"replicas.csv", ReplicasCsv(sim)},
   };
+  files.push_back({"events.csv", EventsCsv(sim)});
   if (sim.reputation()) files.push_back({"reputation.csv", ReputationCsv(sim)});
   if (sim.stalled()) files.push_back({"stall.txt", sim.stall_report()});
   // summary.json last: its presence means the run's outputs are complete.
