@@ -83,10 +83,16 @@ class GeoBftReplica : public Replica {
   // each cluster's representative as of the last executed round.
   const ScoreBook* scores() const { return scores_.get(); }
   const RoleSchedule& roles_of(uint32_t cluster) const { return cluster_roles_[cluster]; }
-  // Role of member i of cluster c for the next round: 2 representative, 1 committee, 0 listener.
-  int RoleOf(uint32_t c, uint32_t i) const;
+  // Role of member i of cluster c for the next round.
+  bool HasReputation() const override { return scores_ != nullptr; }
+  Role RoleOf(uint32_t c, uint32_t i) const override;
+  Role FirstRoleOf(uint32_t c, uint32_t i) const override;
+  double ScoreOf(uint32_t c, uint32_t i) const override { return scores_ ? scores_->Score(c, i) : 0; }
+  double eviction_threshold() const override { return scores_ ? scores_->params().eviction_threshold : 0; }
   NodeId representative(uint32_t c) const { return representative_[c]; }
-  uint64_t representative_changes() const { return representative_changes_; }
+  uint64_t representative_changes() const override { return representative_changes_; }
+  std::vector<Barred> barred() const override { return scores_ ? scores_->barred() : std::vector<Barred>{}; }
+  uint64_t depositions() const override { return scores_ ? scores_->depositions() : 0; }
 
  private:
   static bool Missing(const Digest& d) { return d == Digest(); }

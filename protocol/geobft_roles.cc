@@ -12,10 +12,14 @@ uint32_t GeoBftReplica::VotersOf(uint32_t cluster) const {
   return scores_ ? scores_->CommitteeSize(cluster) : static_cast<uint32_t>(config_.clusters[cluster].size());
 }
 
-int GeoBftReplica::RoleOf(uint32_t c, uint32_t i) const {
+Role GeoBftReplica::RoleOf(uint32_t c, uint32_t i) const {
   const RoleEpoch& e = cluster_roles_[c].At(next_round_);
-  if (config_.clusters[c][i] == representative_[c]) return 2;
-  return e.Votes(i) ? 1 : 0;
+  if (config_.clusters[c][i] == representative_[c]) return Role::kRepresentative;
+  return e.Votes(i) ? Role::kCommittee : Role::kListener;
+}
+
+Role GeoBftReplica::FirstRoleOf(uint32_t c, uint32_t i) const {
+  return cluster_roles_[c].epochs().begin()->second.Votes(i) ? Role::kCommittee : Role::kListener;
 }
 
 // A certificate counts only if a commit quorum of the round's committee signed it (checked at

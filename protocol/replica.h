@@ -5,11 +5,21 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "protocol/effects.h"
 #include "protocol/message.h"
+#include "protocol/reputation.h"
 
 namespace geopbft {
+
+// A replica's part in its cluster for the next round, as its committed data says. Without
+// reputation every member votes (committee) and the primary leads (representative).
+enum class Role : uint8_t { kListener, kCommittee, kRepresentative };
+constexpr std::string_view RoleName(Role r) {
+  return r == Role::kListener ? "listener" : r == Role::kCommittee ? "committee" : "representative";
+}
 
 class Replica {
  public:
@@ -31,6 +41,24 @@ class Replica {
   virtual size_t log_size() const = 0;
   // One line for the stall report: view, sequence, phase, and what the replica waits for.
   virtual std::string Describe() const = 0;
+
+  // Reputation as this replica committed it, protocol-neutral (observers never know the concrete
+  // protocol). Member `index` of group `group`; a replica without reputation answers with its group
+  // all voting, no scores, nobody barred or deposed.
+  virtual bool HasReputation() const { return false; }
+  virtual Role RoleOf(uint32_t group, uint32_t index) const {
+    (void)group, (void)index;
+    return Role::kCommittee;
+  }
+  virtual Role FirstRoleOf(uint32_t group, uint32_t index) const { return RoleOf(group, index); }  // at round 1
+  virtual double ScoreOf(uint32_t group, uint32_t index) const {
+    (void)group, (void)index;
+    return 0;
+  }
+  virtual double eviction_threshold() const { return 0; }
+  virtual uint64_t representative_changes() const { return 0; }
+  virtual std::vector<Barred> barred() const { return {}; }
+  virtual uint64_t depositions() const { return 0; }
 };
 
 }  // namespace geopbft

@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "protocol/geobft_replica.h"
 #include "sim/distribution.h"
 #include "sim/region_catalog.h"
 #include "sim/scenario_loader.h"
@@ -15,123 +14,9 @@
 namespace geopbft {
 namespace {
 
-uint32_t HonestReplicas(const scenario::Scenario& s) {
-  absl::btree_set<uint32_t> byzantine;
-  for (const auto& b : s.byzantine()) byzantine.insert(b.replicas().begin(), b.replicas().end());
-  return TotalReplicas(s) - static_cast<uint32_t>(byzantine.size());
-}
-
 double NsToMs(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
 
-LoadMode ToLoadMode(scenario::Workload::Mode m) {
-  switch (m) {
-    case scenario::Workload::OPEN_LOOP:
-      return LoadMode::kOpenLoop;
-    case scenario::Workload::FIXED_COUNT:
-      return LoadMode::kFixedCount;
-    case scenario::Workload::CLOSED_LOOP:
-      break;
-  }
-  return LoadMode::kClosedLoop;
-}
-
 }  // namespace
-
-Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, std::FILE* trace_sink)
-    : scenario_(scenario),
-      topo_(Topology::FromScenario(scenario)),
-      keys_(scenario.seed(), crypto),
-      cpu_(scenario.cpu()),
-      trace_(trace_sink),
-      agreement_(HonestReplicas(scenario)),
-      replies_(HonestReplicas(scenario)) {
-  // (GeoBFT replicas of all clusters execute one global order, so one checker covers both.)
-  end_ = MsToNs(scenario_.duration_s() * 1e3);
-  interval_ = std::max<TimeNs>(1, MsToNs(scenario_.metrics().interval_s() * 1e3));
-  stall_after_ = MsToNs(scenario_.checks().stall_after_s() * 1e3);
-  inbox_limit_ = uint64_t{scenario_.cpu().inbox_limit_kb()} * 1024;
-  faults_ = std::make_unique<FaultSchedule>(scenario_, topo_.catalog, topo_.node_region);
-  network_ = std::make_unique<Network>(scenario_.network(), topo_.catalog, topo_.node_region);
-  cluster_stats_.resize(topo_.clusters);
-  BuildReplicas();
-  BuildClients();
-  for (NodeId r = 0; r < topo_.replicas; ++r) {
-    trace_.NameNode(r, false, absl::StrFormat("replica %d (%s)", r, topo_.region_names[r]));
-  }
-  for (uint32_t c = 0; c < clients_.size(); ++c) {
-    const NodeId id = topo_.replicas + c;
-    trace_.NameNode(id, true, absl::StrFormat("client %d (%s)", id, topo_.region_names[id]));
-  }
-}
-
-// Replicas: plain PBFT replicas, or GeoBFT replicas (each wrapping the PBFT of its group).
-void Simulation::BuildReplicas() {
-  const auto& p = scenario_.protocol();
-  replicas_.resize(topo_.replicas);
-  for (NodeId r = 0; r < topo_.replicas; ++r) {
-    ReplicaHost& h = replicas_[r];
-    h.cluster = topo_.ClusterOf(r);
-    h.group = &topo_.groups[topo_.GroupOf(r)];
-    PbftConfig cfg;
-    cfg.members = *h.group;
-    cfg.self_index = topo_.IndexInGroup(r);
-    cfg.f = topo_.f;
-    cfg.batch_size = p.batch_size();
-    cfg.batch_timeout = MsToNs(p.batch_timeout_ms());
-    cfg.window = p.window();
-    cfg.checkpoint_interval = p.pbft().checkpoint_interval();
-    cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
-    cfg.drop_out_of_order = p.pbft().drop_out_of_order();
-    h.legacy_drops = cfg.drop_out_of_order;
-    cfg.planted_quorum_shortfall = scenario_.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
-    if (topo_.layered()) {
-      GeoConfig gc;
-      gc.local = std::move(cfg);
-      gc.cluster = topo_.GroupOf(r);
-      gc.clusters = topo_.groups;
-      gc.reputation = topo_.reputation;
-      gc.params = ToReputationParams(p.reputation());
-      gc.sharing = p.geobft().sharing() == scenario::GeoBft::PRIMARIES_ONLY ? SharingMode::kPrimariesOnly
-                                                                            : SharingMode::kFPlusOne;
-      gc.remote_timeout = MsToNs(p.geobft().remote_timeout_ms());
-      h.sm = std::make_unique<GeoBftReplica>(std::move(gc), Identity(&keys_, r));
-    } else {
-      h.sm = std::make_unique<PbftReplica>(std::move(cfg), Identity(&keys_, r));
-    }
-    h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kReplica, r);
-    h.speed = scenario_.cpu().speed();
-  }
-  for (const auto& rs : scenario_.cpu().replica_speed()) replicas_[rs.replica()].speed = rs.speed();
-  const TimeNs slow_primary_delay = MsToNs(0.9 * p.pbft().request_timeout_ms());
-  for (const auto& b : scenario_.byzantine()) {
-    for (uint32_t r : b.replicas()) replicas_[r].byzantine.emplace_back(b, slow_primary_delay);
-  }
-  for (ReplicaHost& h : replicas_) h.base_speed = h.speed;
-}
-
-// Clients, attached to their cluster's region, talking to their cluster's group.
-void Simulation::BuildClients() {
-  const auto& w = scenario_.workload();
-  clients_.resize(topo_.clients());
-  for (uint32_t c = 0; c < clients_.size(); ++c) {
-    ClientHost& h = clients_[c];
-    NodeId id = topo_.replicas + c;
-    ClientConfig cfg;
-    h.cluster = c / std::max<uint32_t>(1, topo_.clients_per_cluster);
-    cfg.replicas = topo_.groups[topo_.geo ? h.cluster : 0];
-    cfg.f = topo_.f;
-    cfg.mode = ToLoadMode(w.mode());
-    h.idle = std::count(w.idle_clusters().begin(), w.idle_clusters().end(), h.cluster) > 0;
-    cfg.outstanding = w.outstanding();
-    cfg.count = w.count();
-    cfg.payload_size = w.request_size_bytes();
-    cfg.retransmit_timeout = MsToNs(w.retransmit_timeout_ms());
-    cfg.reply_evidence = topo_.reputation;
-    cfg.reply_grace = MsToNs(scenario_.protocol().reputation().reply_grace_ms());
-    h.sm = std::make_unique<Client>(std::move(cfg), Identity(&keys_, id));
-    h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kClient, c);
-  }
-}
 
 Simulation::~Simulation() = default;
 

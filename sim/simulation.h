@@ -10,7 +10,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -158,8 +160,8 @@ class Simulation {
     uint32_t cluster;
     NodeId replica;
     double score;
-    const char* role;
-    uint64_t round;  // rounds the observer had executed
+    std::string_view role;  // RoleName, or "crashed"
+    uint64_t round;         // rounds the observer had executed
   };
   bool reputation() const { return topo_.reputation; }
   const std::vector<ReputationRow>& reputation_rows() const { return reputation_rows_; }
@@ -226,8 +228,10 @@ class Simulation {
     Timers timers;
     std::vector<Execution> history;             // what it executed, in order (tests only)
     std::vector<ByzantineBehaviour> byzantine;  // empty for an honest replica
-    // Reputation bookkeeping (from the observer's table).
-    const char* role = "";  // none yet
+    // Reputation bookkeeping (from the observer's table): the role last sampled (none while the
+    // replica was crashed at that sample; role_sampled false before the first).
+    std::optional<Role> role;
+    bool role_sampled = false;
     uint64_t role_changes = 0, evictions = 0;
   };
   struct ClientHost {
