@@ -74,11 +74,21 @@ class Validator {
   };
   void Error(std::initializer_list<Step> where, const std::string& message);
   void CheckDistribution(std::initializer_list<Step> where, const scenario::Distribution& d);
+  // One section of the scenario each (Run() works out n_, group_ and catalog_ first).
+  void CheckTopology();
+  void CheckNetwork();
+  void CheckProtocol();
+  void CheckWorkload();
+  void CheckCpu();
+  void CheckFaults();
+  void CheckByzantine();
 
   const scenario::Scenario& s_;
   std::string path_;
   const TextFormat::ParseInfoTree* tree_;
   std::vector<std::string>* errors_;
+  uint32_t n_ = 0, group_ = 0;  // replicas in all, per PBFT group
+  RegionCatalog catalog_;
 };
 
 void Validator::Error(std::initializer_list<Step> where, const std::string& message) {
@@ -118,25 +128,43 @@ void Validator::Run() {
     Error({{"duration_s"}}, "duration_s must be in (0, 1e6] seconds");
   }
 
+  n_ = TotalReplicas(s_);
+  group_ = GroupSize(s_);
+  catalog_ = s_.network().regions_size() > 0 ? RegionCatalog::FromScenario(s_.network()) : RegionCatalog::Embedded();
+  CheckTopology();
+  CheckNetwork();
+  CheckProtocol();
+  CheckWorkload();
+  CheckCpu();
+  CheckFaults();
+  CheckByzantine();
+  if (!(s_.checks().stall_after_s() > 0)) Error({{"checks"}, {"stall_after_s"}}, "checks.stall_after_s must be > 0");
+  if (!(s_.metrics().interval_s() > 0)) Error({{"metrics"}, {"interval_s"}}, "metrics.interval_s must be > 0");
+}
+
+void Validator::CheckTopology() {
+  [[maybe_unused]] const auto& topo = s_.topology();
+  [[maybe_unused]] const uint32_t n = n_;
+  [[maybe_unused]] const uint32_t group = group_;
   // Topology.
-  const auto& topo = s_.topology();
   if (topo.clusters() < 1 || topo.clusters() > 1000) {
     Error({{"topology"}, {"clusters"}}, "topology.clusters must be between 1 and 1000");
   }
   if (topo.replicas_per_cluster() < 1 || topo.replicas_per_cluster() > 10000) {
     Error({{"topology"}, {"replicas_per_cluster"}}, "topology.replicas_per_cluster must be between 1 and 10000");
   }
-  uint32_t n = TotalReplicas(s_);
-  uint32_t group = GroupSize(s_);
   if (topo.f() > 0 && !GroupCanTolerate(group, topo.f())) {
     Error({{"topology"}, {"f"}},
           absl::StrFormat("a group of n=%d replicas cannot tolerate f=%d: PBFT needs n >= 3f+1 = %d", group, topo.f(),
                           3 * topo.f() + 1));
   }
+}
 
+void Validator::CheckNetwork() {
+  [[maybe_unused]] const auto& topo = s_.topology();
+  [[maybe_unused]] const RegionCatalog& catalog = catalog_;
   // Regions.
   const auto& net = s_.network();
-  RegionCatalog catalog = net.regions_size() > 0 ? RegionCatalog::FromScenario(net) : RegionCatalog::Embedded();
   std::set<std::string> seen;
   for (int i = 0; i < net.regions_size(); ++i) {
     const std::string& name = net.regions(i).name();
@@ -202,7 +230,10 @@ void Validator::Run() {
   if (!(net.intra_region_bandwidth_mbps() > 0)) {
     Error({{"network"}, {"intra_region_bandwidth_mbps"}}, "must be > 0");
   }
+}
 
+void Validator::CheckProtocol() {
+  [[maybe_unused]] const uint32_t group = group_;
   // Protocol.
   const auto& p = s_.protocol();
   if (p.batch_size() < 1) Error({{"protocol"}, {"batch_size"}}, "protocol.batch_size must be >= 1");
@@ -273,7 +304,10 @@ void Validator::Run() {
         Error({{"protocol"}, {"reputation"}, {field}}, absl::StrCat(field, " must be >= 0"));
     }
   }
+}
 
+void Validator::CheckWorkload() {
+  [[maybe_unused]] const auto& topo = s_.topology();
   // Workload.
   const auto& w = s_.workload();
   if (w.mode() == scenario::Workload::CLOSED_LOOP && w.outstanding() < 1) {
@@ -297,7 +331,10 @@ void Validator::Run() {
       Error({{"workload"}, {"idle_clusters", i}}, absl::StrFormat("unknown cluster %d", w.idle_clusters(i)));
     }
   }
+}
 
+void Validator::CheckCpu() {
+  [[maybe_unused]] const uint32_t n = n_;
   // CPU.
   const auto& c = s_.cpu();
   for (const char* field : {"base_us", "per_byte_ns", "sign_us", "verify_us", "mac_us", "hash_ns_per_byte"}) {
@@ -313,7 +350,11 @@ void Validator::Run() {
     }
     if (!(c.replica_speed(i).speed() > 0)) Error({{"cpu"}, {"replica_speed", i}}, "speed must be > 0");
   }
+}
 
+void Validator::CheckFaults() {
+  [[maybe_unused]] const uint32_t n = n_;
+  [[maybe_unused]] const RegionCatalog& catalog = catalog_;
   // Fault schedule.
   for (int i = 0; i < s_.faults_size(); ++i) {
     const scenario::Fault& f = s_.faults(i);
@@ -362,7 +403,10 @@ void Validator::Run() {
         break;
     }
   }
+}
 
+void Validator::CheckByzantine() {
+  [[maybe_unused]] const uint32_t n = n_;
   for (int i = 0; i < s_.byzantine_size(); ++i) {
     const scenario::Byzantine& b = s_.byzantine(i);
     if (b.replicas_size() == 0) Error({{"byzantine", i}}, "a byzantine entry needs replicas");
@@ -378,9 +422,6 @@ void Validator::Run() {
     }
     if (!(b.delay_ms() >= 0)) Error({{"byzantine", i}, {"delay_ms"}}, "delay_ms must be >= 0");
   }
-
-  if (!(s_.checks().stall_after_s() > 0)) Error({{"checks"}, {"stall_after_s"}}, "checks.stall_after_s must be > 0");
-  if (!(s_.metrics().interval_s() > 0)) Error({{"metrics"}, {"interval_s"}}, "metrics.interval_s must be > 0");
 }
 
 std::string Basename(const std::string& path) {
