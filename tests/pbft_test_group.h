@@ -1,4 +1,4 @@
-// A PBFT group of four replicas (f = 1) driven by hand: messages are queued and delivered only
+// A PBFT group of n replicas (four by default, f = (n-1)/3) driven by hand: messages are queued and delivered only
 // when a test says so, timers fire only when a test fires them, and any replica can be cut off.
 #ifndef GEOPBFT_TESTS_PBFT_TEST_GROUP_H_
 #define GEOPBFT_TESTS_PBFT_TEST_GROUP_H_
@@ -17,12 +17,15 @@ inline constexpr NodeId kClient = 4;
 
 class PbftGroup {
  public:
-  explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64, uint32_t checkpoint_interval = 16) {
-    for (NodeId i = 0; i < 4; ++i) {
+  explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64, uint32_t checkpoint_interval = 16, uint32_t n = 4)
+      : n_(n) {
+    members_.clear();
+    for (NodeId i = 0; i < n; ++i) members_.push_back(i);
+    for (NodeId i = 0; i < n; ++i) {
       PbftConfig cfg;
       cfg.members = members_;
       cfg.self_index = i;
-      cfg.f = 1;
+      cfg.f = (n - 1) / 3;
       cfg.batch_size = batch_size;
       cfg.batch_timeout = kMillisecond;
       cfg.window = window;
@@ -51,7 +54,7 @@ class PbftGroup {
         for (NodeId m : members_) {
           if (m != to && !cut.count(m)) queue.push_back({m, o.msg});
         }
-      } else if (o.to < 4) {
+      } else if (o.to < n_) {
         if (!cut.count(o.to)) queue.push_back({o.to, o.msg});
       } else {
         to_client.push_back(o.msg);
@@ -90,11 +93,12 @@ class PbftGroup {
 
   // A request as a client re-sends it: to every replica.
   void Broadcast(const MessagePtr& request) {
-    for (NodeId r = 0; r < 4; ++r) {
+    for (NodeId r = 0; r < n_; ++r) {
       if (!cut.count(r)) StepAndRoute(r, Input::Deliver(request));
     }
   }
 
+  uint32_t n_ = 4;  // replicas 0..n-1; clients have ids from n on (kClient = 4 with four replicas)
   KeyRing keys{1, CryptoMode::kFast};
   std::vector<NodeId> members_ = {0, 1, 2, 3};
   std::vector<std::unique_ptr<PbftReplica>> replicas;
