@@ -1,19 +1,26 @@
 // Transcript tests, in the spirit of etcd raft's datadriven tests: each file of tests/testdata/
-// is a sequence of commands that drive a PBFT group by hand (deliver, drop, cut off, fire a timer),
+// is a sequence of commands that drive replicas by hand (deliver, drop, cut off, fire a timer),
 // each followed by "----" and the output it must produce (what was sent, what executed, the state).
 // A change of behaviour shows as a readable diff of those outputs. To accept new outputs:
 //   GEOPBFT_REWRITE_TRANSCRIPTS=1 build/release/tests/transcript_test
 //
 // Commands (arguments are key=value):
-//   group n=N [batch=B] [window=W] [checkpoint=C]   a new group of N replicas (f = (N-1)/3)
-//   request ts=T [to=R|all]                          a client request (to the primary, replica 0, by default)
+//   group n=N [batch=B] [window=W] [checkpoint=C]   a new PBFT group of N replicas (f = (N-1)/3)
+//   geo clusters=Z n=N [batch=B] [window=W] [checkpoint=C] [remote_timeout_ms=T]
+//                                                    GeoBFT: Z clusters of N (replica ids cluster by cluster)
+//   request ts=T [to=R|all] [cluster=C]              a client request (to the primary, replica 0, by default;
+//                                                    GeoBFT: a client of cluster C, to its replicas)
 //   deliver [count=K]                                K queued messages (all by default), in FIFO order
 //   drop type=TYPE [to=R] | drop clear               lose matching messages at delivery from now on
 //   cut r=R | heal r=R                               replica R loses everything it sends and receives
-//   fire r=R|all timer=batch|view|fetch|status       fire a pending timer (time jumps to its deadline)
+//   fire r=R|all timer=batch|view|fetch|status|remote  fire a pending timer (time jumps to its deadline)
 //   state                                            view, executed, stable checkpoint of every replica
-//   replies                                          client replies per timestamp, and whether they agree
+//                                                    (GeoBFT: positions of the global order executed,
+//                                                    a cluster's batch of a round being one, and its local
+//                                                    PBFT's sequence numbers)
+//   replies                                          replies per client and timestamp, and whether they agree
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -28,12 +35,80 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-#include "tests/pbft_test_group.h"
+#include "protocol/geobft_replica.h"
+#include "protocol/pbft_replica.h"
 
 namespace geopbft {
 namespace {
 
-using testing::PbftGroup;
+// Replicas driven by hand: messages are queued and delivered only when the transcript says so,
+// timers fire only when it fires them, and a replica cut off loses what it sends and receives.
+struct Hand {
+  uint32_t n = 0;  // replicas 0..n-1; clients from n on
+  KeyRing keys{1, CryptoMode::kFast};
+  std::vector<std::unique_ptr<Replica>> replicas;
+  std::vector<std::vector<NodeId>> group_of;  // each replica's PBFT group (a kToGroup send reaches it)
+  std::deque<std::pair<NodeId, MessagePtr>> queue;
+  std::vector<MessagePtr> to_client;
+  std::map<NodeId, std::vector<Execution>> executed;
+  std::map<NodeId, std::map<uint64_t, TimeNs>> timers;
+  std::set<NodeId> cut;
+  TimeNs now = 0;
+
+  MessagePtr Request(uint64_t ts, NodeId client) {
+    wire::Envelope env;
+    env.mutable_request()->set_client(client);
+    env.mutable_request()->set_timestamp(ts);
+    env.mutable_request()->set_payload_size(100);
+    OpCounts ops;
+    return Seal(env, Identity(&keys, client), Auth::Signature(), ops);
+  }
+  Effects StepAndRoute(NodeId to, const Input& in) {
+    Effects fx;
+    replicas[to]->Step(now, in, fx);
+    for (const Outgoing& o : fx.sends) {
+      if (cut.count(to)) continue;
+      if (o.to == kToGroup) {
+        for (NodeId m : group_of[to]) {
+          if (m != to && !cut.count(m)) queue.push_back({m, o.msg});
+        }
+      } else if (o.to < n) {
+        if (!cut.count(o.to)) queue.push_back({o.to, o.msg});
+      } else {
+        to_client.push_back(o.msg);
+      }
+    }
+    for (const TimerOp& t : fx.timers) {
+      if (t.cancel) {
+        timers[to].erase(t.id);
+      } else {
+        timers[to][t.id] = t.at;
+      }
+    }
+    for (const Execution& e : fx.executed) executed[to].push_back(e);
+    return fx;
+  }
+};
+
+PbftConfig LocalConfig(const std::vector<NodeId>& members, uint32_t self_index, uint32_t batch, uint32_t window,
+                       uint32_t checkpoint) {
+  PbftConfig cfg;
+  cfg.members = members;
+  cfg.self_index = self_index;
+  cfg.f = (static_cast<uint32_t>(members.size()) - 1) / 3;
+  cfg.batch_size = batch;
+  cfg.batch_timeout = kMillisecond;
+  cfg.window = window;
+  cfg.checkpoint_interval = checkpoint;
+  cfg.request_timeout = kSecond;
+  return cfg;
+}
+
+// The local PBFT of a replica, whichever protocol it runs.
+const PbftReplica& LocalOf(const Replica& r) {
+  if (const auto* g = dynamic_cast<const GeoBftReplica*>(&r)) return g->local();
+  return static_cast<const PbftReplica&>(r);
+}
 
 struct Case {
   std::string command;  // the whole line
@@ -96,18 +171,39 @@ class Transcript {
       if (args.count(k) && !absl::SimpleAtoi(arg(k), &v)) ADD_FAILURE() << "bad number in: " << line;
       return v;
     };
-    if (cmd == "group") {
-      const uint32_t n = num("n", 4);
-      g_ = std::make_unique<PbftGroup>(num("batch", 2), num("window", 64), num("checkpoint", 16), n);
-      return absl::StrCat(n, " replicas, f=", (n - 1) / 3, "\n");
+    if (cmd == "group" || cmd == "geo") {
+      const uint32_t z = cmd == "geo" ? num("clusters", 2) : 1, per = num("n", 4);
+      g_ = std::make_unique<Hand>();
+      g_->n = z * per;
+      std::vector<std::vector<NodeId>> clusters(z);
+      for (NodeId r = 0; r < g_->n; ++r) clusters[r / per].push_back(r);
+      geo_ = cmd == "geo";
+      for (NodeId r = 0; r < g_->n; ++r) {
+        g_->group_of.push_back(clusters[r / per]);
+        PbftConfig local =
+            LocalConfig(clusters[r / per], r % per, num("batch", 2), num("window", 64), num("checkpoint", 16));
+        if (!geo_) {
+          g_->replicas.push_back(std::make_unique<PbftReplica>(std::move(local), Identity(&g_->keys, r)));
+          continue;
+        }
+        GeoConfig gc;
+        gc.local = std::move(local);
+        gc.cluster = r / per;
+        gc.clusters = clusters;
+        gc.remote_timeout = num("remote_timeout_ms", 500) * kMillisecond;
+        g_->replicas.push_back(std::make_unique<GeoBftReplica>(std::move(gc), Identity(&g_->keys, r)));
+      }
+      return geo_ ? absl::StrCat(z, " clusters of ", per, " replicas, f=", (per - 1) / 3, " each\n")
+                  : absl::StrCat(per, " replicas, f=", (per - 1) / 3, "\n");
     }
     if (!g_) return "no group yet\n";
     if (cmd == "request") {
-      MessagePtr r = g_->Request(num("ts", 1), g_->n_);
+      const uint32_t cluster = num("cluster", 0), per = static_cast<uint32_t>(g_->group_of[0].size());
+      MessagePtr r = g_->Request(num("ts", 1), g_->n + cluster);
       if (arg("to") == "all") {
-        for (NodeId i = 0; i < g_->n_; ++i) Step(i, Input::Deliver(r));
+        for (NodeId i : g_->group_of[cluster * per]) Step(i, Input::Deliver(r));
       } else {
-        Step(num("to", 0), Input::Deliver(r));
+        Step(args.count("to") ? num("to", 0) : cluster * per, Input::Deliver(r));
       }
       return Flush();
     }
@@ -155,11 +251,12 @@ class Transcript {
       const std::map<std::string, uint64_t> ids = {{"batch", PbftReplica::kBatchTimer},
                                                    {"view", PbftReplica::kViewChangeTimer},
                                                    {"fetch", PbftReplica::kFetchTimer},
-                                                   {"status", PbftReplica::kStatusTimer}};
+                                                   {"status", PbftReplica::kStatusTimer},
+                                                   {"remote", GeoBftReplica::kRemoteTimer}};
       auto id = ids.find(arg("timer"));
       if (id == ids.end()) return "unknown timer\n";
       std::string out;
-      for (NodeId r = 0; r < g_->n_; ++r) {
+      for (NodeId r = 0; r < g_->n; ++r) {
         if (arg("r") != "all" && r != num("r", 0)) continue;
         auto t = g_->timers[r].find(id->second);
         if (t == g_->timers[r].end()) {
@@ -174,25 +271,28 @@ class Transcript {
     }
     if (cmd == "state") {
       std::string out;
-      for (NodeId r = 0; r < g_->n_; ++r) {
-        const PbftReplica& p = *g_->replicas[r];
-        absl::StrAppend(&out, "r", r, ": view ", p.view(), " executed ", p.last_executed(), " stable ",
-                        p.stable_checkpoint(), p.view_changing() ? " view-changing" : "",
+      for (NodeId r = 0; r < g_->n; ++r) {
+        const Replica& rep = *g_->replicas[r];
+        const PbftReplica& p = LocalOf(rep);
+        absl::StrAppend(&out, "r", r, ": view ", p.view(), " executed ", rep.last_executed(),
+                        geo_ ? absl::StrCat(" local ", p.last_executed()) : "", " stable ", p.stable_checkpoint(),
+                        p.view_changing() ? " view-changing" : "",
                         p.IsPrimary() && !p.view_changing() ? " primary" : "", g_->cut.count(r) ? " (cut off)" : "",
                         "\n");
       }
       return out;
     }
     if (cmd == "replies") {
-      std::map<uint64_t, std::set<uint64_t>> results;
-      std::map<uint64_t, std::set<NodeId>> from;
+      std::map<std::pair<uint32_t, uint64_t>, std::set<uint64_t>> results;  // (client, ts) -> results
+      std::map<std::pair<uint32_t, uint64_t>, std::set<NodeId>> from;
       for (const MessagePtr& m : g_->to_client) {
-        results[m->env.reply().timestamp()].insert(m->env.reply().result());
-        from[m->env.reply().timestamp()].insert(m->env.reply().replica());
+        const std::pair<uint32_t, uint64_t> key{m->env.reply().client(), m->env.reply().timestamp()};
+        results[key].insert(m->env.reply().result());
+        from[key].insert(m->env.reply().replica());
       }
       std::string out;
-      for (const auto& [ts, set] : results) {
-        absl::StrAppend(&out, "ts ", ts, ": ", from[ts].size(), " replicas, ",
+      for (const auto& [key, set] : results) {
+        absl::StrAppend(&out, "client ", key.first, " ts ", key.second, ": ", from[key].size(), " replicas, ",
                         set.size() == 1 ? "one result" : "RESULTS DIFFER", "\n");
       }
       return out.empty() ? "no replies\n" : out;
@@ -222,7 +322,7 @@ class Transcript {
   }
   std::string Executions() const {
     std::string out = "executed:";
-    for (NodeId r = 0; r < g_->n_; ++r) {
+    for (NodeId r = 0; r < g_->n; ++r) {
       auto it = g_->executed.find(r);
       if (it == g_->executed.end() || it->second.empty()) continue;
       std::vector<std::string> seqs;
@@ -232,7 +332,8 @@ class Transcript {
     return out + "\n";
   }
 
-  std::unique_ptr<PbftGroup> g_;
+  std::unique_ptr<Hand> g_;
+  bool geo_ = false;
   std::vector<std::string> sent_;
   std::vector<std::pair<std::string, int>> drops_;
 };
