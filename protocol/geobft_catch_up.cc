@@ -19,7 +19,7 @@ void GeoBftReplica::TakeGlobalSnapshot() {
     c->set_low(rec.low);
     for (uint64_t ts : rec.above) c->add_above(ts);
   }
-  for (uint32_t cl = 0; cl < z_; ++cl) {
+  for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     wire::ClusterState* cs = snap.add_clusters();
     if (scores_) scores_->Save(cl, *cs);
     for (const auto& [first, e] : cluster_roles_[cl].epochs()) {
@@ -47,7 +47,7 @@ void GeoBftReplica::RequestGlobalState(TimeNs now, Effects& out) {
   // Other clusters hold the same global state (and our peers may be as far behind as we are, or
   // too few of them ahead to vouch for a snapshot): f+1 replicas of each, from our index on.
   const uint32_t my_index = static_cast<uint32_t>(LocalIndexOf(identity_.self()));
-  for (uint32_t c = 0; c < z_; ++c) {
+  for (uint32_t c = 0; c < num_clusters_; ++c) {
     if (c == config_.cluster) continue;
     const auto& members = config_.clusters[c];
     const uint32_t n = static_cast<uint32_t>(members.size());
@@ -83,7 +83,7 @@ void GeoBftReplica::OnGlobalState(TimeNs now, const MessagePtr& m, Effects& out)
   }
   for (const std::string& bytes : st.snapshots()) {
     wire::GlobalSnapshot snap;
-    if (!snap.ParseFromString(bytes) || snap.clusters_size() != static_cast<int>(z_)) {
+    if (!snap.ParseFromString(bytes) || snap.clusters_size() != static_cast<int>(num_clusters_)) {
       ++out.rejected;
       return;
     }
@@ -113,7 +113,7 @@ void GeoBftReplica::InstallGlobalSnapshot(TimeNs now, const wire::GlobalSnapshot
     rec.low = c.low();
     rec.above.insert(c.above().begin(), c.above().end());
   }
-  for (uint32_t cl = 0; cl < z_; ++cl) {
+  for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     const wire::ClusterState& cs = snap.clusters(static_cast<int>(cl));
     if (scores_) scores_->Load(cl, cs);
     RoleSchedule roles = RoleSchedule::Everyone(static_cast<uint32_t>(config_.clusters[cl].size()));

@@ -22,7 +22,7 @@ void GeoBftReplica::ArmRemoteTimer(TimeNs now, Effects& out) {
   // A cluster whose certificate of a later round is here is not silent: ours was lost. Ask for a
   // repair soon rather than after the remote timeout meant for silent clusters.
   bool lost = false;
-  for (uint32_t c = 0; c < z_ && !lost; ++c) {
+  for (uint32_t c = 0; c < num_clusters_ && !lost; ++c) {
     if (!Missing(it->second[c].digest)) continue;
     for (auto later = std::next(it); later != certs_.end() && !lost; ++later) lost = !Missing(later->second[c].digest);
   }
@@ -42,7 +42,7 @@ void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
   remote_timer_armed_ = false;
   auto it = certs_.find(next_round_);
   if (it == certs_.end()) return;
-  for (uint32_t c = 0; c < z_; ++c) {
+  for (uint32_t c = 0; c < num_clusters_; ++c) {
     // Our own cluster is local PBFT's business (no-ops, local view change).
     if (c != config_.cluster && Missing(it->second[c].digest)) SendDrvc(c, next_round_, out);
   }
@@ -57,7 +57,7 @@ void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
 
 void GeoBftReplica::SendDrvc(uint32_t cluster, uint64_t round, Effects& out) {
   // Re-sent on every expiry of the remote timer: the request or its answer may have been lost.
-  drvc_sent_.insert({cluster, round});
+  silence_reported_.insert({cluster, round});
   wire::Envelope env;
   wire::RemoteViewChangeRequest* d = env.mutable_remote_view_change_request();
   d->set_cluster(cluster);
@@ -65,10 +65,10 @@ void GeoBftReplica::SendDrvc(uint32_t cluster, uint64_t round, Effects& out) {
   d->set_replica(identity_.self());
   out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.clusters[config_.cluster]), out.ops), kToGroup);
   // Count our own request like anyone's.
-  drvc_[{cluster, round}].insert(static_cast<uint32_t>(LocalIndexOf(identity_.self())));
+  silence_reports_[{cluster, round}].insert(static_cast<uint32_t>(LocalIndexOf(identity_.self())));
   // We told the cluster already and still wait: the complaint or the certificate it answers with
   // (when it did decide the round) was lost. Tell it again.
-  if (rvc_sent_.contains({cluster, round})) SendRvc(cluster, round, out);
+  if (remote_view_change_sent_.contains({cluster, round})) SendRvc(cluster, round, out);
 }
 
 // Asks f+1 peers (one correct at least) for our own cluster's certificates of the rounds our local
@@ -95,7 +95,7 @@ void GeoBftReplica::FetchOwnCertificates(Effects& out) {
 void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
   const wire::RemoteViewChangeRequest& d = m->env.remote_view_change_request();
   int index = LocalIndexOf(m->sender);
-  if (index < 0 || d.replica() != m->sender || d.cluster() >= z_ ||
+  if (index < 0 || d.replica() != m->sender || d.cluster() >= num_clusters_ ||
       !CheckAuth(*m, identity_, static_cast<uint32_t>(LocalIndexOf(identity_.self())), out.ops)) {
     ++out.rejected;
     return;
@@ -122,13 +122,13 @@ void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
     if (MessagePtr share = Recent(d.round(), d.cluster(), out.ops)) out.Send(share, m->sender), ++repairs_sent_;
     return;
   }
-  auto& senders = drvc_[key];
+  auto& senders = silence_reports_[key];
   senders.insert(static_cast<uint32_t>(index));
   uint32_t f = Faults(config_.cluster), n = static_cast<uint32_t>(config_.clusters[config_.cluster].size());
-  if (senders.size() >= f + 1 && !drvc_sent_.contains(key)) SendDrvc(d.cluster(), d.round(), out);  // join
-  if (senders.size() >= CommitQuorum(n, f) && rvc_sent_.insert(key).second) {
+  if (senders.size() >= f + 1 && !silence_reported_.contains(key)) SendDrvc(d.cluster(), d.round(), out);  // join
+  if (senders.size() >= CommitQuorum(n, f) && remote_view_change_sent_.insert(key).second) {
     SendRvc(d.cluster(), d.round(), out);
-    ++rvc_sent_total_;
+    ++remote_view_changes_sent_;
   }
 }
 
@@ -165,12 +165,13 @@ void GeoBftReplica::OnRvc(TimeNs now, const MessagePtr& m, Effects& out) {
     return;
   }
   std::pair<uint32_t, uint64_t> key{r.from_cluster(), r.round()};
-  auto& senders = rvc_[key];
+  auto& senders = remote_view_change_votes_[key];
   if (!senders.insert(m->sender).second) return;
   // Each remote replica told only its same-index peer: relay it (signed) so that all of us count.
-  if (LocalIndexOf(m->sender) < 0 && relayed_rvc_.insert({m->sender, r.round()}).second) out.Send(m, kToGroup);
-  if (senders.size() < Faults(r.from_cluster()) + 1 || rvc_acted_.contains(key)) return;
-  rvc_acted_.insert(key);
+  if (LocalIndexOf(m->sender) < 0 && relayed_remote_view_changes_.insert({m->sender, r.round()}).second)
+    out.Send(m, kToGroup);
+  if (senders.size() < Faults(r.from_cluster()) + 1 || remote_view_change_acted_.contains(key)) return;
+  remote_view_change_acted_.insert(key);
   // f+1 replicas of another cluster (one correct at least) say our primary is silent. Change it,
   // unless we are changing it already or just did.
   bool recent = last_local_view_change_ >= 0 && now - last_local_view_change_ < config_.remote_timeout;

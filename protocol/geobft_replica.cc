@@ -27,21 +27,21 @@ GeoBftReplica::GeoBftReplica(GeoConfig config, Identity identity)
     : config_(std::move(config)),
       identity_(identity),
       local_(Deferred(config_), identity),
-      z_(static_cast<uint32_t>(config_.clusters.size())),
-      presence_(4 * config_.local.window, z_),
-      remote_view_(z_, 0) {
+      num_clusters_(static_cast<uint32_t>(config_.clusters.size())),
+      presence_(4 * config_.local.window, num_clusters_),
+      remote_view_(num_clusters_, 0) {
   Effects ignored;
   local_.SetProposalLimit(0, config_.local.window, ignored);
-  for (uint32_t c = 0; c < z_; ++c) {
+  for (uint32_t c = 0; c < num_clusters_; ++c) {
     cluster_roles_.push_back(RoleSchedule::Everyone(static_cast<uint32_t>(config_.clusters[c].size())));
     representative_.push_back(config_.clusters[c][0]);
   }
   if (!config_.reputation) return;
-  std::vector<uint32_t> faults(z_, config_.local.f);
+  std::vector<uint32_t> faults(num_clusters_, config_.local.f);
   scores_ = std::make_unique<ScoreBook>(config_.params, config_.clusters, faults);
   // Everyone starts equal: the first committee is the lowest indexes, led by index 0.
   const uint64_t known = uint64_t{config_.params.reselect_every} + config_.local.window;
-  for (uint32_t c = 0; c < z_; ++c) {
+  for (uint32_t c = 0; c < num_clusters_; ++c) {
     RoleEpoch e = RoleEpoch::Of(1, scores_->Committee(c), 0);
     cluster_roles_[c].Add(e);
     cluster_roles_[c].set_known_until(known);
@@ -61,7 +61,7 @@ int GeoBftReplica::LocalIndexOf(NodeId n) const {
 }
 
 int GeoBftReplica::ClusterOf(NodeId n) const {
-  for (uint32_t c = 0; c < z_; ++c) {
+  for (uint32_t c = 0; c < num_clusters_; ++c) {
     const auto& m = config_.clusters[c];
     if (std::find(m.begin(), m.end(), n) != m.end()) return static_cast<int>(c);
   }
@@ -78,21 +78,22 @@ bool GeoBftReplica::Has(uint64_t round, uint32_t cluster) const {
 void GeoBftReplica::NotePresence(uint64_t round) {
   if (!presence_.Covers(round, next_round_)) return;
   auto it = certs_.find(round);
-  for (uint32_t cl = 0; cl < z_; ++cl)
+  for (uint32_t cl = 0; cl < num_clusters_; ++cl)
     presence_.Assign(round, cl, it != certs_.end() && !Missing(it->second[cl].digest));
 }
 
 MessagePtr GeoBftReplica::Recent(uint64_t round, uint32_t cluster, OpCounts& ops) {
   const uint64_t first = next_round_ - recent_.size();
-  if (round < first || round >= next_round_ || cluster >= z_) return nullptr;
+  if (round < first || round >= next_round_ || cluster >= num_clusters_) return nullptr;
   ExecutedRound& executed = recent_[round - first];
   if (cluster != config_.cluster) return executed.shares[cluster];
   return Missing(executed.own.digest) ? nullptr : ShareOf(executed.own, round, ops);
 }
 
 size_t GeoBftReplica::state_entries() const {
-  size_t n = local_.state_entries() + certs_.size() * z_ + recent_.size() * z_ + drvc_.size() + rvc_.size() +
-             drvc_sent_.size() + rvc_sent_.size() + rvc_acted_.size();
+  size_t n = local_.state_entries() + certs_.size() * num_clusters_ + recent_.size() * num_clusters_ +
+             silence_reports_.size() + remote_view_change_votes_.size() + silence_reported_.size() +
+             remote_view_change_sent_.size() + remote_view_change_acted_.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.above.size();
   for (const auto& [c, kept] : answers_) n += kept.size();
   return n;
@@ -106,7 +107,7 @@ std::string GeoBftReplica::BoundViolation() const {
   for (const auto& [round, r] : certs_) {
     if (round < next_round_) return absl::StrFormat("certificates kept for executed round %d", round);
     if (round < next_round_ + 4 * config_.local.window) continue;
-    for (uint32_t cl = 0; cl < z_; ++cl) {
+    for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
       if (cl != config_.cluster && !Missing(r[cl].digest)) {
         return absl::StrFormat("certificate of cluster %d for round %d, more than 4 windows ahead of round %d", cl,
                                round, next_round_);
@@ -115,7 +116,7 @@ std::string GeoBftReplica::BoundViolation() const {
   }
   for (uint64_t round = next_round_; round < next_round_ + presence_.span(); ++round) {
     auto it = certs_.find(round);
-    for (uint32_t cl = 0; cl < z_; ++cl) {
+    for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
       if (presence_.Test(round, cl) != (it != certs_.end() && !Missing(it->second[cl].digest))) {
         return absl::StrFormat("presence bit of cluster %d, round %d disagrees with the certificate table", cl, round);
       }
@@ -228,7 +229,7 @@ void GeoBftReplica::OnDecided(TimeNs now, LocalDecision d, Effects& out) {
   uint64_t round = d.seq;
   if (round < next_round_) return;  // executed already (after a state transfer)
   Round& r = certs_[round];
-  r.resize(z_);
+  r.resize(num_clusters_);
   Certificate& c = r[config_.cluster];
   c.view = d.view;
   c.digest = d.digest;
@@ -258,7 +259,7 @@ MessagePtr GeoBftReplica::ShareOf(Certificate& c, uint64_t round, OpCounts& ops)
 void GeoBftReplica::ShareCertificate(uint64_t round, Effects& out) {
   Certificate& c = certs_[round][config_.cluster];
   MessagePtr share = ShareOf(c, round, out.ops);
-  for (uint32_t other = 0; other < z_; ++other) {
+  for (uint32_t other = 0; other < num_clusters_; ++other) {
     if (other == config_.cluster) continue;
     const auto& members = config_.clusters[other];
     uint32_t n = static_cast<uint32_t>(members.size());
@@ -274,7 +275,8 @@ void GeoBftReplica::ShareCertificate(uint64_t round, Effects& out) {
 bool GeoBftReplica::ValidCertificate(const Message& m, OpCounts& ops) const {
   const wire::GlobalShare& g = m.env.global_share();
   // (Our own cluster's certificate comes this way only when we fetched it after a state transfer.)
-  if (g.cluster() >= z_ || (g.cluster() == config_.cluster && Has(g.round(), g.cluster())) || g.digest().size() != 32) {
+  if (g.cluster() >= num_clusters_ || (g.cluster() == config_.cluster && Has(g.round(), g.cluster())) ||
+      g.digest().size() != 32) {
     return false;
   }
   Digest digest = Digest::FromBytes(g.digest());
@@ -313,7 +315,7 @@ int GeoBftReplica::CertificateSigners(const Message& m, const std::vector<NodeId
 
 void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::GlobalShare& g = m->env.global_share();
-  if (g.round() < next_round_ || (g.cluster() < z_ && Has(g.round(), g.cluster()))) return;  // duplicate
+  if (g.round() < next_round_ || (g.cluster() < num_clusters_ && Has(g.round(), g.cluster()))) return;  // duplicate
   if (g.round() >= next_round_ + 4 * config_.local.window) {
     // Far ahead: we fell behind by more than peers keep certificates for. Catch up by snapshot.
     RequestGlobalState(now, out);
@@ -324,7 +326,7 @@ void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out)
     return;
   }
   Round& r = certs_[g.round()];
-  r.resize(z_);
+  r.resize(num_clusters_);
   Certificate& c = r[g.cluster()];
   c.view = g.view();
   c.digest = Digest::FromBytes(g.digest());
@@ -363,7 +365,7 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     Round& r = it->second;
     if (std::any_of(r.begin(), r.end(), [](const Certificate& c) { return Missing(c.digest); })) break;
     bool forged = false;
-    for (uint32_t cl = 0; cl < z_; ++cl) {
+    for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
       if (!SignedByCommittee(r[cl], cl, next_round_)) {
         r[cl] = Certificate{};  // not this round's committee: wait for (or ask for) a proper one
         forged = true;
@@ -375,10 +377,10 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     }
     ScoreRound(now, next_round_, r, out);
     ExecutedRound& executed = recent_.emplace_back();
-    executed.shares.resize(z_);
-    for (uint32_t cl = 0; cl < z_; ++cl) {
+    executed.shares.resize(num_clusters_);
+    for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
       Certificate& c = r[cl];
-      uint64_t position = (next_round_ - 1) * z_ + cl + 1;
+      uint64_t position = (next_round_ - 1) * num_clusters_ + cl + 1;
       Execution ex{position, c.view, c.digest, 0};
       for (const RequestId& req : BatchRequestIds(CarrierOf(c))) {
         if (!clients_[req.client].Insert(req.timestamp)) continue;  // at most once
@@ -413,11 +415,11 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     auto forget = [done](auto& m) {
       for (auto i = m.begin(); i != m.end();) i = i->first.second <= done ? m.erase(i) : std::next(i);
     };
-    forget(drvc_);
-    forget(rvc_);
-    for (auto i = relayed_rvc_.begin(); i != relayed_rvc_.end();)
-      i = i->second <= done ? relayed_rvc_.erase(i) : std::next(i);
-    for (auto* s : {&drvc_sent_, &rvc_sent_, &rvc_acted_}) {
+    forget(silence_reports_);
+    forget(remote_view_change_votes_);
+    for (auto i = relayed_remote_view_changes_.begin(); i != relayed_remote_view_changes_.end();)
+      i = i->second <= done ? relayed_remote_view_changes_.erase(i) : std::next(i);
+    for (auto* s : {&silence_reported_, &remote_view_change_sent_, &remote_view_change_acted_}) {
       for (auto i = s->begin(); i != s->end();) i = i->second <= done ? s->erase(i) : std::next(i);
     }
     progressed = true;
@@ -434,7 +436,7 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
 std::string GeoBftReplica::Describe() const {
   std::string missing;
   auto it = certs_.find(next_round_);
-  for (uint32_t c = 0; c < z_; ++c) {
+  for (uint32_t c = 0; c < num_clusters_; ++c) {
     if (it == certs_.end() || Missing(it->second[c].digest)) absl::StrAppend(&missing, missing.empty() ? "" : ",", c);
   }
   return absl::StrFormat("round %d (executed %d) waiting for certificates of clusters [%s]; local: %s", next_round_,

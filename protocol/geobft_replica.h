@@ -73,7 +73,7 @@ class GeoBftReplica : public Replica {
 
   const PbftReplica& local() const { return local_; }
   uint64_t next_round() const { return next_round_; }
-  uint64_t remote_view_changes_requested() const { return rvc_sent_total_; }
+  uint64_t remote_view_changes_requested() const { return remote_view_changes_sent_; }
   uint64_t repairs_sent() const { return repairs_sent_; }  // certificates re-sent on DRvc / Rvc
   // Certificates of rounds we led but skipped by state transfer, shipped once fetched.
   uint64_t late_shares() const { return late_shares_; }
@@ -153,7 +153,7 @@ class GeoBftReplica : public Replica {
   GeoConfig config_;
   Identity identity_;
   PbftReplica local_;
-  uint32_t z_;
+  uint32_t num_clusters_;  // z in the paper
 
   uint64_t next_round_ = 1;          // the round executed next
   uint64_t executed_positions_ = 0;  // position in the global order: (round - 1) * z + cluster + 1
@@ -180,13 +180,16 @@ class GeoBftReplica : public Replica {
   uint64_t remote_timer_round_ = 0;
   bool remote_timer_lost_ = false;  // armed short: a later certificate of a missing cluster is here
   uint32_t remote_attempts_ = 0;
-  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<uint32_t>> drvc_;  // (C, round) -> local senders
-  absl::btree_set<std::pair<uint32_t, uint64_t>> drvc_sent_, rvc_sent_;
-  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<NodeId>> rvc_;  // (from cluster, round) -> senders
-  absl::btree_set<std::pair<uint32_t, uint64_t>> rvc_acted_;
-  absl::btree_set<std::pair<NodeId, uint64_t>> relayed_rvc_;  // (remote sender, round) relayed locally
+  // DRVC: our peers reporting cluster C silent in a round ((C, round) -> their local indexes), and
+  // the (C, round) we reported ourselves; RVC: the (C, round) we told C about, and the complaints of
+  // other clusters about ours ((from cluster, round) -> their senders).
+  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<uint32_t>> silence_reports_;
+  absl::btree_set<std::pair<uint32_t, uint64_t>> silence_reported_, remote_view_change_sent_;
+  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<NodeId>> remote_view_change_votes_;
+  absl::btree_set<std::pair<uint32_t, uint64_t>> remote_view_change_acted_;
+  absl::btree_set<std::pair<NodeId, uint64_t>> relayed_remote_view_changes_;  // (remote sender, round) relayed locally
   TimeNs last_local_view_change_ = -1;
-  uint64_t rvc_sent_total_ = 0;
+  uint64_t remote_view_changes_sent_ = 0;
   uint64_t repairs_sent_ = 0;
   uint64_t late_shares_ = 0;
 

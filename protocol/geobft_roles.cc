@@ -39,7 +39,7 @@ bool GeoBftReplica::SignedByCommittee(const Certificate& c, uint32_t cluster, ui
 // Scores the round's batches (cluster order) and, every reselect_every rounds, chooses every
 // cluster's roles from the scores; they apply `window` rounds later.
 void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effects& out) {
-  for (uint32_t cl = 0; cl < z_; ++cl) {
+  for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     const Certificate& c = r[cl];
     const wire::Batch& batch = BatchOf(c);
     // The cluster's representative for this round: the leader of the view it committed in.
@@ -60,7 +60,7 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
   const uint64_t window = config_.local.window;
   const uint64_t known = round + config_.params.reselect_every + window;
   uint64_t fingerprint = scores_->Fingerprint();
-  for (uint32_t cl = 0; cl < z_; ++cl) {
+  for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     const Certificate& c = r[cl];
     const wire::Batch& batch = BatchOf(c);
     // The incumbent: the leader of the latest proposal's view under the roles of this round.
@@ -95,14 +95,14 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
 // measured up to 560 ms at 5% loss), so the threshold sits above that, and the median of complaint_rounds rounds
 // ignores single late ones; f+1 members must complain before anything happens.
 bool GeoBftReplica::Monitoring() const {
-  return scores_ && config_.params.Defends() && z_ > 1 && local_.InCommittee() && !local_.IsPrimary();
+  return scores_ && config_.params.Defends() && num_clusters_ > 1 && local_.InCommittee() && !local_.IsPrimary();
 }
 
 void GeoBftReplica::NoteOthersIn(TimeNs now, uint64_t round) {
   if (!Monitoring() || Has(round, config_.cluster)) return;
   auto it = certs_.find(round);
   if (it == certs_.end()) return;
-  for (uint32_t cl = 0; cl < z_; ++cl) {
+  for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     if (cl != config_.cluster && Missing(it->second[cl].digest)) return;
   }
   others_in_.try_emplace(round, now);
