@@ -55,7 +55,27 @@ void Simulation::Run(const std::function<void(double)>& progress) {
   if (progress) progress(1.0);
 }
 
-void Simulation::Dispatch(Event& ev) {
+void Simulation::OnTimerEvent(const Event& ev) {
+  bool client = IsClient(ev.target);
+  Timers& timers = client ? clients_[ev.target - replicas_.size()].timers : replicas_[ev.target].timers;
+  auto it = timers.pending.find(ev.timer_id);
+  if (it == timers.pending.end() || it->second != ev.generation) return;  // cancelled/replaced
+  if (client) {
+    timers.pending.erase(it);
+    uint32_t c = ev.target - static_cast<uint32_t>(replicas_.size());
+    clients_[c].fx.Clear();
+    clients_[c].sm->Step(now_, Input::Timer(ev.timer_id), clients_[c].fx);
+    return ApplyClientEffects(c);
+  }
+  // Still pending until the replica takes it: the step on its CPU now (or queued before it) may
+  // replace or cancel it, and then it must not fire (found by the swarm, seed 109 of
+  // --protocol=pbft: a view-change timer re-armed by the step that joined a view change fired
+  // anyway, 1 ms later, and the new primary abandoned its view).
+  return OnReplicaInput(ev.target, Input::Timer(ev.timer_id, ev.generation), 0);
+}
+
+// Every event goes to the trace (its digest is the run's fingerprint), whether or not it is written.
+void Simulation::TraceEvent(const Event& ev) {
   TraceRecord rec;
   rec.time = now_;
   rec.kind = static_cast<uint32_t>(ev.kind);
@@ -91,28 +111,15 @@ void Simulation::Dispatch(Event& ev) {
     }
     return "";
   });
+}
 
+void Simulation::Dispatch(Event& ev) {
+  TraceEvent(ev);
   switch (ev.kind) {
     case EventKind::kDeliver:
       return Deliver(ev.target, ev.msg);
-    case EventKind::kTimer: {
-      bool client = IsClient(ev.target);
-      Timers& timers = client ? clients_[ev.target - replicas_.size()].timers : replicas_[ev.target].timers;
-      auto it = timers.pending.find(ev.timer_id);
-      if (it == timers.pending.end() || it->second != ev.generation) return;  // cancelled/replaced
-      if (client) {
-        timers.pending.erase(it);
-        uint32_t c = ev.target - static_cast<uint32_t>(replicas_.size());
-        clients_[c].fx.Clear();
-        clients_[c].sm->Step(now_, Input::Timer(ev.timer_id), clients_[c].fx);
-        return ApplyClientEffects(c);
-      }
-      // Still pending until the replica takes it: the step on its CPU now (or queued before it) may
-      // replace or cancel it, and then it must not fire (found by the swarm, seed 109 of
-      // --protocol=pbft: a view-change timer re-armed by the step that joined a view change fired
-      // anyway, 1 ms later, and the new primary abandoned its view).
-      return OnReplicaInput(ev.target, Input::Timer(ev.timer_id, ev.generation), 0);
-    }
+    case EventKind::kTimer:
+      return OnTimerEvent(ev);
     case EventKind::kCpuDone: {
       ReplicaHost& h = replicas_[ev.target];
       if (ev.generation != static_cast<uint32_t>(h.epoch)) return;  // started before a crash: void

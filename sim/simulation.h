@@ -259,6 +259,8 @@ class Simulation {
   void ScheduleNextArrival(uint32_t c);
   void ApplyFault(const FaultSchedule::Transition& t);
   void SampleReputation(double span_s);
+  void TraceEvent(const Event& ev);
+  void OnTimerEvent(const Event& ev);
   void BuildReplicas();
   void BuildClients();
   int Observer() const;  // the honest, running replica furthest in the global order (-1: none)

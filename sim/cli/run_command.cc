@@ -127,6 +127,73 @@ std::string DefaultScenarioPath() {
   return base + "scenarios/default.textproto";
 }
 
+// trace.log and signed.log of a --trace run, written under temporary names and renamed into place
+// with the other outputs (an interrupted or failed run leaves none behind).
+struct TraceFiles {
+  std::string trace_tmp, sent_tmp;
+  std::FILE* trace = nullptr;
+  std::FILE* sent = nullptr;
+
+  bool Open(const std::string& out_dir) {
+    trace_tmp = absl::StrCat(out_dir, "/trace.log.tmp.", getpid());
+    sent_tmp = absl::StrCat(out_dir, "/signed.log.tmp.", getpid());
+    trace = std::fopen(trace_tmp.c_str(), "wb");
+    sent = trace ? std::fopen(sent_tmp.c_str(), "wb") : nullptr;
+    if (trace && sent) return true;
+    std::fprintf(stderr, "geopbft run: cannot write %s\n", trace ? sent_tmp.c_str() : trace_tmp.c_str());
+    if (trace) std::fclose(trace), std::remove(trace_tmp.c_str());
+    trace = nullptr;
+    return false;
+  }
+  void Discard() {
+    if (trace) std::fclose(trace), std::fclose(sent);
+    trace = sent = nullptr;
+    if (!trace_tmp.empty()) std::remove(trace_tmp.c_str()), std::remove(sent_tmp.c_str());
+  }
+  // Moves them into place (or removes a stale trace of an earlier run when there is none).
+  bool Commit(const std::string& out_dir) {
+    if (!trace) {
+      std::remove((out_dir + "/trace.log").c_str());  // a stale trace would not match this run
+      std::remove((out_dir + "/signed.log").c_str());
+      return true;
+    }
+    bool ok = std::fclose(trace) == 0 && std::rename(trace_tmp.c_str(), (out_dir + "/trace.log").c_str()) == 0;
+    ok = std::fclose(sent) == 0 && ok && std::rename(sent_tmp.c_str(), (out_dir + "/signed.log").c_str()) == 0;
+    trace = sent = nullptr;
+    return ok;
+  }
+};
+
+// Every output file of a finished run, each written atomically, summary.json last (its presence
+// means the run's outputs are complete). False (and a message) when one cannot be written.
+bool WriteOutputs(const scenario::Scenario& sc, const Simulation& sim, const WallStats& wall,
+                  const std::string& out_dir, TraceFiles& traces) {
+  struct File {
+    std::string name, content;
+  };
+  std::vector<File> files = {
+      {"scenario.textproto", ScenarioToText(sc)},
+      {"timeseries.csv", TimeseriesCsv(sim)},
+      {"replicas.csv", ReplicasCsv(sim)},
+      {"events.csv", EventsCsv(sim)},
+  };
+  if (sim.reputation()) files.push_back({"reputation.csv", ReputationCsv(sim)});
+  if (sim.stalled()) files.push_back({"stall.txt", sim.stall_report()});
+  files.push_back({"summary.json", SummaryJson(sim, wall)});
+  bool ok = traces.Commit(out_dir);
+  if (!sim.stalled()) std::remove((out_dir + "/stall.txt").c_str());
+  if (!sim.reputation()) std::remove((out_dir + "/reputation.csv").c_str());
+  std::remove((out_dir + "/summary.json").c_str());
+  for (const File& f : files) {
+    absl::Status st = WriteFileAtomic(out_dir + "/" + f.name, f.content);
+    if (!st.ok()) {
+      std::fprintf(stderr, "geopbft run: %s\n", std::string(st.message()).c_str());
+      return false;
+    }
+  }
+  return ok;
+}
+
 int RunCommand(const std::vector<std::string>& args) {
   RunArgs ra;
   if (!ParseRunArgs(args, &ra)) return 2;
@@ -150,23 +217,12 @@ int RunCommand(const std::vector<std::string>& args) {
     return 2;
   }
 
-  std::string trace_tmp = absl::StrCat(out_dir, "/trace.log.tmp.", getpid());
-  std::string sent_tmp = absl::StrCat(out_dir, "/signed.log.tmp.", getpid());
-  std::FILE* trace_file = nullptr;
-  std::FILE* sent_file = nullptr;
-  if (ra.trace) {
-    trace_file = std::fopen(trace_tmp.c_str(), "wb");
-    sent_file = trace_file ? std::fopen(sent_tmp.c_str(), "wb") : nullptr;
-    if (!trace_file || !sent_file) {
-      std::fprintf(stderr, "geopbft run: cannot write %s\n", trace_file ? sent_tmp.c_str() : trace_tmp.c_str());
-      if (trace_file) std::fclose(trace_file), std::remove(trace_tmp.c_str());
-      return 2;
-    }
-  }
+  TraceFiles traces;
+  if (ra.trace && !traces.Open(out_dir)) return 2;
 
   auto wall_start = std::chrono::steady_clock::now();
-  Simulation sim(sc, crypto, trace_file);
-  sim.RecordSentMessages(sent_file);
+  Simulation sim(sc, crypto, traces.trace);
+  sim.RecordSentMessages(traces.sent);
   ProgressBar bar;
   CatchInterrupts();
   sim.Run([&bar, &sim](double f) {
@@ -175,9 +231,7 @@ int RunCommand(const std::vector<std::string>& args) {
   });
   if (sim.interrupted()) {
     // Nothing of a partial run is written; earlier outputs in the directory stay as they were.
-    if (trace_file) std::fclose(trace_file), std::fclose(sent_file);
-    std::remove(trace_tmp.c_str());
-    std::remove(sent_tmp.c_str());
+    traces.Discard();
     if (created_out_dir) rmdir(out_dir.c_str());  // only if still empty
     std::fprintf(stderr, "\ngeopbft run: interrupted; nothing written to %s\n", out_dir.c_str());
     return 128 + Interrupted();
@@ -186,41 +240,8 @@ int RunCommand(const std::vector<std::string>& args) {
   wall.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   if (struct rusage usage{}; getrusage(RUSAGE_SELF, &usage) == 0) wall.max_rss_mb = usage.ru_maxrss / 1024.0;  // KiB
 
-  struct File {
-    std::string name, content;
-  };
-  std::vector<File> files = {
-      {"scenario.textproto", ScenarioToText(sc)},
-      {"timeseries.csv", TimeseriesCsv(sim)},
-      {"replicas.csv", ReplicasCsv(sim)},
-  };
-  files.push_back({"events.csv", EventsCsv(sim)});
-  if (sim.reputation()) files.push_back({"reputation.csv", ReputationCsv(sim)});
-  if (sim.stalled()) files.push_back({"stall.txt", sim.stall_report()});
-  // summary.json last: its presence means the run's outputs are complete.
-  files.push_back({"summary.json", SummaryJson(sim, wall)});
-  bool ok = true;
-  if (trace_file) {
-    ok = std::fclose(trace_file) == 0 && std::rename(trace_tmp.c_str(), (out_dir + "/trace.log").c_str()) == 0;
-    ok = std::fclose(sent_file) == 0 && ok && std::rename(sent_tmp.c_str(), (out_dir + "/signed.log").c_str()) == 0;
-  } else {
-    std::remove((out_dir + "/trace.log").c_str());  // a stale trace would not match this run
-    std::remove((out_dir + "/signed.log").c_str());
-  }
-  if (!sim.stalled()) std::remove((out_dir + "/stall.txt").c_str());
-  if (!sim.reputation()) std::remove((out_dir + "/reputation.csv").c_str());
-  std::remove((out_dir + "/summary.json").c_str());
-  for (const File& f : files) {
-    absl::Status st = WriteFileAtomic(out_dir + "/" + f.name, f.content);
-    if (!st.ok()) {
-      std::fprintf(stderr, "geopbft run: %s\n", std::string(st.message()).c_str());
-      ok = false;
-      break;
-    }
-  }
-  if (!ok) {
-    std::remove(trace_tmp.c_str());
-    std::remove(sent_tmp.c_str());
+  if (!WriteOutputs(sc, sim, wall, out_dir, traces)) {
+    traces.Discard();
     return 2;
   }
   std::fputs(HumanSummary(sim, wall, out_dir).c_str(), stdout);
