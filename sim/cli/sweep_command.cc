@@ -76,123 +76,139 @@ void Progress(size_t done, size_t total, size_t failed) {
 
 }  // namespace
 
-int SweepCommand(const std::vector<std::string>& args) {
+struct SweepArgs {
   std::string file, out, emit;
   long jobs = sysconf(_SC_NPROCESSORS_ONLN);
   bool collect_only = false;
+};
+
+bool ParseSweepArgs(const std::vector<std::string>& args, SweepArgs* sa) {
   for (const std::string& a : args) {
     if (absl::StartsWith(a, "--jobs=")) {
-      if (!absl::SimpleAtoi(a.substr(7), &jobs) || jobs < 1) {
+      if (!absl::SimpleAtoi(a.substr(7), &sa->jobs) || sa->jobs < 1) {
         std::fprintf(stderr, "geopbft sweep: --jobs needs a number >= 1\n");
-        return 2;
+        return false;
       }
     } else if (absl::StartsWith(a, "--out=")) {
-      out = a.substr(6);
+      sa->out = a.substr(6);
     } else if (absl::StartsWith(a, "--emit-jobs=")) {
-      emit = a.substr(12);
+      sa->emit = a.substr(12);
     } else if (a == "--collect") {
-      collect_only = true;
-    } else if (!absl::StartsWith(a, "--") && file.empty()) {
-      file = a;
+      sa->collect_only = true;
+    } else if (!absl::StartsWith(a, "--") && sa->file.empty()) {
+      sa->file = a;
     } else {
       std::fprintf(stderr, "geopbft sweep: unknown argument '%s'\n", a.c_str());
-      return 2;
+      return false;
     }
   }
-  if (file.empty()) {
+  if (sa->file.empty()) {
     std::fprintf(stderr, "usage: geopbft sweep SWEEP [--jobs=N] [--out=DIR] [--emit-jobs=FILE] [--collect]\n");
+    return false;
+  }
+  return true;
+}
+
+// --emit-jobs: one self-contained line per run: it names the binary, the base scenario and the
+// output by absolute path, so it runs from any directory (GNU parallel, a Slurm array task).
+int EmitJobs(const LoadedSweep& sw, const SweepArgs& sa, const std::string& out) {
+  std::string lines;
+  const std::string exe = SelfExe();
+  for (const SweepRun& run : sw.runs) {
+    std::vector<std::string> quoted = {Quote(exe)};
+    for (const std::string& a : RunArgs(sw, run, out)) quoted.push_back(Quote(a));
+    absl::StrAppend(&lines, absl::StrJoin(quoted, " "), "\n");
+  }
+  if (absl::Status st = WriteFileAtomic(sa.emit, lines); !st.ok()) {
+    std::fprintf(stderr, "geopbft sweep: %s\n", std::string(st.message()).c_str());
     return 2;
   }
-  LoadedSweep sw = LoadSweep(file);
+  std::printf("%zu run commands in %s; afterwards: geopbft sweep %s --collect --out=%s\n", sw.runs.size(),
+              sa.emit.c_str(), sa.file.c_str(), out.c_str());
+  return 0;
+}
+
+// Runs `todo` on `jobs` worker processes (each a `geopbft run` writing its own directory and log).
+// Returns how many failed, or -1 when a worker could not be started.
+long RunWorkers(const LoadedSweep& sw, const std::vector<const SweepRun*>& todo, const std::string& out, long jobs) {
+  size_t failed = 0;
+  std::fprintf(stderr, "sweep %s: %zu runs, %zu already done, %zu to run on %ld worker(s)\n", sw.name.c_str(),
+               sw.runs.size(), sw.runs.size() - todo.size(), todo.size(), jobs);
+  MakeDirs(out + "/logs").IgnoreError();
+  const std::string exe = SelfExe();
+  size_t next = 0, running = 0, finished = sw.runs.size() - todo.size();
+  Progress(finished, sw.runs.size(), failed);
+  CatchInterrupts();
+  std::vector<pid_t> workers;  // running
+  bool forwarded = false;
+  while ((next < todo.size() && !Interrupted()) || running > 0) {
+    if (Interrupted() && !forwarded) {
+      // Interrupted: no new runs; the running ones stop without writing (a worker's run directory
+      // never holds a half-written file), and results.csv lists the finished runs.
+      for (pid_t w : workers) kill(w, Interrupted());
+      forwarded = true;
+    }
+    while (running < static_cast<size_t>(jobs) && next < todo.size() && !Interrupted()) {
+      const SweepRun& run = *todo[next++];
+      std::vector<std::string> a = RunArgs(sw, run, out);
+      std::string log = absl::StrCat(out, "/logs/", run.id, ".log");
+      pid_t pid = fork();
+      if (pid == 0) {
+        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) dup2(fd, STDOUT_FILENO), dup2(fd, STDERR_FILENO), close(fd);
+        std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
+        for (std::string& s : a) argv.push_back(s.data());
+        argv.push_back(nullptr);
+        execv(exe.c_str(), argv.data());
+        _exit(127);
+      }
+      if (pid < 0) {
+        std::fprintf(stderr, "geopbft sweep: cannot start a worker: %s\n", std::strerror(errno));
+        return -1;
+      }
+      workers.push_back(pid);
+      ++running;
+    }
+    if (running == 0) continue;
+    int status = 0;
+    const pid_t done_pid = wait(&status);
+    if (done_pid < 0) {
+      if (errno == EINTR) continue;  // a signal: forward it at the top of the loop
+      break;
+    }
+    workers.erase(std::remove(workers.begin(), workers.end(), done_pid), workers.end());
+    --running;
+    if (Interrupted()) continue;  // an interrupted worker is neither finished nor failed
+    ++finished;
+    // Exit 1 (a checker fired) still produced a complete run; anything else is a failure.
+    if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) ++failed;
+    Progress(finished, sw.runs.size(), failed);
+  }
+  return static_cast<long>(failed);
+}
+
+int SweepCommand(const std::vector<std::string>& args) {
+  SweepArgs sa;
+  if (!ParseSweepArgs(args, &sa)) return 2;
+  LoadedSweep sw = LoadSweep(sa.file);
   if (!sw.ok()) {
     for (const std::string& e : sw.errors) std::fprintf(stderr, "%s\n", e.c_str());
     return 2;
   }
-  if (out.empty()) out = absl::StrCat("out/", sw.name);
-  out = Absolute(out);
+  std::string out = Absolute(sa.out.empty() ? absl::StrCat("out/", sw.name) : sa.out);
   if (absl::Status st = MakeDirs(out); !st.ok()) {
     std::fprintf(stderr, "geopbft sweep: %s\n", std::string(st.message()).c_str());
     return 2;
   }
-
-  if (!emit.empty()) {
-    // One self-contained line per run: it names the binary, the base scenario and the output by
-    // absolute path, so it runs from any directory (GNU parallel, a Slurm array task).
-    std::string lines;
-    const std::string exe = SelfExe();
-    for (const SweepRun& run : sw.runs) {
-      std::vector<std::string> quoted = {Quote(exe)};
-      for (const std::string& a : RunArgs(sw, run, out)) quoted.push_back(Quote(a));
-      absl::StrAppend(&lines, absl::StrJoin(quoted, " "), "\n");
-    }
-    if (absl::Status st = WriteFileAtomic(emit, lines); !st.ok()) {
-      std::fprintf(stderr, "geopbft sweep: %s\n", std::string(st.message()).c_str());
-      return 2;
-    }
-    std::printf("%zu run commands in %s; afterwards: geopbft sweep %s --collect --out=%s\n", sw.runs.size(),
-                emit.c_str(), file.c_str(), out.c_str());
-    return 0;
-  }
+  if (!sa.emit.empty()) return EmitJobs(sw, sa, out);
 
   std::vector<const SweepRun*> todo;
   for (const SweepRun& run : sw.runs) {
     if (!Exists(out + "/" + run.id + "/summary.json")) todo.push_back(&run);
   }
-  size_t failed = 0;
-  if (!collect_only) {
-    std::fprintf(stderr, "sweep %s: %zu runs, %zu already done, %zu to run on %ld worker(s)\n", sw.name.c_str(),
-                 sw.runs.size(), sw.runs.size() - todo.size(), todo.size(), jobs);
-    MakeDirs(out + "/logs").IgnoreError();
-    const std::string exe = SelfExe();
-    size_t next = 0, running = 0, finished = sw.runs.size() - todo.size();
-    Progress(finished, sw.runs.size(), failed);
-    CatchInterrupts();
-    std::vector<pid_t> workers;  // running
-    bool forwarded = false;
-    while ((next < todo.size() && !Interrupted()) || running > 0) {
-      if (Interrupted() && !forwarded) {
-        // Interrupted: no new runs; the running ones stop without writing (a worker's run directory
-        // never holds a half-written file), and results.csv lists the finished runs.
-        for (pid_t w : workers) kill(w, Interrupted());
-        forwarded = true;
-      }
-      while (running < static_cast<size_t>(jobs) && next < todo.size() && !Interrupted()) {
-        const SweepRun& run = *todo[next++];
-        std::vector<std::string> a = RunArgs(sw, run, out);
-        std::string log = absl::StrCat(out, "/logs/", run.id, ".log");
-        pid_t pid = fork();
-        if (pid == 0) {
-          int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-          if (fd >= 0) dup2(fd, STDOUT_FILENO), dup2(fd, STDERR_FILENO), close(fd);
-          std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
-          for (std::string& s : a) argv.push_back(s.data());
-          argv.push_back(nullptr);
-          execv(exe.c_str(), argv.data());
-          _exit(127);
-        }
-        if (pid < 0) {
-          std::fprintf(stderr, "geopbft sweep: cannot start a worker: %s\n", std::strerror(errno));
-          return 2;
-        }
-        workers.push_back(pid);
-        ++running;
-      }
-      if (running == 0) continue;
-      int status = 0;
-      const pid_t done_pid = wait(&status);
-      if (done_pid < 0) {
-        if (errno == EINTR) continue;  // a signal: forward it at the top of the loop
-        break;
-      }
-      workers.erase(std::remove(workers.begin(), workers.end(), done_pid), workers.end());
-      --running;
-      if (Interrupted()) continue;  // an interrupted worker is neither finished nor failed
-      ++finished;
-      // Exit 1 (a checker fired) still produced a complete run; anything else is a failure.
-      if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) ++failed;
-      Progress(finished, sw.runs.size(), failed);
-    }
-  }
+  long failed = 0;
+  if (!sa.collect_only) failed = RunWorkers(sw, todo, out, sa.jobs);
+  if (failed < 0) return 2;
   size_t done = 0;
   std::string csv = ResultsCsv(sw, out, &done);
   if (absl::Status st = WriteFileAtomic(out + "/results.csv", csv); !st.ok()) {
