@@ -7,6 +7,7 @@
 #include "sim/region_catalog.h"
 #include "sim/rng.h"
 #include "sim/simulation.h"
+#include "sim/topology.h"
 
 namespace geopbft {
 namespace {
@@ -24,24 +25,10 @@ std::vector<uint32_t> Shuffled(Rng& rng, std::vector<uint32_t> ids) {
   return ids;
 }
 
-}  // namespace
-
-scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
-  Rng rng(Mix64(seed ^ 0x5741524d53454544ULL));  // the swarm's own stream: "SWARMSEED"
-  scenario::Scenario s;
-  s.set_name(absl::StrFormat("swarm-%d", seed));
-  s.set_description("drawn by ./geopbft swarm");
-  s.set_seed(seed);
-  s.set_duration_s(kSwarmDurationS);
-
-  std::vector<scenario::Protocol::Kind> kinds = o.protocols;
-  if (kinds.empty())
-    kinds = {scenario::Protocol::PBFT, scenario::Protocol::GEOBFT, scenario::Protocol::GEOBFT_REPUTATION};
-  const scenario::Protocol::Kind kind = OneOf(rng, kinds);
-  const bool flat = kind == scenario::Protocol::PBFT;
-
-  // Topology: 2-3 clusters of 4-7 replicas (flat PBFT: 1-2 clusters, spanned by one group). Small
-  // on purpose: a swarm is many short runs, and most bugs need few replicas to show.
+// The drawing, section by section, always in this order: the seed's stream decides everything.
+// Topology: 2-3 clusters of 4-7 replicas (flat PBFT: 1-2 clusters, spanned by one group), regions, jitter.
+void DrawShape(Rng& rng, bool flat, scenario::Scenario& s) {
+  // Small on purpose: a swarm is many short runs, and most bugs need few replicas to show.
   auto* topo = s.mutable_topology();
   const uint32_t clusters = flat ? Pick(rng, 1, 2) : Pick(rng, 2, 3);
   const uint32_t per = Pick(rng, 4, 7);
@@ -55,7 +42,9 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
     j->set_kind(scenario::Distribution::NORMAL);
     j->set_sd_ms(rng.Uniform(0.1, 3));
   }
+}
 
+void DrawProtocol(Rng& rng, scenario::Protocol::Kind kind, scenario::Scenario& s) {
   auto* p = s.mutable_protocol();
   p->set_kind(kind);
   p->set_batch_size(OneOf<uint32_t>(rng, {1, 5, 20, 100}));
@@ -66,32 +55,27 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
   p->mutable_geobft()->set_remote_timeout_ms(OneOf<double>(rng, {1000, 2000}));
   if (kind == scenario::Protocol::GEOBFT_REPUTATION)
     p->mutable_reputation()->set_reselect_every(OneOf<uint32_t>(rng, {4, 8, 16}));
+}
 
+void DrawWorkload(Rng& rng, scenario::Scenario& s) {
   auto* w = s.mutable_workload();
   w->set_mode(scenario::Workload::CLOSED_LOOP);
   w->set_clients_per_cluster(Pick(rng, 1, 2));
   w->set_outstanding(Pick(rng, 1, 12));
   w->set_request_size_bytes(64);
   w->set_retransmit_timeout_ms(OneOf<double>(rng, {1000, 2000}));
+}
 
+void DrawReplicaFaults(Rng& rng, scenario::Protocol::Kind kind, const SwarmOptions& o, scenario::Scenario& s) {
   // Fault groups: the flat group, or each cluster. Byzantine replicas and crashed ones together
   // stay within f of their group (liveness mode), so the protocol owes both safety and progress.
-  std::vector<std::vector<uint32_t>> groups;
-  if (flat) {
-    groups.emplace_back();
-    for (uint32_t r = 0; r < clusters * per; ++r) groups[0].push_back(r);
-  } else {
-    for (uint32_t c = 0; c < clusters; ++c) {
-      groups.emplace_back();
-      for (uint32_t r = 0; r < per; ++r) groups.back().push_back(c * per + r);
-    }
-  }
+  const std::vector<std::vector<NodeId>> groups = Topology::FromScenario(s).groups;
   const double heal = kSwarmHealS;
   std::vector<scenario::Byzantine::Behaviour> behaviours = {
       scenario::Byzantine::SILENT, scenario::Byzantine::VOTE_AGAINST, scenario::Byzantine::EQUIVOCATE,
       scenario::Byzantine::SLOW_PRIMARY};
   if (kind == scenario::Protocol::GEOBFT_REPUTATION) behaviours.push_back(scenario::Byzantine::LYING_EVIDENCE);
-  for (const std::vector<uint32_t>& g : groups) {
+  for (const std::vector<NodeId>& g : groups) {
     const uint32_t f = (static_cast<uint32_t>(g.size()) - 1) / 3;
     std::vector<uint32_t> order = Shuffled(rng, g);
     const uint32_t byz = static_cast<uint32_t>(rng.Below(f + 1));
@@ -113,8 +97,12 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
       if (!o.safety_only || rng.Below(2)) f->set_until_s(rng.Uniform(at + 0.1, heal));
     }
   }
+}
+
+void DrawNetworkFaults(Rng& rng, const SwarmOptions& o, scenario::Scenario& s) {
+  const double heal = kSwarmHealS;
+  const uint32_t total = s.topology().clusters() * s.topology().replicas_per_cluster();
   // Benign network faults on honest and faulty replicas alike, all healed by heal_s (liveness mode).
-  const uint32_t total = clusters * per;
   const uint32_t network_faults = static_cast<uint32_t>(rng.Below(3));
   for (uint32_t i = 0; i < network_faults; ++i) {
     auto* f = s.add_faults();
@@ -144,6 +132,27 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
         break;
     }
   }
+}
+
+}  // namespace
+
+scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
+  Rng rng(Mix64(seed ^ 0x5741524d53454544ULL));  // the swarm's own stream: "SWARMSEED"
+  scenario::Scenario s;
+  s.set_name(absl::StrFormat("swarm-%d", seed));
+  s.set_description("drawn by ./geopbft swarm");
+  s.set_seed(seed);
+  s.set_duration_s(kSwarmDurationS);
+
+  std::vector<scenario::Protocol::Kind> kinds = o.protocols;
+  if (kinds.empty())
+    kinds = {scenario::Protocol::PBFT, scenario::Protocol::GEOBFT, scenario::Protocol::GEOBFT_REPUTATION};
+  const scenario::Protocol::Kind kind = OneOf(rng, kinds);
+  DrawShape(rng, kind == scenario::Protocol::PBFT, s);
+  DrawProtocol(rng, kind, s);
+  DrawWorkload(rng, s);
+  DrawReplicaFaults(rng, kind, o, s);
+  DrawNetworkFaults(rng, o, s);
   s.mutable_checks()->set_expect_liveness(false);          // judged here, after healing
   s.mutable_checks()->set_stall_after_s(kSwarmDurationS);  // run to the end: recovery may come late
   if (o.planted_bug != scenario::Checks::NO_BUG) s.mutable_checks()->set_planted_bug(o.planted_bug);
