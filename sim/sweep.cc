@@ -94,6 +94,66 @@ std::string ByzantineOverride(const scenario::Scenario& s, double ratio, scenari
 
 }  // namespace
 
+namespace {
+
+// One run of the sweep: axis values at `at` (point `point` of the cross product), seed `seed`.
+// False on an error that stops the sweep's expansion (in out.errors).
+bool AddRun(const scenario::Sweep& sw, const std::vector<size_t>& at, size_t point, uint32_t seed,
+            const std::string& path, LoadedSweep& out) {
+  SweepRun run;
+  run.id = absl::StrFormat("p%03d-s%d", point, seed);
+  run.seed = seed;
+  run.overrides.assign(sw.set().begin(), sw.set().end());
+  double ratio = -1;
+  scenario::Byzantine::Behaviour behaviour = scenario::Byzantine::VOTE_AGAINST;
+  std::string culprit, position;
+  bool matrix = false;
+  for (int a = 0; a < sw.axes_size(); ++a) {
+    const scenario::Axis& ax = sw.axes(a);
+    const std::string& v = ax.values(static_cast<int>(at[a]));
+    run.axis_values.push_back({ax.column().empty() ? ax.path() : ax.column(), v});
+    if (ax.path() == kCulprit || ax.path() == kPosition) {
+      (ax.path() == kCulprit ? culprit : position) = v;
+      matrix = true;
+    } else if (ax.path() == kFaultRatio) {
+      if (!absl::SimpleAtod(v, &ratio) || ratio < 0 || ratio > 1) {
+        out.errors.push_back(absl::StrFormat("%s: fault_ratio value '%s' is not a number in [0, 1]", path, v));
+        return false;
+      }
+      behaviour = ax.behaviour();
+    } else {
+      run.overrides.push_back(absl::StrCat(ax.path(), "=", v));
+    }
+    for (const std::string& l : ax.linked()) {
+      std::vector<std::string> kv = absl::StrSplit(l, absl::MaxSplits('=', 1));
+      std::vector<std::string> vals = absl::StrSplit(kv[1], ',');
+      run.overrides.push_back(absl::StrCat(kv[0], "=", absl::StripAsciiWhitespace(vals[at[a]])));
+    }
+  }
+  if (matrix) {
+    std::string error;
+    std::string o = CulpritOverride(culprit, position, &error);
+    if (!error.empty()) {
+      out.errors.push_back(absl::StrCat(path, ": ", error));
+      return false;
+    }
+    // The culprit is the only thing wrong: the base's own Byzantine replicas and faults go.
+    run.overrides.push_back("byzantine=[]");
+    run.overrides.push_back("faults=[]");
+    run.overrides.push_back(o);
+  }
+  LoadedScenario loaded = LoadScenario(out.base_path, run.overrides);
+  if (loaded.ok() && ratio >= 0) {
+    run.overrides.push_back(ByzantineOverride(loaded.scenario, ratio, behaviour, seed));
+    loaded = LoadScenario(out.base_path, run.overrides);
+  }
+  for (const std::string& e : loaded.errors) out.errors.push_back(absl::StrCat("run ", run.id, ": ", e));
+  out.runs.push_back(std::move(run));
+  return true;
+}
+
+}  // namespace
+
 LoadedSweep LoadSweep(const std::string& path) {
   LoadedSweep out;
   if (!ParseTextFile(path, &out.sweep, &out.errors)) return out;
@@ -125,55 +185,7 @@ LoadedSweep LoadSweep(const std::string& path) {
   size_t point = 0;
   while (true) {
     for (uint32_t seed = 1; seed <= sw.seeds(); ++seed) {
-      SweepRun run;
-      run.id = absl::StrFormat("p%03d-s%d", point, seed);
-      run.seed = seed;
-      run.overrides.assign(sw.set().begin(), sw.set().end());
-      double ratio = -1;
-      scenario::Byzantine::Behaviour behaviour = scenario::Byzantine::VOTE_AGAINST;
-      std::string culprit, position;
-      bool matrix = false;
-      for (int a = 0; a < sw.axes_size(); ++a) {
-        const scenario::Axis& ax = sw.axes(a);
-        const std::string& v = ax.values(static_cast<int>(at[a]));
-        run.axis_values.push_back({ax.column().empty() ? ax.path() : ax.column(), v});
-        if (ax.path() == kCulprit || ax.path() == kPosition) {
-          (ax.path() == kCulprit ? culprit : position) = v;
-          matrix = true;
-        } else if (ax.path() == kFaultRatio) {
-          if (!absl::SimpleAtod(v, &ratio) || ratio < 0 || ratio > 1) {
-            out.errors.push_back(absl::StrFormat("%s: fault_ratio value '%s' is not a number in [0, 1]", path, v));
-            return out;
-          }
-          behaviour = ax.behaviour();
-        } else {
-          run.overrides.push_back(absl::StrCat(ax.path(), "=", v));
-        }
-        for (const std::string& l : ax.linked()) {
-          std::vector<std::string> kv = absl::StrSplit(l, absl::MaxSplits('=', 1));
-          std::vector<std::string> vals = absl::StrSplit(kv[1], ',');
-          run.overrides.push_back(absl::StrCat(kv[0], "=", absl::StripAsciiWhitespace(vals[at[a]])));
-        }
-      }
-      if (matrix) {
-        std::string error;
-        std::string o = CulpritOverride(culprit, position, &error);
-        if (!error.empty()) {
-          out.errors.push_back(absl::StrCat(path, ": ", error));
-          return out;
-        }
-        // The culprit is the only thing wrong: the base's own Byzantine replicas and faults go.
-        run.overrides.push_back("byzantine=[]");
-        run.overrides.push_back("faults=[]");
-        run.overrides.push_back(o);
-      }
-      LoadedScenario loaded = LoadScenario(out.base_path, run.overrides);
-      if (loaded.ok() && ratio >= 0) {
-        run.overrides.push_back(ByzantineOverride(loaded.scenario, ratio, behaviour, seed));
-        loaded = LoadScenario(out.base_path, run.overrides);
-      }
-      for (const std::string& e : loaded.errors) out.errors.push_back(absl::StrCat("run ", run.id, ": ", e));
-      out.runs.push_back(std::move(run));
+      if (!AddRun(sw, at, point, seed, path, out)) return out;
     }
     ++point;
     int a = sw.axes_size() - 1;
