@@ -210,7 +210,7 @@ def plot_run(run_dir):
                           plot_traffic(run_dir)) if p]
     # (Wall-clock fields stay out: identical runs must give byte-identical reports.)
     rows = [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in summary.items()
-            if k != "cluster_detail" and not k.startswith("wall_")]
+            if not k.startswith("wall_")]
     write_report(run_dir, f"geopbft run: {summary.get('scenario', run_dir)}", images, ["field", "value"], rows)
     return images
 

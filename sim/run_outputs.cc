@@ -74,15 +74,6 @@ output::Summary SummaryOf(const Simulation& sim, const WallStats& wall) {
   }
   o.set_leaders_deposed(static_cast<uint32_t>(sim.depositions()));
   o.set_stalled(sim.stalled());
-  const auto& stats = sim.cluster_stats();
-  for (uint32_t c = 0; c < stats.size(); ++c) {
-    output::ClusterDetail* d = o.add_cluster_detail();
-    d->set_cluster(c);
-    d->set_region(sim.cluster_region(c));
-    d->set_committed_requests(count(stats[c].completed));
-    d->set_view_changes(static_cast<uint32_t>(stats[c].view_changes));
-    d->set_wan_bytes(count(stats[c].wan_bytes));
-  }
   o.set_trace_digest(sim.trace_digest());
   o.set_events(count(sim.events()));
   o.set_wall_seconds(wall.wall_seconds);
@@ -128,6 +119,16 @@ std::string ReplicasCsv(const Simulation& sim) {
                           v.region, v.behaviour, v.score, v.role, s.messages_sent, s.bytes_sent, s.messages_received,
                           s.bytes_received, s.votes_sent, s.rejected, v.view, v.executed_seq, s.executed_requests,
                           v.role_changes, v.evictions, s.inbox_dropped, static_cast<double>(s.cpu_busy) / kSecond);
+  }
+  return out;
+}
+
+std::string ClustersCsv(const Simulation& sim) {
+  std::string out = "cluster,region,committed_requests,view_changes,wan_bytes\n";
+  const auto& stats = sim.cluster_stats();
+  for (uint32_t c = 0; c < stats.size(); ++c) {
+    absl::StrAppendFormat(&out, "%d,%s,%d,%d,%d\n", c, sim.cluster_region(c), stats[c].completed, stats[c].view_changes,
+                          stats[c].wan_bytes);
   }
   return out;
 }

@@ -26,6 +26,8 @@ std::string ReplicasCsv(const Simulation& sim);
 std::string ReputationCsv(const Simulation& sim);  // reputation runs only
 // What happened when: faults, Byzantine behaviours turning on, view changes, role changes, evictions.
 std::string EventsCsv(const Simulation& sim);
+// Per cluster: region, requests its clients committed, view changes, WAN bytes its replicas sent.
+std::string ClustersCsv(const Simulation& sim);
 // A few lines for a human at the terminal.
 std::string HumanSummary(const Simulation& sim, const WallStats& wall, const std::string& out_dir);
 

@@ -234,7 +234,7 @@ std::vector<std::pair<std::string, std::string>> SummaryScalars(const std::strin
   const google::protobuf::Descriptor* d = output::Summary::descriptor();
   for (int i = 0; i < d->field_count(); ++i) {
     const google::protobuf::FieldDescriptor* f = d->field(i);
-    if (f->is_repeated()) continue;  // barred, cluster_detail: not scalars
+    if (f->is_repeated()) continue;  // barred: not a scalar
     if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
       // A nested object of scalars, flattened: latency_ms_p50, message_mix_PREPARE, ...
       const google::protobuf::Message& sub = summary.GetReflection()->GetMessage(summary, f);

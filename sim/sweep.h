@@ -33,8 +33,8 @@ struct LoadedSweep {
 LoadedSweep LoadSweep(const std::string& path);
 
 // The scalar fields of a summary.json written by `geopbft run`, read through output::Summary
-// (sim/summary.proto) and flattened ("latency_ms_p50"), in schema order; lists (barred,
-// cluster_detail) are left out. Empty if the file is not a summary.
+// (sim/summary.proto) and flattened ("latency_ms_p50"), in schema order; the list of barred
+// replicas is left out. Empty if the file is not a summary.
 std::vector<std::pair<std::string, std::string>> SummaryScalars(const std::string& json);
 
 // results.csv for `runs` whose directories are under `out_dir` (runs without a summary are left

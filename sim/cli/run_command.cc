@@ -172,10 +172,9 @@ bool WriteOutputs(const scenario::Scenario& sc, const Simulation& sim, const Wal
     std::string name, content;
   };
   std::vector<File> files = {
-      {"scenario.textproto", ScenarioToText(sc)},
-      {"timeseries.csv", TimeseriesCsv(sim)},
-      {"replicas.csv", ReplicasCsv(sim)},
-      {"events.csv", EventsCsv(sim)},
+      {"scenario.textproto", ScenarioToText(sc)}, {"timeseries.csv", TimeseriesCsv(sim)},
+      {"replicas.csv", ReplicasCsv(sim)},         {"events.csv", EventsCsv(sim)},
+      {"clusters.csv", ClustersCsv(sim)},
   };
   if (sim.reputation()) files.push_back({"reputation.csv", ReputationCsv(sim)});
   if (sim.stalled()) files.push_back({"stall.txt", sim.stall_report()});
