@@ -15,7 +15,53 @@ namespace geopbft::testing {
 
 inline constexpr NodeId kClient = 4;
 
-class PbftGroup {
+// What a hand-driven test keeps of the network: messages in flight, replies to clients, timers,
+// executions, cut-off replicas and the clock; Route() takes a replica's effects into them.
+struct HandRouting {
+  // Routes what replica `from` (of `group`; replicas are 0..n-1, the rest clients) sent: messages
+  // from or to a cut-off replica are lost.
+  void Route(NodeId from, const std::vector<NodeId>& group, uint32_t n, const Effects& fx) {
+    for (const Outgoing& o : fx.sends) {
+      if (cut.count(from)) continue;
+      if (o.to == kToGroup) {
+        for (NodeId m : group) {
+          if (m != from && !cut.count(m)) queue.push_back({m, o.msg});
+        }
+      } else if (o.to < n) {
+        if (!cut.count(o.to)) queue.push_back({o.to, o.msg});
+      } else {
+        to_client.push_back(o.msg);
+      }
+    }
+    for (const TimerOp& t : fx.timers) {
+      if (t.cancel) {
+        timers[from].erase(t.id);
+      } else {
+        timers[from][t.id] = t.at;
+      }
+    }
+    for (const Execution& e : fx.executed) executed[from].push_back(e);
+  }
+
+  std::deque<std::pair<NodeId, MessagePtr>> queue;
+  std::vector<MessagePtr> to_client;
+  std::map<NodeId, std::vector<Execution>> executed;
+  std::map<NodeId, std::map<uint64_t, TimeNs>> timers;
+  std::set<NodeId> cut;
+  TimeNs now = 0;
+};
+
+// A client request, signed by `client`.
+inline MessagePtr SignedRequest(KeyRing& keys, uint64_t ts, NodeId client) {
+  wire::Envelope env;
+  env.mutable_request()->set_client(client);
+  env.mutable_request()->set_timestamp(ts);
+  env.mutable_request()->set_payload_size(100);
+  OpCounts ops;
+  return Seal(env, Identity(&keys, client), Auth::Signature(), ops);
+}
+
+class PbftGroup : public HandRouting {
  public:
   explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64, uint32_t checkpoint_interval = 16, uint32_t n = 4)
       : n_(n) {
@@ -35,39 +81,13 @@ class PbftGroup {
     }
   }
 
-  MessagePtr Request(uint64_t ts, NodeId client = kClient) {
-    wire::Envelope env;
-    env.mutable_request()->set_client(client);
-    env.mutable_request()->set_timestamp(ts);
-    env.mutable_request()->set_payload_size(100);
-    OpCounts ops;
-    return Seal(env, Identity(&keys, client), Auth::Signature(), ops);
-  }
+  MessagePtr Request(uint64_t ts, NodeId client = kClient) { return SignedRequest(keys, ts, client); }
 
   // Steps replica `to` with `in` and routes what it sends (messages from or to a cut-off replica
   // are lost).
   Effects StepAndRoute(NodeId to, const Input& in) {
     Effects fx = replicas[to]->Step(now, in);
-    for (const Outgoing& o : fx.sends) {
-      if (cut.count(to)) continue;
-      if (o.to == kToGroup) {
-        for (NodeId m : members_) {
-          if (m != to && !cut.count(m)) queue.push_back({m, o.msg});
-        }
-      } else if (o.to < n_) {
-        if (!cut.count(o.to)) queue.push_back({o.to, o.msg});
-      } else {
-        to_client.push_back(o.msg);
-      }
-    }
-    for (const TimerOp& t : fx.timers) {
-      if (t.cancel) {
-        timers[to].erase(t.id);
-      } else {
-        timers[to][t.id] = t.at;
-      }
-    }
-    for (const Execution& e : fx.executed) executed[to].push_back(e);
+    Route(to, members_, n_, fx);
     return fx;
   }
 
@@ -102,12 +122,6 @@ class PbftGroup {
   KeyRing keys{1, CryptoMode::kFast};
   std::vector<NodeId> members_ = {0, 1, 2, 3};
   std::vector<std::unique_ptr<PbftReplica>> replicas;
-  std::deque<std::pair<NodeId, MessagePtr>> queue;
-  std::vector<MessagePtr> to_client;
-  std::map<NodeId, std::vector<Execution>> executed;
-  std::map<NodeId, std::map<uint64_t, TimeNs>> timers;
-  std::set<NodeId> cut;
-  TimeNs now = 0;
 };
 
 inline int CountType(const Effects& fx, MsgType t) {

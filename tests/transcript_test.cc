@@ -37,55 +37,24 @@
 #include "gtest/gtest.h"
 #include "protocol/geobft_replica.h"
 #include "protocol/pbft_replica.h"
+#include "tests/pbft_test_group.h"
 
 namespace geopbft {
 namespace {
 
 // Replicas driven by hand: messages are queued and delivered only when the transcript says so,
 // timers fire only when it fires them, and a replica cut off loses what it sends and receives.
-struct Hand {
+struct Hand : testing::HandRouting {
   uint32_t n = 0;  // replicas 0..n-1; clients from n on
   KeyRing keys{1, CryptoMode::kFast};
   std::vector<std::unique_ptr<Replica>> replicas;
   std::vector<std::vector<NodeId>> group_of;  // each replica's PBFT group (a kToGroup send reaches it)
-  std::deque<std::pair<NodeId, MessagePtr>> queue;
-  std::vector<MessagePtr> to_client;
-  std::map<NodeId, std::vector<Execution>> executed;
-  std::map<NodeId, std::map<uint64_t, TimeNs>> timers;
-  std::set<NodeId> cut;
-  TimeNs now = 0;
 
-  MessagePtr Request(uint64_t ts, NodeId client) {
-    wire::Envelope env;
-    env.mutable_request()->set_client(client);
-    env.mutable_request()->set_timestamp(ts);
-    env.mutable_request()->set_payload_size(100);
-    OpCounts ops;
-    return Seal(env, Identity(&keys, client), Auth::Signature(), ops);
-  }
+  MessagePtr Request(uint64_t ts, NodeId client) { return testing::SignedRequest(keys, ts, client); }
   Effects StepAndRoute(NodeId to, const Input& in) {
     Effects fx;
     replicas[to]->Step(now, in, fx);
-    for (const Outgoing& o : fx.sends) {
-      if (cut.count(to)) continue;
-      if (o.to == kToGroup) {
-        for (NodeId m : group_of[to]) {
-          if (m != to && !cut.count(m)) queue.push_back({m, o.msg});
-        }
-      } else if (o.to < n) {
-        if (!cut.count(o.to)) queue.push_back({o.to, o.msg});
-      } else {
-        to_client.push_back(o.msg);
-      }
-    }
-    for (const TimerOp& t : fx.timers) {
-      if (t.cancel) {
-        timers[to].erase(t.id);
-      } else {
-        timers[to][t.id] = t.at;
-      }
-    }
-    for (const Execution& e : fx.executed) executed[to].push_back(e);
+    Route(to, group_of[to], n, fx);
     return fx;
   }
 };
