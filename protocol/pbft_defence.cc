@@ -28,23 +28,23 @@ void PbftReplica::AttachAccusations(wire::Batch& batch) {
   if (!config_.defend) return;
   // A proof rides again a window later if it has not been committed by then (its proposal may
   // have been lost to a view change).
-  for (const auto& [culprit, proof] : proofs_) {
-    uint64_t& at = proof_attached_at_[culprit];
-    if (at != 0 && next_seq_ < at + config_.window) continue;
-    at = next_seq_;
+  for (const auto& [culprit, proof] : defence_.proofs) {
+    uint64_t& at = defence_.proof_attached_at[culprit];
+    if (at != 0 && proposer_.next_seq < at + config_.window) continue;
+    at = proposer_.next_seq;
     *batch.add_proofs() = proof;
   }
   // One complaint certificate per proposal, about a view already left.
-  auto cert = complaint_certs_.begin();
-  if (cert != complaint_certs_.end() && cert->first < view_) {
+  auto cert = defence_.complaint_certs.begin();
+  if (cert != defence_.complaint_certs.end() && cert->first < view_) {
     for (const MessagePtr& c : cert->second) *batch.add_complaints() = c->env;
-    complaint_certs_.erase(cert);
+    defence_.complaint_certs.erase(cert);
   }
 }
 
 bool PbftReplica::ValidAccusations(const wire::Batch& batch, OpCounts& ops) const {
   if (batch.proofs().empty() && batch.complaints().empty()) return true;
-  if (!config_.defend || batch.proofs_size() > static_cast<int>(n_)) return false;
+  if (!config_.defend || batch.proofs_size() > static_cast<int>(members_.size())) return false;
   for (const wire::MisbehaviourProof& p : batch.proofs()) {
     if (CheckProof(p, config_.members, identity_, ops) < 0) return false;
   }
@@ -59,7 +59,7 @@ void PbftReplica::CheckPrepareConflict(TimeNs now, const Slot& slot, const Messa
     return;
   }
   const NodeId leader = slot.pre_prepare->sender;
-  if (barred_.contains(leader) || proofs_.contains(leader)) return;
+  if (defence_.barred.contains(leader) || defence_.proofs.contains(leader)) return;
   wire::MisbehaviourProof proof;
   proof.set_replica(leader);
   *proof.mutable_first() = HeaderOf(*slot.pre_prepare);
@@ -69,7 +69,7 @@ void PbftReplica::CheckPrepareConflict(TimeNs now, const Slot& slot, const Messa
 }
 
 void PbftReplica::CheckCommitConflict(TimeNs now, const Slot& slot, const MessagePtr& commit, Effects& out) {
-  if (!config_.defend || barred_.contains(commit->sender) || proofs_.contains(commit->sender)) return;
+  if (!config_.defend || defence_.barred.contains(commit->sender) || defence_.proofs.contains(commit->sender)) return;
   for (const MessagePtr& earlier : slot.commit_msgs) {
     if (earlier->sender != commit->sender || earlier->vote_digest == commit->vote_digest) continue;
     wire::MisbehaviourProof proof;
@@ -82,39 +82,40 @@ void PbftReplica::CheckCommitConflict(TimeNs now, const Slot& slot, const Messag
 
 void PbftReplica::HoldProof(TimeNs now, wire::MisbehaviourProof proof, Effects& out) {
   const NodeId culprit = proof.replica();
-  if (barred_.contains(culprit) || proofs_.contains(culprit)) return;
+  if (defence_.barred.contains(culprit) || defence_.proofs.contains(culprit)) return;
   wire::Envelope env;
   *env.mutable_accusation()->mutable_proof() = proof;
   env.mutable_accusation()->set_replica(identity_.self());
   out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops), kToGroup);
-  proofs_.emplace(culprit, std::move(proof));
+  defence_.proofs.emplace(culprit, std::move(proof));
   // A proven equivocator does not keep the lead until the request timer runs out.
   if (!view_changing_ && config_.members[PrimaryOf(view_)] == culprit) {
-    ++equivocations_seen_;
+    ++rep_.equivocations_seen;
     StartViewChange(now, view_ + 1, out);
   }
 }
 
 void PbftReplica::OnAccusation(const MessagePtr& m, Effects& out) {
   const wire::Accusation& a = m->env.accusation();
-  if (!config_.defend || IndexOf(m->sender) < 0 || a.replica() != m->sender ||
+  if (!config_.defend || members_.Of(m->sender) < 0 || a.replica() != m->sender ||
       !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
   const NodeId culprit = a.proof().replica();
-  if (barred_.contains(culprit) || proofs_.contains(culprit)) return;
+  if (defence_.barred.contains(culprit) || defence_.proofs.contains(culprit)) return;
   if (CheckProof(a.proof(), config_.members, identity_, out.ops) < 0) {
     ++out.rejected;
     return;
   }
   // (No view change here: the members that saw the conflict start it; we join on f+1.)
-  proofs_.emplace(culprit, a.proof());
+  defence_.proofs.emplace(culprit, a.proof());
 }
 
 void PbftReplica::Complain(TimeNs now, uint64_t round, uint32_t lag_ms, Effects& out) {
-  if (!config_.defend || view_changing_ || !InCommittee() || IsPrimary() || !complained_.insert(view_).second) return;
-  while (complained_.size() > kMaxComplaintViews) complained_.erase(complained_.begin());
+  if (!config_.defend || view_changing_ || !InCommittee() || IsPrimary() || !defence_.complained.insert(view_).second)
+    return;
+  while (defence_.complained.size() > kMaxComplaintViews) defence_.complained.erase(defence_.complained.begin());
   wire::Envelope env;
   wire::Complaint* c = env.mutable_complaint();
   c->set_cluster(config_.cluster);
@@ -125,30 +126,31 @@ void PbftReplica::Complain(TimeNs now, uint64_t round, uint32_t lag_ms, Effects&
   c->set_lag_ms(lag_ms);
   MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
   out.Send(m, kToGroup);
-  ++complaints_sent_;
-  complaints_[view_][config_.self_index] = m;
+  ++defence_.complaints_sent;
+  defence_.complaints[view_][config_.self_index] = m;
   CountComplaints(now, out);
 }
 
 void PbftReplica::OnComplaint(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::Complaint& c = m->env.complaint();
-  const int index = IndexOf(m->sender);
-  if (!config_.defend || index < 0 || c.replica() != m->sender || c.cluster() != config_.cluster || c.accused() >= n_ ||
-      !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+  const int index = members_.Of(m->sender);
+  if (!config_.defend || index < 0 || c.replica() != m->sender || c.cluster() != config_.cluster ||
+      c.accused() >= members_.size() || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
   if (c.view() < view_ || c.view() >= view_ + kMaxComplaintViews) return;  // old news, or too far ahead
-  complaints_[c.view()].try_emplace(static_cast<uint32_t>(index), m);
+  defence_.complaints[c.view()].try_emplace(static_cast<uint32_t>(index), m);
   CountComplaints(now, out);
 }
 
 // f+1 committee members complain about the leader of our view: change it, and keep the
 // complaints for the next leader to commit.
 void PbftReplica::CountComplaints(TimeNs now, Effects& out) {
-  complaints_.erase(complaints_.begin(), complaints_.lower_bound(view_ > 0 && view_changing_ ? view_ - 1 : view_));
-  auto it = complaints_.find(view_);
-  if (it == complaints_.end() || view_changing_ || complaint_certs_.contains(view_)) return;
+  defence_.complaints.erase(defence_.complaints.begin(),
+                            defence_.complaints.lower_bound(view_ > 0 && view_changing_ ? view_ - 1 : view_));
+  auto it = defence_.complaints.find(view_);
+  if (it == defence_.complaints.end() || view_changing_ || defence_.complaint_certs.contains(view_)) return;
   const RoleEpoch& roles = CurrentRoles();
   const uint32_t leader = PrimaryOf(view_);
   std::vector<MessagePtr> cert;
@@ -157,8 +159,9 @@ void PbftReplica::CountComplaints(TimeNs now, Effects& out) {
   }
   if (cert.size() < config_.f + 1) return;
   cert.resize(config_.f + 1);
-  complaint_certs_[view_] = std::move(cert);
-  while (complaint_certs_.size() > kMaxComplaintViews) complaint_certs_.erase(complaint_certs_.begin());
+  defence_.complaint_certs[view_] = std::move(cert);
+  while (defence_.complaint_certs.size() > kMaxComplaintViews)
+    defence_.complaint_certs.erase(defence_.complaint_certs.begin());
   StartViewChange(now, view_ + 1, out);
 }
 
@@ -166,13 +169,13 @@ void PbftReplica::NoteDecided(TimeNs now, uint64_t seq, const Slot& slot, Effect
   if (!InCommittee() || Leads(seq, view_)) return;
   const uint32_t leader = LeaderOf(seq, view_);
   if (slot.commits.Has(leader)) return SampleLeaderLag(now, seq, 0, out);
-  decided_at_[seq] = now;
-  while (decided_at_.size() > config_.window) decided_at_.erase(decided_at_.begin());
+  defence_.decided_at[seq] = now;
+  while (defence_.decided_at.size() > config_.window) defence_.decided_at.erase(defence_.decided_at.begin());
 }
 
 void PbftReplica::NoteLeaderCommit(TimeNs now, const MessagePtr& m, bool authenticated, Effects& out) {
-  auto it = decided_at_.find(m->seq);
-  if (it == decided_at_.end() || m->view != view_ || view_changing_ ||
+  auto it = defence_.decided_at.find(m->seq);
+  if (it == defence_.decided_at.end() || m->view != view_ || view_changing_ ||
       m->sender != config_.members[LeaderOf(m->seq, view_)] || m->voter != m->sender) {
     return;
   }
@@ -182,19 +185,19 @@ void PbftReplica::NoteLeaderCommit(TimeNs now, const MessagePtr& m, bool authent
   }
   const TimeNs lag = now - it->second;
   const uint64_t seq = it->first;
-  decided_at_.erase(it);
+  defence_.decided_at.erase(it);
   SampleLeaderLag(now, seq, lag, out);
 }
 
 void PbftReplica::SampleLeaderLag(TimeNs now, uint64_t seq, TimeNs lag, Effects& out) {
-  if (leader_lag_view_ != view_) leader_lags_.clear(), leader_lag_view_ = view_;
-  leader_lags_.push_back(lag);
+  if (defence_.leader_lag_view != view_) defence_.leader_lags.clear(), defence_.leader_lag_view = view_;
+  defence_.leader_lags.push_back(lag);
   // A repaired loss delays the leader's COMMITs of a burst of slots at once (found at 2% loss), a
   // slow machine delays all of them: the median over many slots tells them apart.
   const size_t k = std::max<uint32_t>(1, config_.complaint_commit_slots);
-  while (leader_lags_.size() > k) leader_lags_.pop_front();
-  if (leader_lags_.size() < k) return;
-  const TimeNs median = UpperMedian({leader_lags_.begin(), leader_lags_.end()});
+  while (defence_.leader_lags.size() > k) defence_.leader_lags.pop_front();
+  if (defence_.leader_lags.size() < k) return;
+  const TimeNs median = UpperMedian({defence_.leader_lags.begin(), defence_.leader_lags.end()});
   if (median > config_.complaint_commit_lag) Complain(now, seq, static_cast<uint32_t>(median / kMillisecond), out);
 }
 

@@ -19,37 +19,16 @@ void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
 PbftReplica::PbftReplica(PbftConfig config, Identity identity)
     : config_(std::move(config)),
       identity_(identity),
-      n_(static_cast<uint32_t>(config_.members.size())),
-      roles_(RoleSchedule::Everyone(n_)) {
-  contiguous_members_ = !config_.members.empty();
-  for (uint32_t i = 0; i < config_.members.size(); ++i) {
-    contiguous_members_ = contiguous_members_ && config_.members[i] == config_.members[0] + i;
-  }
-  if (contiguous_members_) {
-    first_member_ = config_.members[0];
-    return;
-  }
-  NodeId top = 0;
-  for (NodeId m : config_.members) top = std::max(top, m);
-  index_of_.assign(config_.members.empty() ? 0 : top + 1, -1);
-  for (uint32_t i = 0; i < config_.members.size(); ++i) index_of_[config_.members[i]] = static_cast<int32_t>(i);
-}
-
-int PbftReplica::IndexOf(NodeId node) const {
-  if (contiguous_members_) {
-    const NodeId offset = node - first_member_;  // wraps above n_ when node < first_member_
-    return offset < n_ ? static_cast<int>(offset) : -1;
-  }
-  return node < index_of_.size() ? index_of_[node] : -1;
-}
+      members_(config_.members),
+      roles_(RoleSchedule::Everyone(members_.size())) {}
 
 size_t PbftReplica::state_entries() const {
-  size_t n = log_.size() + snapshots_.size() + waiting_.size() + pending_.size() + in_flight_.size() +
-             future_proposals_.size() + deferred_proposals_.size() + roles_.epochs().size() + proofs_.size() +
-             complaint_certs_.size();
-  for (const auto& [v, by] : complaints_) n += by.size();
-  for (const auto& [seq, votes] : checkpoint_votes_) n += votes.size();
-  for (const auto& [v, msgs] : view_change_msgs_) n += msgs.size();
+  size_t n = log_.size() + ckpt_.snapshots.size() + vc_.waiting.size() + proposer_.pending.size() +
+             proposer_.in_flight.size() + rep_.future_proposals.size() + vc_.deferred_proposals.size() +
+             roles_.epochs().size() + defence_.proofs.size() + defence_.complaint_certs.size();
+  for (const auto& [v, by] : defence_.complaints) n += by.size();
+  for (const auto& [seq, votes] : ckpt_.votes) n += votes.size();
+  for (const auto& [v, msgs] : vc_.msgs) n += msgs.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.executed.above.size() + rec.results.size();
   return n;
 }
@@ -58,19 +37,19 @@ std::string PbftReplica::BoundViolation() const {
   // Watermarks: every slot lies in (stable, stable + window]; so do proposals kept for later roles.
   if (!log_.empty() && (!InWindow(log_.begin()->first) || !InWindow(log_.rbegin()->first))) {
     return absl::StrFormat("log holds sequence numbers %d..%d outside its window (%d, %d]", log_.begin()->first,
-                           log_.rbegin()->first, stable_seq_, stable_seq_ + config_.window);
+                           log_.rbegin()->first, ckpt_.stable_seq, ckpt_.stable_seq + config_.window);
   }
-  if (!future_proposals_.empty() &&
-      (!InWindow(future_proposals_.begin()->first) || !InWindow(future_proposals_.rbegin()->first))) {
+  if (!rep_.future_proposals.empty() &&
+      (!InWindow(rep_.future_proposals.begin()->first) || !InWindow(rep_.future_proposals.rbegin()->first))) {
     return "proposals kept for later roles lie outside the window";
   }
-  if (deferred_proposals_.size() > config_.window) return "more deferred re-proposals than a window";
-  if (checkpoint_votes_.size() > kMaxCheckpointSeqs) return "CHECKPOINTs kept for too many sequence numbers";
-  if (view_change_msgs_.size() > kMaxFutureViews) return "VIEW-CHANGEs kept for too many views";
+  if (vc_.deferred_proposals.size() > config_.window) return "more deferred re-proposals than a window";
+  if (ckpt_.votes.size() > kMaxCheckpointSeqs) return "CHECKPOINTs kept for too many sequence numbers";
+  if (vc_.msgs.size() > kMaxFutureViews) return "VIEW-CHANGEs kept for too many views";
   // Own snapshots: taken every checkpoint interval up to what was executed, at most a window above
   // the stable one.
-  if (config_.checkpoint_interval > 0 && snapshots_.size() > config_.window / config_.checkpoint_interval + 1) {
-    return absl::StrFormat("%d snapshots kept above the stable checkpoint", snapshots_.size());
+  if (config_.checkpoint_interval > 0 && ckpt_.snapshots.size() > config_.window / config_.checkpoint_interval + 1) {
+    return absl::StrFormat("%d snapshots kept above the stable checkpoint", ckpt_.snapshots.size());
   }
   for (const auto& [c, rec] : clients_) {
     if (rec.results.size() > kKeptResults)
@@ -83,16 +62,16 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
   switch (in.kind) {
     case Input::Kind::kStart:
       // Start, or restart after a crash: timers did not survive, so re-arm what is owed.
-      batch_timer_armed_ = false;
-      vc_timer_armed_ = vc_running_ = false;
-      status_timer_armed_ = status_gap_armed_ = false;
+      timers_.Clear();
+      vc_.running = false;
+      repair_.gap_armed = false;
       ArmStatusTimer(now, out);
       if (view_changing_) {
         ArmViewChangeTimerOnQuorum(now, out);
-      } else if (!waiting_.empty() || AwaitsProposal()) {
+      } else if (!vc_.waiting.empty() || AwaitsProposal()) {
         ArmViewChangeTimer(now, out);
       }
-      if (fetching_seq_ > 0) out.SetTimer(kFetchTimer, now + config_.request_timeout / 4);
+      if (ckpt_.fetching_seq > 0) timers_.Set(kFetchTimer, now + config_.request_timeout / 4, out);
       TryPropose(now, out);
       return;
     case Input::Kind::kSubmit:
@@ -142,7 +121,8 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
 
 void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::Request& req = m->env.request();
-  if (req.client() != m->sender || IndexOf(m->sender) >= 0 || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
+  if (req.client() != m->sender || members_.Of(m->sender) >= 0 ||
+      !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
   }
@@ -159,51 +139,49 @@ void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
   if (!IsPrimary() || view_changing_) {
     // A client re-sent to everyone: the primary may be faulty. Make sure it has the request, and
     // suspect it if the request is not executed in time.
-    waiting_.try_emplace({req.client(), req.timestamp()}, m);
+    vc_.waiting.try_emplace({req.client(), req.timestamp()}, m);
     if (!view_changing_) out.Send(m, primary());
     StartWaiting(now, out);
     ArmStatusTimer(now, out);  // a request waiting is work: ask for what we may have missed
     return;
   }
-  if (!in_flight_.insert({req.client(), req.timestamp()}).second) return;  // duplicate
-  pending_.push_back(m);
+  if (!proposer_.in_flight.insert({req.client(), req.timestamp()}).second) return;  // duplicate
+  proposer_.pending.push_back(m);
   TryPropose(now, out);
 }
 
 void PbftReplica::TryPropose(TimeNs now, Effects& out) {
   if (view_changing_) return;
   if (!IsPrimary()) return HandOver(now, out);
-  while (!pending_.empty() && next_seq_ < stable_seq_ + config_.window && next_seq_ < proposal_limit_ &&
-         (!config_.drop_out_of_order || next_seq_ == last_executed_) && roles_.Known(next_seq_ + 1) &&
-         LeaderOf(next_seq_ + 1, view_) == config_.self_index) {
-    if (pending_.size() < config_.batch_size && !batch_due_) break;
-    size_t take = std::min<size_t>(config_.batch_size, pending_.size());
-    std::vector<MessagePtr> batch(pending_.begin(), pending_.begin() + take);
-    pending_.erase(pending_.begin(), pending_.begin() + take);
-    uint64_t seq = ++next_seq_;
+  while (!proposer_.pending.empty() && proposer_.next_seq < ckpt_.stable_seq + config_.window &&
+         proposer_.next_seq < proposer_.limit && (!config_.drop_out_of_order || proposer_.next_seq == last_executed_) &&
+         roles_.Known(proposer_.next_seq + 1) && LeaderOf(proposer_.next_seq + 1, view_) == config_.self_index) {
+    if (proposer_.pending.size() < config_.batch_size && !proposer_.batch_due) break;
+    size_t take = std::min<size_t>(config_.batch_size, proposer_.pending.size());
+    std::vector<MessagePtr> batch(proposer_.pending.begin(), proposer_.pending.begin() + take);
+    proposer_.pending.erase(proposer_.pending.begin(), proposer_.pending.begin() + take);
+    uint64_t seq = ++proposer_.next_seq;
     wire::Batch extras;
     AttachEvidence(extras);
     MessagePtr pp = SealPrePrepare(view_, seq, batch, identity_, &config_.members, out.ops,
                                    config_.vote_evidence ? &extras : nullptr, config_.defend);
     out.Send(pp, kToGroup);
-    batch_due_ = false;
+    proposer_.batch_due = false;
     AcceptPrePrepare(now, seq, pp, pp->batch_digest, out);
   }
-  if (pending_.empty()) {
-    if (batch_timer_armed_) out.CancelTimer(kBatchTimer);
-    batch_timer_armed_ = false;
-    batch_due_ = false;
-  } else if (!batch_timer_armed_ && !batch_due_) {
-    out.SetTimer(kBatchTimer, now + config_.batch_timeout);
-    batch_timer_armed_ = true;
+  if (proposer_.pending.empty()) {
+    timers_.Cancel(kBatchTimer, out);
+    proposer_.batch_due = false;
+  } else if (!timers_.Armed(kBatchTimer) && !proposer_.batch_due) {
+    timers_.Set(kBatchTimer, now + config_.batch_timeout, out);
   }
 }
 
 void PbftReplica::OnTimer(TimeNs now, uint64_t id, Effects& out) {
+  timers_.Fired(id);
   switch (id) {
     case kBatchTimer:
-      batch_timer_armed_ = false;
-      batch_due_ = true;
+      proposer_.batch_due = true;
       return TryPropose(now, out);
     case kViewChangeTimer:
       return OnViewChangeTimer(now, out);
@@ -215,21 +193,21 @@ void PbftReplica::OnTimer(TimeNs now, uint64_t id, Effects& out) {
 }
 
 void PbftReplica::SetProposalLimit(TimeNs now, uint64_t limit, Effects& out) {
-  proposal_limit_ = limit;
+  proposer_.limit = limit;
   TryPropose(now, out);
 }
 
 void PbftReplica::ProposeNoops(TimeNs now, uint64_t upto, Effects& out) {
   if (!IsPrimary() || view_changing_) return;
   // Whatever is pending goes out now, even as a partial batch; empty rounds become no-ops.
-  if (!pending_.empty()) {
-    batch_due_ = true;
+  if (!proposer_.pending.empty()) {
+    proposer_.batch_due = true;
     TryPropose(now, out);
   }
-  while (pending_.empty() && next_seq_ < upto && next_seq_ < stable_seq_ + config_.window &&
-         next_seq_ < proposal_limit_ && roles_.Known(next_seq_ + 1) &&
-         LeaderOf(next_seq_ + 1, view_) == config_.self_index) {
-    uint64_t seq = ++next_seq_;
+  while (proposer_.pending.empty() && proposer_.next_seq < upto &&
+         proposer_.next_seq < ckpt_.stable_seq + config_.window && proposer_.next_seq < proposer_.limit &&
+         roles_.Known(proposer_.next_seq + 1) && LeaderOf(proposer_.next_seq + 1, view_) == config_.self_index) {
+    uint64_t seq = ++proposer_.next_seq;
     wire::Batch extras;
     AttachEvidence(extras);
     MessagePtr pp = SealPrePrepare(view_, seq, {}, identity_, &config_.members, out.ops,
@@ -240,7 +218,7 @@ void PbftReplica::ProposeNoops(TimeNs now, uint64_t upto, Effects& out) {
 }
 
 bool PbftReplica::GroupIsAhead() const {
-  for (auto it = checkpoint_votes_.upper_bound(last_executed_); it != checkpoint_votes_.end(); ++it) {
+  for (auto it = ckpt_.votes.upper_bound(last_executed_); it != ckpt_.votes.end(); ++it) {
     for (const auto& [digest, signers] : it->second) {
       if (signers.size() >= config_.f + 1) return true;
     }
@@ -265,13 +243,13 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
   if (pp.view() != view_ || view_changing_ || !InWindow(pp.seq())) {
     // Above our window in our view: the group moved its low watermark and we missed the proof
     // (lost CHECKPOINTs). Ask: the answer to STATUS carries it.
-    if (pp.view() == view_ && !view_changing_ && pp.seq() > stable_seq_ + config_.window)
+    if (pp.view() == view_ && !view_changing_ && pp.seq() > ckpt_.stable_seq + config_.window)
       ArmStatusTimer(now, out, true);
     return;  // stale or not for now
   }
   if (!roles_.Known(pp.seq())) {
     // Its leader comes from roles we have not computed yet (we are behind in execution): keep it.
-    if (IndexOf(m->sender) >= 0) future_proposals_[pp.seq()] = m;
+    if (members_.Of(m->sender) >= 0) rep_.future_proposals[pp.seq()] = m;
     return;
   }
   uint32_t leader = LeaderOf(pp.seq(), view_);
@@ -291,7 +269,7 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
   for (int i = 0; i < pp.batch().requests_size(); ++i) {
     const wire::SignedRequest& r = pp.batch().requests(i);
     ++out.ops.verifies;
-    if (IndexOf(r.request().client()) >= 0 ||
+    if (members_.Of(r.request().client()) >= 0 ||
         !identity_.Verify(r.request().client(), m->request_digests[i], r.signature())) {
       ++out.rejected;
       return;
@@ -316,7 +294,8 @@ void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, cons
   slot.pre_prepare = std::move(pp);
   slot.proposed_at = now;
   slot.digest = digest;
-  next_seq_ = std::max(next_seq_, seq);  // what has been proposed (the next leader continues after it)
+  proposer_.next_seq =
+      std::max(proposer_.next_seq, seq);  // what has been proposed (the next leader continues after it)
   bool found = false;
   for (auto& [d, v] : slot.pre_prepared) {
     if (d == digest) v = std::max(v, view_), found = true;
@@ -347,7 +326,7 @@ void PbftReplica::AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, cons
     out.Send(slot.own_prepare, kToGroup);
     if (slot.prepares.Mark(config_.self_index)) slot.prepares.SetMatch(config_.self_index);
   }
-  if (seq == last_executed_ + 1) ++next_slot_progress_;
+  if (seq == last_executed_ + 1) ++repair_.next_slot_progress;
   Advance(seq, slot, now, out);
   ArmStatusTimer(now, out);
   // A proposal we accepted must execute in time, or its leader is suspect (see AwaitsProposal).
@@ -391,7 +370,7 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
     if (!is_prepare && config_.defend) NoteLeaderCommit(now, m, /*authenticated=*/false, out);
     return;
   }
-  int index = IndexOf(m->sender);
+  int index = members_.Of(m->sender);
   // (The leader proposes and never sends PREPAREs: a PREPARE of its is not counted, see Advance.)
   if (index < 0 || replica != m->sender || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
@@ -410,7 +389,7 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
   }
   if (!is_prepare && !slot.commits.Has(static_cast<uint32_t>(index))) slot.commit_msgs.push_back(m);
   Vote(is_prepare ? slot.prepares : slot.commits, index, m->vote_digest, slot);
-  if (seq == last_executed_ + 1) ++next_slot_progress_;
+  if (seq == last_executed_ + 1) ++repair_.next_slot_progress;
   ArmStatusTimer(now, out);
   Advance(seq, slot, now, out);
 }
@@ -430,7 +409,7 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
       roles.Count(slot.prepares.conflict) - (slot.prepares.conflict.size() > leader / 64 &&
                                              (slot.prepares.conflict[leader / 64] >> (leader % 64)) & 1) >=
           config_.f + 1) {
-    ++equivocations_seen_;
+    ++rep_.equivocations_seen;
     return StartViewChange(now, view_ + 1, out);
   }
   // A replica that executed this sequence number in an earlier view knows it is decided: the new
@@ -486,10 +465,10 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
     Execution ex{seq, view_, slot.digest, 0};
     for (const RequestId& r : BatchRequestIds(*slot.pre_prepare)) {
       ClientRecord& rec = clients_[r.client];
-      waited_done |= waiting_.erase({r.client, r.timestamp}) > 0;
+      waited_done |= vc_.waiting.erase({r.client, r.timestamp}) > 0;
       if (rec.Executed(r.timestamp)) continue;  // executed before: at most once
       ++ex.requests;
-      in_flight_.erase({r.client, r.timestamp});
+      proposer_.in_flight.erase({r.client, r.timestamp});
       if (config_.defer_execution) {
         rec.executed.Insert(r.timestamp);  // ordered; the global layer executes and answers
         continue;
@@ -507,7 +486,7 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
       if (slot.own_commit && roles.Votes(config_.self_index)) d.commits.push_back(slot.own_commit);
       for (const MessagePtr& c : slot.commit_msgs) {
         if (d.commits.size() >= CommitQuorum(roles.size(), config_.f)) break;
-        int index = IndexOf(c->sender);
+        int index = members_.Of(c->sender);
         if (Digest::FromBytes(c->env.commit().digest()) == slot.digest && roles.Votes(static_cast<uint32_t>(index))) {
           d.commits.push_back(c);
         }
@@ -544,17 +523,17 @@ void PbftReplica::SendReply(NodeId client, uint64_t timestamp, uint64_t result, 
 
 std::string PbftReplica::Describe() const {
   std::string s = absl::StrFormat("view %d%s executed %d stable %d %s", view_, view_changing_ ? " (changing)" : "",
-                                  last_executed_, stable_seq_, IsPrimary() ? "primary" : "backup");
-  if (IsPrimary()) absl::StrAppendFormat(&s, " proposed %d pending %d", next_seq_, pending_.size());
+                                  last_executed_, ckpt_.stable_seq, IsPrimary() ? "primary" : "backup");
+  if (IsPrimary()) absl::StrAppendFormat(&s, " proposed %d pending %d", proposer_.next_seq, proposer_.pending.size());
   uint64_t next = last_executed_ + 1;
   auto it = log_.find(next);
   uint32_t f = config_.f;
   if (view_changing_) {
-    auto vcs = view_change_msgs_.find(view_);
+    auto vcs = vc_.msgs.find(view_);
     absl::StrAppendFormat(&s, " phase view-change waiting for NEW-VIEW %d from replica %d (holds %d VIEW-CHANGEs)",
-                          view_, primary(), vcs == view_change_msgs_.end() ? 0 : vcs->second.size());
-  } else if (fetching_seq_ > 0) {
-    absl::StrAppendFormat(&s, " phase state-transfer waiting for STATE of checkpoint %d", fetching_seq_);
+                          view_, primary(), vcs == vc_.msgs.end() ? 0 : vcs->second.size());
+  } else if (ckpt_.fetching_seq > 0) {
+    absl::StrAppendFormat(&s, " phase state-transfer waiting for STATE of checkpoint %d", ckpt_.fetching_seq);
   } else if (it == log_.end() || !it->second.pre_prepare || it->second.view != view_) {
     absl::StrAppendFormat(&s, " seq %d phase idle waiting for PRE-PREPARE from replica %d", next, primary());
   } else if (!it->second.commit_sent) {
@@ -564,7 +543,7 @@ std::string PbftReplica::Describe() const {
     absl::StrAppendFormat(&s, " seq %d phase prepared waiting for COMMITs (%d of %d)", next,
                           Matching(next, it->second.commits), CommitQuorum(roles_.At(next).size(), f));
   }
-  if (!waiting_.empty()) absl::StrAppendFormat(&s, "; %d client requests waiting", waiting_.size());
+  if (!vc_.waiting.empty()) absl::StrAppendFormat(&s, "; %d client requests waiting", vc_.waiting.size());
   if (legacy_dropped_ > 0) {
     absl::StrAppendFormat(&s, "; dropped %d messages not for (view %d, seq %d) [legacy drop_out_of_order]",
                           legacy_dropped_, view_, next);

@@ -22,10 +22,13 @@
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
 #include "protocol/executed_timestamps.h"
+#include "protocol/member_index.h"
 #include "protocol/message.h"
 #include "protocol/pbft_certificates.h"
+#include "protocol/pbft_state.h"
 #include "protocol/replica.h"
 #include "protocol/role_schedule.h"
+#include "protocol/timer_table.h"
 #include "protocol/types.h"
 
 namespace geopbft {
@@ -125,23 +128,23 @@ class PbftReplica : public Replica {
   bool view_changing() const { return view_changing_; }
   uint64_t view_changes() const { return view_changes_installed_; }
   uint64_t last_executed() const override { return last_executed_; }
-  uint64_t stable_checkpoint() const { return stable_seq_; }
+  uint64_t stable_checkpoint() const { return ckpt_.stable_seq; }
   // The primary is the leader of the next sequence number to propose (with reputation the leader
   // may change between sequence numbers, at an epoch of the role schedule).
-  uint32_t primary_index() const { return LeaderOf(next_seq_ + 1, view_); }
+  uint32_t primary_index() const { return LeaderOf(proposer_.next_seq + 1, view_); }
   NodeId primary() const { return config_.members[primary_index()]; }
   bool IsPrimary() const override { return primary_index() == config_.self_index; }
   // Votes on the next sequence number to execute (with reputation: sits on its committee).
   bool InCommittee() const { return roles_.At(last_executed_ + 1).Votes(config_.self_index); }
   const RoleSchedule& roles() const { return roles_; }
   bool Leads(uint64_t seq, uint64_t view) const { return LeaderOf(seq, view) == config_.self_index; }
-  size_t pending_requests() const { return pending_.size(); }
+  size_t pending_requests() const { return proposer_.pending.size(); }
   size_t log_size() const override { return log_.size(); }
   // Everything the replica keeps that could grow with the run (for the memory-bound checks).
   size_t state_entries() const override;
   std::string BoundViolation() const override;
-  uint64_t state_transfers() const { return state_transfers_; }
-  uint64_t equivocations_seen() const { return equivocations_seen_; }
+  uint64_t state_transfers() const { return ckpt_.state_transfers; }
+  uint64_t equivocations_seen() const { return rep_.equivocations_seen; }
   const Digest& state_chain() const { return chain_; }
   const PbftConfig& config() const { return config_; }
 
@@ -167,9 +170,9 @@ class PbftReplica : public Replica {
   // waiting: sign and broadcast a complaint (once per view). `barred`: a proof against this member
   // was committed; stop carrying it.
   void Complain(TimeNs now, uint64_t round, uint32_t lag_ms, Effects& out);
-  void NoteBarred(NodeId culprit) { proofs_.erase(culprit), barred_.insert(culprit); }
-  size_t proofs_held() const { return proofs_.size(); }
-  uint64_t complaints_sent() const { return complaints_sent_; }
+  void NoteBarred(NodeId culprit) { defence_.proofs.erase(culprit), defence_.barred.insert(culprit); }
+  size_t proofs_held() const { return defence_.proofs.size(); }
+  uint64_t complaints_sent() const { return defence_.complaints_sent; }
 
  private:
   using VoteSet = PbftVoteSet;
@@ -182,8 +185,7 @@ class PbftReplica : public Replica {
     bool Executed(uint64_t ts) const { return executed.Contains(ts); }
     void Record(uint64_t ts, uint64_t result);
   };
-  // CHECKPOINT messages for one sequence number, by digest then signer index.
-  using CheckpointVotes = absl::btree_map<std::string, absl::btree_map<uint32_t, MessagePtr>>;
+  using CheckpointVotes = PbftCheckpointVotes;
 
   // pbft_replica.cc: normal case.
   void OnRequest(TimeNs now, const MessagePtr& m, Effects& out);
@@ -267,20 +269,13 @@ class PbftReplica : public Replica {
   bool ValidEvidence(const Message& m, OpCounts& ops) const;
   bool HoldsCommit(const wire::Envelope& e) const;
   void HandOver(TimeNs now, Effects& out);
-  bool InWindow(uint64_t seq) const { return seq > stable_seq_ && seq <= stable_seq_ + config_.window; }
-  int IndexOf(NodeId node) const;  // member index of a node id, or -1
+  bool InWindow(uint64_t seq) const { return seq > ckpt_.stable_seq && seq <= ckpt_.stable_seq + config_.window; }
   Slot& SlotFor(uint64_t seq) { return log_[seq]; }
   Slot& SlotInView(uint64_t seq);  // the slot, reset if it still holds an older view
 
   PbftConfig config_;
   Identity identity_;
-  // Member index by node id (-1: not a member). Groups are usually a contiguous range of ids (a
-  // cluster, or all replicas), answered by arithmetic; otherwise a table indexed by id. Every
-  // received message asks, so no hashing and, in the common case, no memory beyond the config.
-  NodeId first_member_ = 0;
-  bool contiguous_members_ = false;
-  std::vector<int32_t> index_of_;
-  uint32_t n_ = 0;  // group size
+  MemberIndex members_;
   uint64_t view_ = 0;
   bool view_changing_ = false;
   uint64_t view_changes_installed_ = 0;
@@ -288,73 +283,17 @@ class PbftReplica : public Replica {
   Digest chain_;  // hash chain of executed batches: the replicated application state
   absl::btree_map<uint64_t, Slot> log_;
   absl::btree_map<NodeId, ClientRecord> clients_;  // ordered: it is part of the checkpointed state
-
-  // Checkpoints.
-  uint64_t stable_seq_ = 0;
-  Digest stable_digest_;
-  std::vector<wire::Envelope> stable_proof_;          // 2f+1 signed CHECKPOINTs for stable_seq_
-  std::vector<MessagePtr> stable_proof_msgs_;         // the same, as received (empty after a state transfer)
-  std::string stable_snapshot_;                       // serialized StateSnapshot at stable_seq_
-  absl::btree_map<uint64_t, std::string> snapshots_;  // own snapshots above the stable checkpoint
-  absl::btree_map<uint64_t, CheckpointVotes> checkpoint_votes_;
-  uint64_t fetching_seq_ = 0;  // state transfer in progress towards at least this checkpoint
-  uint32_t fetch_attempt_ = 0;
-  uint64_t state_transfers_ = 0;
-
-  // View change.
-  uint32_t vc_attempts_ = 0;  // consecutive view changes without progress: back-off exponent
-  // Re-proposals of the installed NEW-VIEW above our window when we installed it (we were fetching
-  // the state it starts from), adopted as the window reaches them.
-  absl::btree_map<uint64_t, MessagePtr> deferred_proposals_;
-  bool vc_timer_armed_ = false;  // a view-change timer event is pending (at vc_timer_at_)
-  TimeNs vc_timer_at_ = 0;
-  bool vc_running_ = false;  // the request timeout runs (since vc_since_: start of the wait or last progress)
-  TimeNs vc_since_ = 0;
-  absl::btree_map<uint64_t, absl::btree_map<uint32_t, MessagePtr>> view_change_msgs_;  // view -> index
-  absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> waiting_;                   // requests not yet executed
-  MessagePtr last_new_view_;  // the NEW-VIEW of the current view, re-sent to replicas left behind
-
-  // Primary only.
-  uint64_t next_seq_ = 0;  // last sequence number assigned
-  std::deque<MessagePtr> pending_;
-  absl::flat_hash_set<std::pair<NodeId, uint64_t>> in_flight_;  // proposed or pending, not executed
-  bool batch_timer_armed_ = false;
-  bool batch_due_ = false;
-
   uint64_t legacy_dropped_ = 0;
-  bool status_timer_armed_ = false;
-  bool status_gap_armed_ = false;  // the status timer is set for a visible gap (short delay)
-  // A member at or past our position asked for repairs: it has work above, which we may not even
-  // know of (a PRE-PREPARE lost to us alone leaves nothing in our log to ask about).
-  bool status_peer_ahead_ = false;
-  uint64_t proposal_limit_ = UINT64_MAX;
-  uint64_t status_mark_ = 0;  // last_executed_ when the status timer was armed
-  // Messages accepted for the next sequence number to execute, and their count when the status
-  // timer was armed: a slot still gathering votes is slow, not lost, and asking for it would only
-  // make every member resend what is already on its way.
-  uint64_t next_slot_progress_ = 0;
-  uint64_t status_progress_mark_ = 0;
+  RoleSchedule roles_;  // reputation: who votes and leads at each sequence number
+  TimerTable timers_;   // kBatchTimer, kViewChangeTimer, kFetchTimer, kStatusTimer
 
-  // Reputation.
-  RoleSchedule roles_;
-  absl::btree_map<uint64_t, MessagePtr> future_proposals_;  // PRE-PREPAREs beyond known roles
-  uint64_t reported_upto_ = 0;                              // evidence attached up to this sequence number
-  uint64_t equivocations_seen_ = 0;                         // view changes started on proof of an equivocating leader
-
-  // Reputation's defence.
-  absl::btree_map<NodeId, wire::MisbehaviourProof> proofs_;  // held until committed (NoteBarred)
-  absl::btree_map<NodeId, uint64_t> proof_attached_at_;      // culprit -> sequence number last carried
-  absl::btree_set<NodeId> barred_;
-  absl::btree_map<uint64_t, absl::btree_map<uint32_t, MessagePtr>> complaints_;  // view -> complainer index
-  absl::btree_map<uint64_t, std::vector<MessagePtr>> complaint_certs_;           // view -> f+1, to commit
-  absl::btree_set<uint64_t> complained_;                                         // views we complained about
-  uint64_t complaints_sent_ = 0;
-  // The leader's own pace, next to its peers' (same region, so distance plays no part): how long
-  // after a slot was decided here the leader's COMMIT for it arrives. A leader on a slow or
-  // saturated machine answers late; loss drops single samples.
-  absl::btree_map<uint64_t, TimeNs> decided_at_;  // seq -> decided here, the leader's COMMIT not yet in
-  std::deque<TimeNs> leader_lags_;
-  uint64_t leader_lag_view_ = UINT64_MAX;
+  // By concern (protocol/pbft_state.h).
+  PbftProposer proposer_;
+  PbftCheckpoints ckpt_;
+  PbftViewChange vc_;
+  PbftRepair repair_;
+  PbftReputationState rep_;
+  PbftDefence defence_;
 };
 
 }  // namespace geopbft

@@ -22,11 +22,11 @@ constexpr int kMaxEvidenceRecords = 8;  // per proposal; older unreported sequen
 void PbftReplica::InstallRoles(TimeNs now, RoleEpoch e, uint64_t known_until, Effects& out) {
   roles_.Add(std::move(e));
   roles_.set_known_until(known_until);
-  roles_.ForgetBelow(std::min(stable_seq_, last_executed_) + 1);
+  roles_.ForgetBelow(std::min(ckpt_.stable_seq, last_executed_) + 1);
   // Proposals that waited for these roles.
-  while (!future_proposals_.empty() && roles_.Known(future_proposals_.begin()->first)) {
-    MessagePtr pp = future_proposals_.begin()->second;
-    future_proposals_.erase(future_proposals_.begin());
+  while (!rep_.future_proposals.empty() && roles_.Known(rep_.future_proposals.begin()->first)) {
+    MessagePtr pp = rep_.future_proposals.begin()->second;
+    rep_.future_proposals.erase(rep_.future_proposals.begin());
     OnPrePrepare(now, pp, out);
   }
   // Votes that waited for these roles (Advance may execute and garbage-collect: look slots up anew).
@@ -44,25 +44,25 @@ void PbftReplica::InstallRoles(TimeNs now, RoleEpoch e, uint64_t known_until, Ef
 // A leader whose turn is over (the next sequence number belongs to another) passes its pending
 // requests to the new leader; they become requests it waits for, like any backup's.
 void PbftReplica::HandOver(TimeNs now, Effects& out) {
-  if (pending_.empty() || !roles_.Known(next_seq_ + 1)) return;
-  for (const MessagePtr& r : pending_) {
+  if (proposer_.pending.empty() || !roles_.Known(proposer_.next_seq + 1)) return;
+  for (const MessagePtr& r : proposer_.pending) {
     const wire::Request& req = r->env.request();
-    in_flight_.erase({req.client(), req.timestamp()});
-    if (waiting_.try_emplace({req.client(), req.timestamp()}, r).second) out.Send(r, primary());
+    proposer_.in_flight.erase({req.client(), req.timestamp()});
+    if (vc_.waiting.try_emplace({req.client(), req.timestamp()}, r).second) out.Send(r, primary());
   }
-  pending_.clear();
-  if (batch_timer_armed_) out.CancelTimer(kBatchTimer);
-  batch_timer_armed_ = batch_due_ = false;
+  proposer_.pending.clear();
+  timers_.Cancel(kBatchTimer, out);
+  proposer_.batch_due = false;
   StartWaiting(now, out);
 }
 
 void PbftReplica::AttachEvidence(wire::Batch& batch) {
   if (!config_.vote_evidence) return;
   batch.set_proposer_view(view_);
-  uint64_t from = std::max(reported_upto_ + 1,
+  uint64_t from = std::max(rep_.reported_upto + 1,
                            last_executed_ >= kMaxEvidenceRecords ? last_executed_ - kMaxEvidenceRecords + 1 : 1);
   for (uint64_t seq = from; seq <= last_executed_; ++seq) {
-    reported_upto_ = seq;
+    rep_.reported_upto = seq;
     auto it = log_.find(seq);
     if (it == log_.end() || !it->second.committed || !it->second.pre_prepare) continue;
     const PbftSlot& slot = it->second;
@@ -93,7 +93,7 @@ bool PbftReplica::ValidEvidence(const Message& m, OpCounts& ops) const {
     for (const wire::Envelope& e : ev.commits()) {
       if (e.body_case() != wire::Envelope::kCommit) return false;
       const wire::Commit& c = e.commit();
-      int index = IndexOf(e.sender());
+      int index = members_.Of(e.sender());
       if (index < 0 || c.replica() != e.sender() || c.seq() != ev.seq() || c.view() != ev.view()) return false;
       uint32_t i = static_cast<uint32_t>(index);
       if (signers.size() <= i / 64) signers.resize(i / 64 + 1, 0), matching.resize(i / 64 + 1, 0);

@@ -18,45 +18,44 @@ constexpr uint64_t kSlotsPerStatus = 16;  // bounded work per STATUS
 }  // namespace
 
 void PbftReplica::ArmStatusTimer(TimeNs now, Effects& out, bool group_ahead) {
-  if (status_timer_armed_ || config_.drop_out_of_order) return;
+  if (timers_.Armed(kStatusTimer) || config_.drop_out_of_order) return;
   bool work_above =
-      group_ahead || log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty() || view_changing_;
+      group_ahead || log_.upper_bound(last_executed_) != log_.end() || !vc_.waiting.empty() || view_changing_;
   if (!work_above) return;
-  status_mark_ = last_executed_;
-  status_progress_mark_ = next_slot_progress_;
-  status_timer_armed_ = true;
-  out.SetTimer(kStatusTimer, now + std::max<TimeNs>(1, config_.request_timeout / 4));
+  repair_.mark = last_executed_;
+  repair_.progress_mark = repair_.next_slot_progress;
+  timers_.Set(kStatusTimer, now + std::max<TimeNs>(1, config_.request_timeout / 4), out);
 }
 
 // A later sequence number committed while the next one to execute did not: something of it was
 // lost (the group moved on). Ask soon, not a quarter of the request timeout later, or a replica on
 // a lossy link falls further behind with every loss.
 void PbftReplica::ArmGapStatusTimer(TimeNs now, Effects& out) {
-  if (status_gap_armed_ || config_.drop_out_of_order) return;
-  status_mark_ = last_executed_;
-  status_progress_mark_ = next_slot_progress_;
-  status_timer_armed_ = status_gap_armed_ = true;
-  out.SetTimer(kStatusTimer, now + std::max<TimeNs>(1, config_.request_timeout / 40));
+  if (repair_.gap_armed || config_.drop_out_of_order) return;
+  repair_.mark = last_executed_;
+  repair_.progress_mark = repair_.next_slot_progress;
+  repair_.gap_armed = true;
+  timers_.Set(kStatusTimer, now + std::max<TimeNs>(1, config_.request_timeout / 40), out);
 }
 
 void PbftReplica::OnStatusTimer(TimeNs now, Effects& out) {
-  status_timer_armed_ = status_gap_armed_ = false;
+  repair_.gap_armed = false;
   if (view_changing_) {
     // VIEW-CHANGEs lost to a partition or a lossy link are sent by nobody else: repeat ours until
     // the view is installed. (The new primary needs a quorum of them; those who installed the view
     // answer with its NEW-VIEW.) Without this, a view change short of its quorum when the network
     // heals waits for the doubled view-change timeout, and then again for the next.
-    auto vcs = view_change_msgs_.find(view_);
-    if (vcs != view_change_msgs_.end()) {
+    auto vcs = vc_.msgs.find(view_);
+    if (vcs != vc_.msgs.end()) {
       auto own = vcs->second.find(config_.self_index);
       if (own != vcs->second.end()) out.Send(own->second, kToGroup);
     }
   }
-  const bool stuck = last_executed_ == status_mark_ && next_slot_progress_ == status_progress_mark_;
-  if (stuck && (log_.upper_bound(last_executed_) != log_.end() || !waiting_.empty() || status_peer_ahead_)) {
+  const bool stuck = last_executed_ == repair_.mark && repair_.next_slot_progress == repair_.progress_mark;
+  if (stuck && (log_.upper_bound(last_executed_) != log_.end() || !vc_.waiting.empty() || repair_.peer_ahead)) {
     SendStatus(out);
   }
-  status_peer_ahead_ = false;
+  repair_.peer_ahead = false;
   ArmStatusTimer(now, out);
 }
 
@@ -67,13 +66,13 @@ void PbftReplica::SendStatus(Effects& out) {
   st->set_view(view_);
   st->set_last_executed(last_executed_);
   st->set_replica(identity_.self());
-  st->set_stable_seq(stable_seq_);
+  st->set_stable_seq(ckpt_.stable_seq);
   out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.members), out.ops), kToGroup);
 }
 
 void PbftReplica::OnStatus(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::Status& st = m->env.status();
-  int index = IndexOf(m->sender);
+  int index = members_.Of(m->sender);
   if (index < 0 || st.replica() != m->sender || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
@@ -84,27 +83,27 @@ void PbftReplica::OnStatus(TimeNs now, const MessagePtr& m, Effects& out) {
   uint32_t distance = (config_.self_index + n - static_cast<uint32_t>(index)) % n;
   bool follower = distance >= 1 && distance <= config_.f + 1;
   if (st.view() < view_) {
-    if (follower && last_new_view_) out.Send(last_new_view_, m->sender);
+    if (follower && vc_.last_new_view) out.Send(vc_.last_new_view, m->sender);
     return;
   }
   if (st.view() != view_ || view_changing_) return;
   if (st.last_executed() >= last_executed_ && log_.upper_bound(last_executed_) == log_.end()) {
     // The sender is stuck with work above a position we share or are behind: ask too, or a proposal
     // lost to us alone is never resent (found by the swarm, seed 315 of --protocol=geobft).
-    status_peer_ahead_ = true;
+    repair_.peer_ahead = true;
     ArmStatusTimer(now, out, true);
   }
-  if (follower && st.last_executed() < stable_seq_ && stable_seq_ > 0) {
+  if (follower && st.last_executed() < ckpt_.stable_seq && ckpt_.stable_seq > 0) {
     SendStableState(m->sender, out);  // it is below what we garbage-collected
-  } else if (st.stable_seq() < stable_seq_) {
+  } else if (st.stable_seq() < ckpt_.stable_seq) {
     // It executed up to our stable checkpoint but missed CHECKPOINTs (lost): its low watermark is
     // stuck, and with it every proposal above its window. The signed proof moves it. (Every member
     // that has it answers, not only the followers: they may be stuck the same way.)
-    for (const MessagePtr& c : stable_proof_msgs_) {
+    for (const MessagePtr& c : ckpt_.stable_proof_msgs) {
       if (c->sender != m->sender) out.Send(c, m->sender);
     }
   }
-  uint64_t from = std::max(st.last_executed(), stable_seq_) + 1;
+  uint64_t from = std::max(st.last_executed(), ckpt_.stable_seq) + 1;
   uint64_t slots = 0;
   for (auto it = log_.lower_bound(from); it != log_.end() && slots < kSlotsPerStatus; ++it) {
     const PbftSlot& slot = it->second;
@@ -115,14 +114,14 @@ void PbftReplica::OnStatus(TimeNs now, const MessagePtr& m, Effects& out) {
     if (!follower) continue;
     if (!slot.pre_prepare->env.macs().empty()) {
       out.Send(slot.pre_prepare, m->sender);
-    } else if (last_new_view_ && slots == 1) {
-      out.Send(last_new_view_, m->sender);  // a re-proposal: its proof is the NEW-VIEW
+    } else if (vc_.last_new_view && slots == 1) {
+      out.Send(vc_.last_new_view, m->sender);  // a re-proposal: its proof is the NEW-VIEW
     }
     if (!slot.committed) continue;
     // A decided slot: forward a commit certificate (2f+1 signed COMMITs), enough to execute.
     uint32_t commits = slot.own_commit ? 1 : 0;
     for (const MessagePtr& c : slot.commit_msgs) {
-      if (commits >= CommitQuorum(n_, config_.f)) break;
+      if (commits >= CommitQuorum(members_.size(), config_.f)) break;
       if (c->sender == m->sender || Digest::FromBytes(c->env.commit().digest()) != slot.digest) continue;
       out.Send(c, m->sender);
       ++commits;

@@ -18,44 +18,40 @@ namespace geopbft {
 // for something (a client's request, a proposal we accepted) and restarts on progress. Progress
 // does not re-arm the timer event (one event per execution would flood the event queue under
 // load): the pending event finds the later start and is set again for the rest.
-TimeNs PbftReplica::ViewChangeTimeout() const { return config_.request_timeout << std::min<uint32_t>(vc_attempts_, 8); }
+TimeNs PbftReplica::ViewChangeTimeout() const { return config_.request_timeout << std::min<uint32_t>(vc_.attempts, 8); }
 
-void PbftReplica::SetViewChangeEvent(TimeNs at, Effects& out) {
-  out.SetTimer(kViewChangeTimer, at);
-  vc_timer_armed_ = true;
-  vc_timer_at_ = at;
-}
+void PbftReplica::SetViewChangeEvent(TimeNs at, Effects& out) { timers_.Set(kViewChangeTimer, at, out); }
 
 void PbftReplica::ArmViewChangeTimer(TimeNs now, Effects& out) {
   if (view_changing_ && !ViewChangeQuorum()) return;  // see ArmViewChangeTimerOnQuorum
-  vc_running_ = true;
-  vc_since_ = now;
+  vc_.running = true;
+  vc_.since = now;
   SetViewChangeEvent(now + ViewChangeTimeout(), out);
 }
 
 void PbftReplica::StartWaiting(TimeNs now, Effects& out) {
-  if (view_changing_ || vc_running_) return;  // (a view change has its own timer)
-  vc_running_ = true;
-  vc_since_ = now;
-  if (!vc_timer_armed_ || vc_timer_at_ > now + ViewChangeTimeout()) SetViewChangeEvent(now + ViewChangeTimeout(), out);
+  if (view_changing_ || vc_.running) return;  // (a view change has its own timer)
+  vc_.running = true;
+  vc_.since = now;
+  if (!timers_.Armed(kViewChangeTimer) || timers_.At(kViewChangeTimer) > now + ViewChangeTimeout())
+    SetViewChangeEvent(now + ViewChangeTimeout(), out);
 }
 
 void PbftReplica::StopViewChangeTimer(Effects& out) {
-  if (vc_timer_armed_) out.CancelTimer(kViewChangeTimer);
-  vc_timer_armed_ = vc_running_ = false;
+  timers_.Cancel(kViewChangeTimer, out);
+  vc_.running = false;
 }
 
 void PbftReplica::OnViewChangeTimer(TimeNs now, Effects& out) {
-  vc_timer_armed_ = false;
   if (!view_changing_) {
     // Nothing left to wait for (executed meanwhile, e.g. by state transfer): no one to blame.
-    if (!vc_running_) return;
-    if (waiting_.empty() && !AwaitsProposal()) {
-      vc_running_ = false;
+    if (!vc_.running) return;
+    if (vc_.waiting.empty() && !AwaitsProposal()) {
+      vc_.running = false;
       return;
     }
-    if (now < vc_since_ + ViewChangeTimeout()) return SetViewChangeEvent(vc_since_ + ViewChangeTimeout(), out);
-    if (GroupIsAhead() || (config_.defer_execution && last_executed_ >= proposal_limit_)) {
+    if (now < vc_.since + ViewChangeTimeout()) return SetViewChangeEvent(vc_.since + ViewChangeTimeout(), out);
+    if (GroupIsAhead() || (config_.defer_execution && last_executed_ >= proposer_.limit)) {
       // f+1 replicas (one correct at least) checkpointed beyond what we executed: the group is
       // making progress and we are the one behind. Catch up instead of blaming the primary.
       // (GeoBFT: at the proposal limit the cluster waits for global execution, not for the
@@ -72,20 +68,20 @@ void PbftReplica::OnProgress(TimeNs now, bool waited_request_done, Effects& out)
   if (view_changing_) return;  // executing by state transfer is no progress of the new view
   // A primary executing others' requests is not off the hook for a request we wait for; without
   // such a request, any execution shows the view works.
-  if (!waited_request_done && !waiting_.empty()) return;
-  vc_attempts_ = 0;
-  if (waiting_.empty() && !AwaitsProposal()) {
-    vc_running_ = false;  // (a pending event finds nothing to do)
+  if (!waited_request_done && !vc_.waiting.empty()) return;
+  vc_.attempts = 0;
+  if (vc_.waiting.empty() && !AwaitsProposal()) {
+    vc_.running = false;  // (a pending event finds nothing to do)
     return;
   }
   // Progress: the rest get a fresh timeout.
-  vc_running_ = true;
-  vc_since_ = now;
-  if (!vc_timer_armed_) SetViewChangeEvent(now + ViewChangeTimeout(), out);
+  vc_.running = true;
+  vc_.since = now;
+  if (!timers_.Armed(kViewChangeTimer)) SetViewChangeEvent(now + ViewChangeTimeout(), out);
 }
 
 bool PbftReplica::AwaitsProposal() const {
-  for (auto it = log_.upper_bound(last_executed_); it != log_.end() && it->first <= stable_seq_ + config_.window;
+  for (auto it = log_.upper_bound(last_executed_); it != log_.end() && it->first <= ckpt_.stable_seq + config_.window;
        ++it) {
     // (A leader's own proposals are no reason to suspect itself.)
     if (it->second.pre_prepare && it->second.view == view_ && LeaderOf(it->first, view_) != config_.self_index) {
@@ -99,33 +95,33 @@ void PbftReplica::StartViewChange(TimeNs now, uint64_t new_view, Effects& out) {
   if (new_view <= view_ && (view_changing_ || new_view < view_)) return;
   if (!InCommittee()) {
     // A listener has no say: it keeps its requests with the leader and follows the NEW-VIEW.
-    for (const auto& [key, r] : waiting_) out.Send(r, primary());
-    if (!waiting_.empty()) ArmViewChangeTimer(now, out);
+    for (const auto& [key, r] : vc_.waiting) out.Send(r, primary());
+    if (!vc_.waiting.empty()) ArmViewChangeTimer(now, out);
     return;
   }
   view_ = new_view;
   view_changing_ = true;
-  ++vc_attempts_;
+  ++vc_.attempts;
   // Requests the old primary held become requests we wait for (and forward to the next primary).
-  for (const MessagePtr& r : pending_) {
-    waiting_.try_emplace({r->env.request().client(), r->env.request().timestamp()}, r);
+  for (const MessagePtr& r : proposer_.pending) {
+    vc_.waiting.try_emplace({r->env.request().client(), r->env.request().timestamp()}, r);
   }
-  pending_.clear();
-  in_flight_.clear();
-  if (batch_timer_armed_) out.CancelTimer(kBatchTimer);
-  batch_timer_armed_ = batch_due_ = false;
+  proposer_.pending.clear();
+  proposer_.in_flight.clear();
+  timers_.Cancel(kBatchTimer, out);
+  proposer_.batch_due = false;
 
   wire::Envelope env;
   wire::ViewChange* vc = env.mutable_view_change();
   vc->set_new_view(new_view);
   vc->set_replica(identity_.self());
-  vc->set_stable_seq(stable_seq_);
-  if (stable_seq_ > 0) {
-    vc->set_stable_digest(std::string(stable_digest_.view()));
-    for (const wire::Envelope& proof : stable_proof_) *vc->add_checkpoint_proof() = proof;
+  vc->set_stable_seq(ckpt_.stable_seq);
+  if (ckpt_.stable_seq > 0) {
+    vc->set_stable_digest(std::string(ckpt_.stable_digest.view()));
+    for (const wire::Envelope& proof : ckpt_.stable_proof) *vc->add_checkpoint_proof() = proof;
   }
   for (const auto& [seq, slot] : log_) {
-    if (seq <= stable_seq_ || seq > stable_seq_ + config_.window) continue;
+    if (seq <= ckpt_.stable_seq || seq > ckpt_.stable_seq + config_.window) continue;
     if (slot.has_prepared_claim) {
       wire::SlotClaim* p = vc->add_prepared();
       p->set_seq(seq);
@@ -143,9 +139,9 @@ void PbftReplica::StartViewChange(TimeNs now, uint64_t new_view, Effects& out) {
   MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
   out.Send(m, kToGroup);
   // VIEW-CHANGEs for views we left behind can no longer form a NEW-VIEW or make us join.
-  view_change_msgs_.erase(view_change_msgs_.begin(), view_change_msgs_.lower_bound(new_view));
-  deferred_proposals_.clear();
-  view_change_msgs_[new_view][config_.self_index] = m;
+  vc_.msgs.erase(vc_.msgs.begin(), vc_.msgs.lower_bound(new_view));
+  vc_.deferred_proposals.clear();
+  vc_.msgs[new_view][config_.self_index] = m;
   StopViewChangeTimer(out);
   ArmViewChangeTimerOnQuorum(now, out);
   ArmStatusTimer(now, out);  // repeats our VIEW-CHANGE until the view is installed
@@ -158,12 +154,12 @@ void PbftReplica::StartViewChange(TimeNs now, uint64_t new_view, Effects& out) {
 // view for the others instead of climbing views on its own, so that when they do suspect the
 // primary they find it in the view they move to.
 void PbftReplica::ArmViewChangeTimerOnQuorum(TimeNs now, Effects& out) {
-  if (view_changing_ && !vc_timer_armed_) ArmViewChangeTimer(now, out);
+  if (view_changing_ && !timers_.Armed(kViewChangeTimer)) ArmViewChangeTimer(now, out);
 }
 
 bool PbftReplica::ViewChangeQuorum() const {
-  auto it = view_change_msgs_.find(view_);
-  if (it == view_change_msgs_.end()) return false;
+  auto it = vc_.msgs.find(view_);
+  if (it == vc_.msgs.end()) return false;
   const RoleEpoch& roles = CurrentRoles();
   uint32_t voters = 0;
   for (const auto& [i, msg] : it->second) voters += roles.Votes(i);
@@ -172,7 +168,7 @@ bool PbftReplica::ViewChangeQuorum() const {
 
 void PbftReplica::OnViewChange(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::ViewChange& vc = m->env.view_change();
-  int index = IndexOf(m->sender);
+  int index = members_.Of(m->sender);
   if (index < 0 || !CheckAuth(*m, identity_, config_.self_index, out.ops)) {
     ++out.rejected;
     return;
@@ -180,20 +176,20 @@ void PbftReplica::OnViewChange(TimeNs now, const MessagePtr& m, Effects& out) {
   if (!CurrentRoles().Votes(static_cast<uint32_t>(index))) return;  // only the committee votes on views
   if (vc.new_view() < view_ || (vc.new_view() == view_ && !view_changing_)) {
     // The sender is behind: show it how this view was installed.
-    if (last_new_view_ && vc.new_view() <= view_) out.Send(last_new_view_, m->sender);
+    if (vc_.last_new_view && vc.new_view() <= view_) out.Send(vc_.last_new_view, m->sender);
     return;
   }
   if (!ValidateViewChange(vc, m->sender, vc.new_view(), group(), identity_, out.ops).ok()) {
     ++out.rejected;
     return;
   }
-  view_change_msgs_[vc.new_view()][static_cast<uint32_t>(index)] = m;
-  while (view_change_msgs_.size() > kMaxFutureViews) view_change_msgs_.erase(std::prev(view_change_msgs_.end()));
+  vc_.msgs[vc.new_view()][static_cast<uint32_t>(index)] = m;
+  while (vc_.msgs.size() > kMaxFutureViews) vc_.msgs.erase(std::prev(vc_.msgs.end()));
 
   // f+1 replicas want a view above ours: at least one correct replica suspects the primary. Join
   // the smallest such view (each sender counted once, at its smallest).
   absl::btree_map<uint32_t, uint64_t> smallest;
-  for (const auto& [v, msgs] : view_change_msgs_) {
+  for (const auto& [v, msgs] : vc_.msgs) {
     if (v <= view_) continue;
     for (const auto& [i, msg] : msgs) smallest.try_emplace(i, v);
   }
@@ -210,8 +206,8 @@ void PbftReplica::TryNewView(TimeNs now, Effects& out) {
   if (!view_changing_ || PrimaryOf(view_) != config_.self_index) return;
   const RoleEpoch& roles = CurrentRoles();
   const uint32_t m_size = roles.size();
-  auto it = view_change_msgs_.find(view_);
-  if (it == view_change_msgs_.end()) return;
+  auto it = vc_.msgs.find(view_);
+  if (it == vc_.msgs.end()) return;
   // Only the VIEW-CHANGEs of today's committee: one kept from a member that has become a listener
   // since (under reputation, roles move as we execute) makes the NEW-VIEW invalid under every epoch
   // (found by the swarm, seed 88 of --protocol=reputation).
@@ -239,7 +235,7 @@ void PbftReplica::TryNewView(TimeNs now, Effects& out) {
   }
   MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
   out.Send(m, kToGroup);
-  last_new_view_ = m;
+  vc_.last_new_view = m;
   // Re-run the plan on the NEW-VIEW's own copy so that the batches outlive the VIEW-CHANGE map.
   std::vector<const wire::ViewChange*> own;
   for (const wire::Envelope& e : m->env.new_view().view_changes()) own.push_back(&e.view_change());
@@ -264,7 +260,7 @@ void PbftReplica::OnNewView(TimeNs now, const MessagePtr& m, Effects& out) {
     if (config_.members[roles.Leader(nv.view())] != m->sender) continue;
     absl::StatusOr<NewViewPlan> plan = CheckNewView(nv, roles, out.ops);
     if (!plan.ok()) continue;
-    last_new_view_ = m;
+    vc_.last_new_view = m;
     InstallView(now, nv.view(), *plan, out);
     return;
   }
@@ -278,7 +274,7 @@ absl::StatusOr<NewViewPlan> PbftReplica::CheckNewView(const wire::NewView& nv, c
   std::vector<const wire::ViewChange*> vcs;
   absl::btree_set<NodeId> senders;
   for (const wire::Envelope& e : nv.view_changes()) {
-    int index = IndexOf(e.sender());
+    int index = members_.Of(e.sender());
     if (e.body_case() != wire::Envelope::kViewChange || !senders.insert(e.sender()).second || index < 0 ||
         !roles.Votes(static_cast<uint32_t>(index)) || !CheckEmbeddedSignature(e, e.sender(), identity_, ops) ||
         !ValidateViewChange(e.view_change(), e.sender(), nv.view(), group(), identity_, ops).ok()) {
@@ -312,7 +308,7 @@ MessagePtr PbftReplica::MakeProposal(uint64_t view, uint64_t seq, const Digest& 
   pp->set_seq(seq);
   pp->set_digest(std::string(digest.view()));
   if (batch) *pp->mutable_batch() = *batch;
-  m->env.set_sender(last_new_view_ ? last_new_view_->sender : config_.members[PrimaryOf(view)]);
+  m->env.set_sender(vc_.last_new_view ? vc_.last_new_view->sender : config_.members[PrimaryOf(view)]);
   m->type = MsgType::kPrePrepare;
   m->sender = m->env.sender();
   m->view = view;
@@ -322,16 +318,16 @@ MessagePtr PbftReplica::MakeProposal(uint64_t view, uint64_t seq, const Digest& 
 }
 
 void PbftReplica::AdoptDeferredProposals(TimeNs now, Effects& out) {
-  for (auto it = deferred_proposals_.begin(); it != deferred_proposals_.end();) {
+  for (auto it = vc_.deferred_proposals.begin(); it != vc_.deferred_proposals.end();) {
     const uint64_t seq = it->first;
-    if (seq > stable_seq_ + config_.window) break;  // (ordered: the rest lie above it too)
+    if (seq > ckpt_.stable_seq + config_.window) break;  // (ordered: the rest lie above it too)
     if (seq > last_executed_ && InWindow(seq)) {
       auto slot = log_.find(seq);
       if (slot == log_.end() || slot->second.view != view_ || !slot->second.pre_prepare) {
         AcceptPrePrepare(now, seq, it->second, it->second->batch_digest, out);
       }
     }
-    it = deferred_proposals_.erase(it);
+    it = vc_.deferred_proposals.erase(it);
   }
 }
 
@@ -340,25 +336,26 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
   view_changing_ = false;
   ++view_changes_installed_;
   ++out.views_installed;
-  view_change_msgs_.erase(view_change_msgs_.begin(), view_change_msgs_.upper_bound(view));
-  status_timer_armed_ = status_gap_armed_ = false;  // a timer set while changing views may be gone
+  vc_.msgs.erase(vc_.msgs.begin(), vc_.msgs.upper_bound(view));
+  timers_.Forget(kStatusTimer);  // a timer set while changing views may be gone
+  repair_.gap_armed = false;
   ArmStatusTimer(now, out);
-  if (plan.min_s > stable_seq_ && plan.min_s > last_executed_ && !config_.drop_out_of_order) {
+  if (plan.min_s > ckpt_.stable_seq && plan.min_s > last_executed_ && !config_.drop_out_of_order) {
     // The new view starts above what we have: fetch the certified state first.
-    fetching_seq_ = plan.min_s;
-    fetch_attempt_ = 0;
+    ckpt_.fetching_seq = plan.min_s;
+    ckpt_.fetch_attempt = 0;
     RequestState(now, out);
   }
   // Proposals continue after the re-proposed ones (whoever leads them).
-  next_seq_ = std::max(plan.max_s, std::max(plan.min_s, last_executed_));
-  deferred_proposals_.clear();
+  proposer_.next_seq = std::max(plan.max_s, std::max(plan.min_s, last_executed_));
+  vc_.deferred_proposals.clear();
   for (const Proposal& p : plan.proposals) {
     if (InWindow(p.seq)) {
       AcceptPrePrepare(now, p.seq, MakeProposal(view, p.seq, p.digest, p.batch), p.digest, out);
-    } else if (p.seq > stable_seq_ + config_.window) {
+    } else if (p.seq > ckpt_.stable_seq + config_.window) {
       // Above our window (we are fetching the state the view starts from): keep it for when the
       // window gets there. The NEW-VIEW, which peers resend, is old news by then.
-      deferred_proposals_[p.seq] = MakeProposal(view, p.seq, p.digest, p.batch);
+      vc_.deferred_proposals[p.seq] = MakeProposal(view, p.seq, p.digest, p.batch);
     }
   }
   // Requests we waited for go to the new primary (or, on the new primary, into the next batches).
@@ -371,23 +368,23 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
     }
   }
   if (IsPrimary()) {
-    for (const auto& key : reproposed) in_flight_.insert(key);
-    for (const auto& [key, r] : waiting_) {
+    for (const auto& key : reproposed) proposer_.in_flight.insert(key);
+    for (const auto& [key, r] : vc_.waiting) {
       auto rec = clients_.find(key.first);
       if (rec != clients_.end() && rec->second.Executed(key.second)) continue;
       if (reproposed.contains(key)) continue;
-      if (in_flight_.insert(key).second) pending_.push_back(r);
+      if (proposer_.in_flight.insert(key).second) proposer_.pending.push_back(r);
     }
-    waiting_.clear();
+    vc_.waiting.clear();
     StopViewChangeTimer(out);
     TryPropose(now, out);
   } else {
-    for (const auto& [key, r] : waiting_) {
+    for (const auto& [key, r] : vc_.waiting) {
       if (!reproposed.contains(key)) out.Send(r, primary());
     }
     // A fresh request timeout in the new view for what we still wait for (requests, re-proposals).
     StopViewChangeTimer(out);
-    if (!waiting_.empty() || AwaitsProposal()) ArmViewChangeTimer(now, out);
+    if (!vc_.waiting.empty() || AwaitsProposal()) ArmViewChangeTimer(now, out);
   }
   TryExecute(now, out);
 }
