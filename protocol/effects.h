@@ -59,6 +59,7 @@ struct RequestResult {
 };
 
 // GeoBFT: a batch committed by the local group at `seq` (the round), with its commit certificate.
+// (Reaches the global layer through PbftReplica::TakeDecisions, never the host.)
 struct LocalDecision {
   uint64_t seq = 0;
   uint64_t view = 0;
@@ -81,10 +82,10 @@ struct Effects {
   std::vector<TimerOp> timers;
   std::vector<Execution> executed;
   std::vector<RequestResult> results;  // of the requests in `executed`
-  std::vector<LocalDecision> decided;
   std::vector<Completion> completions;
   OpCounts ops;
-  uint32_t rejected = 0;              // inputs dropped as malformed, unauthenticated or out of place
+  uint32_t rejected = 0;  // inputs dropped as malformed, unauthenticated or out of place
+  // Observations for the host's metrics (GeoBFT reads them from PbftReplica::outcome()).
   uint64_t state_transferred_to = 0;  // a replica installed a certified state up to this sequence
   uint32_t views_installed = 0;       // NEW-VIEWs installed in this step
   // Reputation: roles re-selected after executing a round: (round, fingerprint of the scores and the
@@ -95,8 +96,8 @@ struct Effects {
   // Nothing for the world to see (rejections are only counted): most inputs (a vote short of a
   // quorum, a duplicate certificate) end so.
   bool Quiet() const {
-    return sends.empty() && timers.empty() && executed.empty() && results.empty() && decided.empty() &&
-           completions.empty() && roles_chosen.empty() && views_installed == 0 && state_transferred_to == 0;
+    return sends.empty() && timers.empty() && executed.empty() && results.empty() && completions.empty() &&
+           roles_chosen.empty() && views_installed == 0 && state_transferred_to == 0;
   }
   void SetTimer(uint64_t id, TimeNs at) { timers.push_back({id, at, false}); }
   void CancelTimer(uint64_t id) { timers.push_back({id, 0, true}); }
@@ -105,7 +106,6 @@ struct Effects {
     timers.clear();
     executed.clear();
     results.clear();
-    decided.clear();
     completions.clear();
     ops = {};
     rejected = 0;

@@ -21,23 +21,23 @@ void GeoBftReplica::TakeGlobalSnapshot() {
   }
   for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     wire::ClusterState* cs = snap.add_clusters();
-    if (scores_) scores_->Save(cl, *cs);
-    for (const auto& [first, e] : cluster_roles_[cl].epochs()) {
+    if (rep_.scores) rep_.scores->Save(cl, *cs);
+    for (const auto& [first, e] : rep_.cluster_roles[cl].epochs()) {
       wire::RoleEpochState* es = cs->add_epochs();
       es->set_first_seq(e.first_seq);
       for (uint32_t i : e.ranked) es->add_ranked(i);
       es->set_base_view(e.base_view);
     }
-    cs->set_known_until(cluster_roles_[cl].known_until());
+    cs->set_known_until(rep_.cluster_roles[cl].known_until());
   }
-  global_snapshots_[round] = snap.SerializeAsString();
-  while (global_snapshots_.size() > kKeptGlobalSnapshots) global_snapshots_.erase(global_snapshots_.begin());
+  catch_up_.snapshots[round] = snap.SerializeAsString();
+  while (catch_up_.snapshots.size() > kKeptGlobalSnapshots) catch_up_.snapshots.erase(catch_up_.snapshots.begin());
 }
 
 void GeoBftReplica::RequestGlobalState(TimeNs now, Effects& out) {
   // At most one request per repair period.
-  if (last_global_request_ >= 0 && now - last_global_request_ < config_.remote_timeout / 8) return;
-  last_global_request_ = now;
+  if (catch_up_.last_request >= 0 && now - catch_up_.last_request < config_.remote_timeout / 8) return;
+  catch_up_.last_request = now;
   wire::Envelope env;
   env.mutable_global_state_request()->set_round(next_round_);
   env.mutable_global_state_request()->set_replica(identity_.self());
@@ -64,11 +64,11 @@ void GeoBftReplica::OnGlobalStateRequest(const MessagePtr& m, Effects& out) {
     ++out.rejected;
     return;
   }
-  if (global_snapshots_.empty() || global_snapshots_.rbegin()->first < r.round()) return;  // nothing newer
+  if (catch_up_.snapshots.empty() || catch_up_.snapshots.rbegin()->first < r.round()) return;  // nothing newer
   wire::Envelope env;
   wire::GlobalState* st = env.mutable_global_state();
   st->set_replica(identity_.self());
-  for (const auto& [round, bytes] : global_snapshots_) {
+  for (const auto& [round, bytes] : catch_up_.snapshots) {
     if (round >= r.round()) st->add_snapshots(bytes);
   }
   out.Send(Seal(std::move(env), identity_, Auth::MacTo(m->sender), out.ops), m->sender);
@@ -89,7 +89,7 @@ void GeoBftReplica::OnGlobalState(TimeNs now, const MessagePtr& m, Effects& out)
     }
     if (snap.round() < next_round_) continue;
     out.ops.hashed_bytes += bytes.size();
-    Offer& offer = offers_[{snap.round(), std::string(Sha256(bytes).view())}];
+    GeoCatchUp::Offer& offer = catch_up_.offers[{snap.round(), std::string(Sha256(bytes).view())}];
     if (offer.bytes.empty()) offer.bytes = bytes;
     offer.senders.insert(m->sender);
     // f+1 identical snapshots from one cluster (whose f is meant): at least one from a correct
@@ -101,7 +101,7 @@ void GeoBftReplica::OnGlobalState(TimeNs now, const MessagePtr& m, Effects& out)
       return;
     }
   }
-  while (offers_.size() > kMaxOffers) offers_.erase(offers_.begin());
+  while (catch_up_.offers.size() > kMaxOffers) catch_up_.offers.erase(catch_up_.offers.begin());
 }
 
 void GeoBftReplica::InstallGlobalSnapshot(TimeNs now, const wire::GlobalSnapshot& snap, Effects& out) {
@@ -115,30 +115,29 @@ void GeoBftReplica::InstallGlobalSnapshot(TimeNs now, const wire::GlobalSnapshot
   }
   for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     const wire::ClusterState& cs = snap.clusters(static_cast<int>(cl));
-    if (scores_) scores_->Load(cl, cs);
+    if (rep_.scores) rep_.scores->Load(cl, cs);
     RoleSchedule roles = RoleSchedule::Everyone(static_cast<uint32_t>(config_.clusters[cl].size()));
     for (const wire::RoleEpochState& es : cs.epochs()) {
       roles.Add(RoleEpoch::Of(es.first_seq(), {es.ranked().begin(), es.ranked().end()}, es.base_view()));
     }
     roles.set_known_until(cs.known_until());
-    cluster_roles_[cl] = std::move(roles);
+    rep_.cluster_roles[cl] = std::move(roles);
   }
   // Forget what the snapshot covers.
   certs_.erase(certs_.begin(), certs_.upper_bound(snap.round()));
   presence_.ClearAll();
   for (uint64_t round = next_round_; round < next_round_ + presence_.span(); ++round) NotePresence(round);
   recent_.clear();
-  offers_.erase(offers_.begin(), offers_.lower_bound({next_round_, std::string()}));
-  remote_attempts_ = 0;
-  ++global_state_transfers_;
-  if (scores_) {
-    for (const auto& [first, e] : cluster_roles_[config_.cluster].epochs()) {
-      local_.InstallRoles(now, e, cluster_roles_[config_.cluster].known_until(), out);
+  catch_up_.offers.erase(catch_up_.offers.begin(), catch_up_.offers.lower_bound({next_round_, std::string()}));
+  remote_.attempts = 0;
+  ++catch_up_.state_transfers;
+  if (rep_.scores) {
+    for (const auto& [first, e] : rep_.cluster_roles[config_.cluster].epochs()) {
+      local_.InstallRoles(now, e, rep_.cluster_roles[config_.cluster].known_until(), out);
     }
   }
   local_.SetProposalLimit(now, next_round_ - 1 + config_.local.window, out);
-  AfterLocalStep(now, out);
-  TryExecuteRounds(now, out);
+  Settle(now, out, /*rounds_may_be_ready=*/true);
   ArmRemoteTimer(now, out);
 }
 

@@ -14,11 +14,11 @@ void GeoBftReplica::ArmRemoteTimer(TimeNs now, Effects& out) {
   auto it = certs_.find(next_round_);
   bool waiting = it != certs_.end();
   if (!waiting) {
-    if (remote_timer_armed_) out.CancelTimer(kRemoteTimer);
-    remote_timer_armed_ = false;
+    if (remote_.timer_armed) out.CancelTimer(kRemoteTimer);
+    remote_.timer_armed = false;
     return;
   }
-  if (remote_timer_armed_ && remote_timer_round_ == next_round_) return;
+  if (remote_.timer_armed && remote_.timer_round == next_round_) return;
   // A cluster whose certificate of a later round is here is not silent: ours was lost. Ask for a
   // repair soon rather than after the remote timeout meant for silent clusters.
   bool lost = false;
@@ -30,16 +30,16 @@ void GeoBftReplica::ArmRemoteTimer(TimeNs now, Effects& out) {
 }
 
 void GeoBftReplica::SetRemoteTimer(TimeNs now, bool lost, Effects& out) {
-  remote_timer_armed_ = true;
-  remote_timer_round_ = next_round_;
-  remote_timer_lost_ = lost;
+  remote_.timer_armed = true;
+  remote_.timer_round = next_round_;
+  remote_.timer_lost = lost;
   TimeNs timeout =
-      lost ? config_.remote_timeout / 8 : config_.remote_timeout << std::min<uint32_t>(remote_attempts_, 6);
+      lost ? config_.remote_timeout / 8 : config_.remote_timeout << std::min<uint32_t>(remote_.attempts, 6);
   out.SetTimer(kRemoteTimer, now + timeout);
 }
 
 void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
-  remote_timer_armed_ = false;
+  remote_.timer_armed = false;
   auto it = certs_.find(next_round_);
   if (it == certs_.end()) return;
   for (uint32_t c = 0; c < num_clusters_; ++c) {
@@ -47,17 +47,17 @@ void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
     if (c != config_.cluster && Missing(it->second[c].digest)) SendDrvc(c, next_round_, out);
   }
   FetchOwnCertificates(out);
-  ++remote_attempts_;
+  ++remote_.attempts;
   // Our own cluster decided a window beyond our global execution, or we have been waiting through
   // several timeouts: peers may have forgotten what we miss. Ask for a snapshot too.
-  if (local_.last_executed() >= next_round_ + config_.local.window || remote_attempts_ >= 3)
+  if (local_.last_executed() >= next_round_ + config_.local.window || remote_.attempts >= 3)
     RequestGlobalState(now, out);
   ArmRemoteTimer(now, out);
 }
 
 void GeoBftReplica::SendDrvc(uint32_t cluster, uint64_t round, Effects& out) {
   // Re-sent on every expiry of the remote timer: the request or its answer may have been lost.
-  silence_reported_.insert({cluster, round});
+  remote_.silence_reported.insert({cluster, round});
   wire::Envelope env;
   wire::RemoteViewChangeRequest* d = env.mutable_remote_view_change_request();
   d->set_cluster(cluster);
@@ -65,10 +65,10 @@ void GeoBftReplica::SendDrvc(uint32_t cluster, uint64_t round, Effects& out) {
   d->set_replica(identity_.self());
   out.Send(Seal(std::move(env), identity_, Auth::MacGroup(&config_.clusters[config_.cluster]), out.ops), kToGroup);
   // Count our own request like anyone's.
-  silence_reports_[{cluster, round}].insert(static_cast<uint32_t>(LocalIndexOf(identity_.self())));
+  remote_.silence_reports[{cluster, round}].insert(static_cast<uint32_t>(LocalIndexOf(identity_.self())));
   // We told the cluster already and still wait: the complaint or the certificate it answers with
   // (when it did decide the round) was lost. Tell it again.
-  if (remote_view_change_sent_.contains({cluster, round})) SendRvc(cluster, round, out);
+  if (remote_.view_change_sent.contains({cluster, round})) SendRvc(cluster, round, out);
 }
 
 // Asks f+1 peers (one correct at least) for our own cluster's certificates of the rounds our local
@@ -104,10 +104,10 @@ void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
     // A peer fetching our cluster's certificate (it skipped the round by state transfer).
     if (Has(d.round(), d.cluster())) {
       Certificate& c = certs_[d.round()][d.cluster()];
-      if (c.share || c.own.pre_prepare) out.Send(ShareOf(c, d.round(), out.ops), m->sender), ++repairs_sent_;
+      if (c.share || c.own.pre_prepare) out.Send(ShareOf(c, d.round(), out.ops), m->sender), ++remote_.repairs_sent;
     } else if (MessagePtr share = Recent(d.round(), d.cluster(), out.ops)) {
       out.Send(share, m->sender);
-      ++repairs_sent_;
+      ++remote_.repairs_sent;
     }
     return;
   }
@@ -115,20 +115,21 @@ void GeoBftReplica::OnDrvc(const MessagePtr& m, Effects& out) {
   // Repair: we hold the certificate (or executed it recently); the asker only lost it.
   if (Has(d.round(), d.cluster())) {
     out.Send(certs_[d.round()][d.cluster()].share, m->sender);
-    ++repairs_sent_;
+    ++remote_.repairs_sent;
     return;
   }
   if (d.round() < next_round_) {
-    if (MessagePtr share = Recent(d.round(), d.cluster(), out.ops)) out.Send(share, m->sender), ++repairs_sent_;
+    if (MessagePtr share = Recent(d.round(), d.cluster(), out.ops)) out.Send(share, m->sender), ++remote_.repairs_sent;
     return;
   }
-  auto& senders = silence_reports_[key];
+  auto& senders = remote_.silence_reports[key];
   senders.insert(static_cast<uint32_t>(index));
   uint32_t f = Faults(config_.cluster), n = static_cast<uint32_t>(config_.clusters[config_.cluster].size());
-  if (senders.size() >= f + 1 && !silence_reported_.contains(key)) SendDrvc(d.cluster(), d.round(), out);  // join
-  if (senders.size() >= CommitQuorum(n, f) && remote_view_change_sent_.insert(key).second) {
+  if (senders.size() >= f + 1 && !remote_.silence_reported.contains(key))
+    SendDrvc(d.cluster(), d.round(), out);  // join
+  if (senders.size() >= CommitQuorum(n, f) && remote_.view_change_sent.insert(key).second) {
     SendRvc(d.cluster(), d.round(), out);
-    ++remote_view_changes_sent_;
+    ++remote_.requests_sent;
   }
 }
 
@@ -157,27 +158,28 @@ void GeoBftReplica::OnRvc(TimeNs now, const MessagePtr& m, Effects& out) {
   // it straight back, and do not hold the complaint against the primary.
   if (Has(r.round(), config_.cluster)) {
     out.Send(ShareOf(certs_[r.round()][config_.cluster], r.round(), out.ops), m->sender);
-    ++repairs_sent_;
+    ++remote_.repairs_sent;
     return;
   }
   if (r.round() < next_round_) {
-    if (MessagePtr share = Recent(r.round(), config_.cluster, out.ops)) out.Send(share, m->sender), ++repairs_sent_;
+    if (MessagePtr share = Recent(r.round(), config_.cluster, out.ops))
+      out.Send(share, m->sender), ++remote_.repairs_sent;
     return;
   }
   std::pair<uint32_t, uint64_t> key{r.from_cluster(), r.round()};
-  auto& senders = remote_view_change_votes_[key];
+  auto& senders = remote_.view_change_votes[key];
   if (!senders.insert(m->sender).second) return;
   // Each remote replica told only its same-index peer: relay it (signed) so that all of us count.
-  if (LocalIndexOf(m->sender) < 0 && relayed_remote_view_changes_.insert({m->sender, r.round()}).second)
+  if (LocalIndexOf(m->sender) < 0 && remote_.relayed_view_changes.insert({m->sender, r.round()}).second)
     out.Send(m, kToGroup);
-  if (senders.size() < Faults(r.from_cluster()) + 1 || remote_view_change_acted_.contains(key)) return;
-  remote_view_change_acted_.insert(key);
+  if (senders.size() < Faults(r.from_cluster()) + 1 || remote_.view_change_acted.contains(key)) return;
+  remote_.view_change_acted.insert(key);
   // f+1 replicas of another cluster (one correct at least) say our primary is silent. Change it,
   // unless we are changing it already or just did.
-  bool recent = last_local_view_change_ >= 0 && now - last_local_view_change_ < config_.remote_timeout;
+  bool recent = remote_.last_local_view_change >= 0 && now - remote_.last_local_view_change < config_.remote_timeout;
   if (local_.view_changing() || recent) return;
   local_.SuspectPrimary(now, out);
-  AfterLocalStep(now, out);
+  Settle(now, out);
 }
 
 }  // namespace geopbft

@@ -33,18 +33,18 @@ GeoBftReplica::GeoBftReplica(GeoConfig config, Identity identity)
   Effects ignored;
   local_.SetProposalLimit(0, config_.local.window, ignored);
   for (uint32_t c = 0; c < num_clusters_; ++c) {
-    cluster_roles_.push_back(RoleSchedule::Everyone(static_cast<uint32_t>(config_.clusters[c].size())));
-    representative_.push_back(config_.clusters[c][0]);
+    rep_.cluster_roles.push_back(RoleSchedule::Everyone(static_cast<uint32_t>(config_.clusters[c].size())));
+    rep_.representative.push_back(config_.clusters[c][0]);
   }
   if (!config_.reputation) return;
   std::vector<uint32_t> faults(num_clusters_, config_.local.f);
-  scores_ = std::make_unique<ScoreBook>(config_.params, config_.clusters, faults);
+  rep_.scores = std::make_unique<ScoreBook>(config_.params, config_.clusters, faults);
   // Everyone starts equal: the first committee is the lowest indexes, led by index 0.
   const uint64_t known = uint64_t{config_.params.reselect_every} + config_.local.window;
   for (uint32_t c = 0; c < num_clusters_; ++c) {
-    RoleEpoch e = RoleEpoch::Of(1, scores_->Committee(c), 0);
-    cluster_roles_[c].Add(e);
-    cluster_roles_[c].set_known_until(known);
+    RoleEpoch e = RoleEpoch::Of(1, rep_.scores->Committee(c), 0);
+    rep_.cluster_roles[c].Add(e);
+    rep_.cluster_roles[c].set_known_until(known);
     if (c == config_.cluster) local_.InstallRoles(0, e, known, ignored);
   }
 }
@@ -92,8 +92,8 @@ MessagePtr GeoBftReplica::Recent(uint64_t round, uint32_t cluster, OpCounts& ops
 
 size_t GeoBftReplica::state_entries() const {
   size_t n = local_.state_entries() + certs_.size() * num_clusters_ + recent_.size() * num_clusters_ +
-             silence_reports_.size() + remote_view_change_votes_.size() + silence_reported_.size() +
-             remote_view_change_sent_.size() + remote_view_change_acted_.size();
+             remote_.silence_reports.size() + remote_.view_change_votes.size() + remote_.silence_reported.size() +
+             remote_.view_change_sent.size() + remote_.view_change_acted.size();
   for (const auto& [c, rec] : clients_) n += 1 + rec.above.size();
   for (const auto& [c, kept] : answers_) n += kept.size();
   return n;
@@ -126,7 +126,7 @@ std::string GeoBftReplica::BoundViolation() const {
     return absl::StrFormat("executed certificates kept since round %d (now %d)", next_round_ - recent_.size(),
                            next_round_);
   }
-  if (global_snapshots_.size() > kKeptGlobalSnapshots || offers_.size() > kMaxOffers)
+  if (catch_up_.snapshots.size() > kKeptGlobalSnapshots || catch_up_.offers.size() > kMaxOffers)
     return "global snapshots or offers beyond their caps";
   for (const auto& [c, kept] : answers_) {
     if (kept.size() > kKeptAnswers) return absl::StrFormat("%d answers kept for client %d", kept.size(), c);
@@ -135,14 +135,15 @@ std::string GeoBftReplica::BoundViolation() const {
 }
 
 void GeoBftReplica::Step(TimeNs now, const Input& in, Effects& out) {
+  local_.ClearOutcome();  // what the local PBFT reports, it reports for this step
   if (in.kind == Input::Kind::kTimer && in.timer == kRemoteTimer) return OnRemoteTimer(now, out);
   if (in.kind == Input::Kind::kStart) {
     // Start, or restart after a crash: the remote timer did not survive. Without re-arming it, a
     // replica that recovers waiting for a certificate sent while it was down never asks again
     // (found by the swarm, seed 587).
-    remote_timer_armed_ = false;
+    remote_.timer_armed = false;
     local_.Step(now, in, out);
-    AfterLocalStep(now, out);
+    Settle(now, out);
     ArmRemoteTimer(now, out);
     return;
   }
@@ -166,7 +167,7 @@ void GeoBftReplica::Step(TimeNs now, const Input& in, Effects& out) {
     }
   }
   local_.Step(now, in, out);
-  AfterLocalStep(now, out);
+  Settle(now, out);
 }
 
 bool GeoBftReplica::AnswerExecuted(const MessagePtr& m, Effects& out) {
@@ -195,13 +196,36 @@ void GeoBftReplica::SendReply(NodeId client, uint64_t timestamp, uint64_t result
   out.Send(Seal(std::move(env), identity_, Auth::MacTo(client), out.ops), client);
 }
 
-// The local PBFT group decided something (or changed view): take it into the global layer.
-void GeoBftReplica::AfterLocalStep(TimeNs now, Effects& out) {
+// GeoBFT's settle loop, run after anything that may have moved the local PBFT: what it reported
+// goes into the global layer, then the rounds now complete execute, which raises the local
+// primary's proposal limit and may let the group decide more; until nothing moves.
+// `rounds_may_be_ready`: a certificate or snapshot arrived, so try executing even if the local
+// group reported nothing.
+void GeoBftReplica::Settle(TimeNs now, Effects& out, bool rounds_may_be_ready) {
+  bool executed = false;
+  for (bool first = true;; first = false) {
+    const bool decided = TakeLocalOutcome(now, out);
+    if (!decided && !(first && rounds_may_be_ready)) break;
+    if (ExecuteReadyRounds(now, out)) {
+      executed = true;
+      remote_.attempts = 0;
+      // Flow control: the local primary stays within a window of global execution.
+      local_.SetProposalLimit(now, next_round_ - 1 + config_.local.window, out);
+      continue;
+    }
+    if (local_.outcome().decided.empty()) break;  // (a complaint of the pace monitor may decide)
+  }
+  if (executed) ArmRemoteTimer(now, out);
+}
+
+// What the local PBFT group reported this step (decisions, a new view, a state transfer), taken
+// into the global layer. False when it decided nothing new.
+bool GeoBftReplica::TakeLocalOutcome(TimeNs now, Effects& out) {
   // A state transfer skipped local decisions: our own cluster's certificates of those rounds are
   // missing from the global layer. Fetch them from our peers.
-  if (out.state_transferred_to > 0) FetchOwnCertificates(out);
-  if (out.views_installed > 0) {
-    last_local_view_change_ = now;
+  if (local_.outcome().state_transferred_to > 0) FetchOwnCertificates(out);
+  if (local_.outcome().views_installed > 0) {
+    remote_.last_local_view_change = now;
     // A new primary ships what the old one may not have: our certificates not yet executed.
     if (local_.IsPrimary()) {
       uint64_t started = 0;  // the last round other clusters started and ours has nothing for
@@ -218,11 +242,10 @@ void GeoBftReplica::AfterLocalStep(TimeNs now, Effects& out) {
       if (started > 0) local_.ProposeNoops(now, started, out);
     }
   }
-  if (out.decided.empty()) return;
-  std::vector<LocalDecision> decided;
-  decided.swap(out.decided);
+  std::vector<LocalDecision> decided = local_.TakeDecisions();
+  if (decided.empty()) return false;
   for (LocalDecision& d : decided) OnDecided(now, std::move(d), out);
-  TryExecuteRounds(now, out);
+  return true;
 }
 
 void GeoBftReplica::OnDecided(TimeNs now, LocalDecision d, Effects& out) {
@@ -264,7 +287,7 @@ void GeoBftReplica::ShareCertificate(uint64_t round, Effects& out) {
     const auto& members = config_.clusters[other];
     uint32_t n = static_cast<uint32_t>(members.size());
     if (config_.sharing == SharingMode::kPrimariesOnly) {
-      out.Send(share, members[cluster_roles_[other].At(round).Leader(remote_view_[other])]);
+      out.Send(share, members[rep_.cluster_roles[other].At(round).Leader(remote_view_[other])]);
       continue;
     }
     // f+1 receivers (at least one correct), rotating with the round to spread the relay work.
@@ -348,17 +371,17 @@ void GeoBftReplica::OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out)
   }
   // Other clusters started this round: if ours has nothing for it, our primary proposes no-ops.
   if (!Has(g.round(), config_.cluster)) local_.ProposeNoops(now, g.round(), out);
-  AfterLocalStep(now, out);  // the no-op may have decided at once (tiny clusters)
-  TryExecuteRounds(now, out);
+  Settle(now, out, /*rounds_may_be_ready=*/true);  // (the no-op may have decided at once: tiny clusters)
   ArmRemoteTimer(now, out);
   // A later certificate of a cluster we are still waiting on (timed as silent): ours was lost, ask
   // for the repair soon.
-  if (remote_timer_armed_ && !remote_timer_lost_ && g.round() > next_round_ && !Has(next_round_, g.cluster())) {
+  if (remote_.timer_armed && !remote_.timer_lost && g.round() > next_round_ && !Has(next_round_, g.cluster())) {
     SetRemoteTimer(now, true, out);
   }
 }
 
-void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
+// Executes every complete round from next_round_ on; true if any.
+bool GeoBftReplica::ExecuteReadyRounds(TimeNs now, Effects& out) {
   bool progressed = false;
   for (auto it = certs_.find(next_round_); it != certs_.end() && it->first == next_round_;
        it = certs_.find(next_round_)) {
@@ -415,22 +438,16 @@ void GeoBftReplica::TryExecuteRounds(TimeNs now, Effects& out) {
     auto forget = [done](auto& m) {
       for (auto i = m.begin(); i != m.end();) i = i->first.second <= done ? m.erase(i) : std::next(i);
     };
-    forget(silence_reports_);
-    forget(remote_view_change_votes_);
-    for (auto i = relayed_remote_view_changes_.begin(); i != relayed_remote_view_changes_.end();)
-      i = i->second <= done ? relayed_remote_view_changes_.erase(i) : std::next(i);
-    for (auto* s : {&silence_reported_, &remote_view_change_sent_, &remote_view_change_acted_}) {
+    forget(remote_.silence_reports);
+    forget(remote_.view_change_votes);
+    for (auto i = remote_.relayed_view_changes.begin(); i != remote_.relayed_view_changes.end();)
+      i = i->second <= done ? remote_.relayed_view_changes.erase(i) : std::next(i);
+    for (auto* s : {&remote_.silence_reported, &remote_.view_change_sent, &remote_.view_change_acted}) {
       for (auto i = s->begin(); i != s->end();) i = i->second <= done ? s->erase(i) : std::next(i);
     }
     progressed = true;
   }
-  if (progressed) {
-    remote_attempts_ = 0;
-    // Flow control: the local primary stays within a window of global execution.
-    local_.SetProposalLimit(now, next_round_ - 1 + config_.local.window, out);
-    AfterLocalStep(now, out);
-    ArmRemoteTimer(now, out);
-  }
+  return progressed;
 }
 
 std::string GeoBftReplica::Describe() const {

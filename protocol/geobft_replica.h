@@ -24,6 +24,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "protocol/executed_timestamps.h"
+#include "protocol/geobft_state.h"
 #include "protocol/pbft_replica.h"
 #include "protocol/replica.h"
 #include "protocol/reputation.h"
@@ -73,26 +74,26 @@ class GeoBftReplica : public Replica {
 
   const PbftReplica& local() const { return local_; }
   uint64_t next_round() const { return next_round_; }
-  uint64_t remote_view_changes_requested() const { return remote_view_changes_sent_; }
-  uint64_t repairs_sent() const { return repairs_sent_; }  // certificates re-sent on DRvc / Rvc
+  uint64_t remote_view_changes_requested() const { return remote_.requests_sent; }
+  uint64_t repairs_sent() const { return remote_.repairs_sent; }  // certificates re-sent on DRvc / Rvc
   // Certificates of rounds we led but skipped by state transfer, shipped once fetched.
   uint64_t late_shares() const { return late_shares_; }
-  uint64_t global_state_transfers() const { return global_state_transfers_; }
+  uint64_t global_state_transfers() const { return catch_up_.state_transfers; }
 
   // Reputation (null / empty without it): the committed score table, every cluster's roles, and
   // each cluster's representative as of the last executed round.
-  const ScoreBook* scores() const { return scores_.get(); }
-  const RoleSchedule& roles_of(uint32_t cluster) const { return cluster_roles_[cluster]; }
+  const ScoreBook* scores() const { return rep_.scores.get(); }
+  const RoleSchedule& roles_of(uint32_t cluster) const { return rep_.cluster_roles[cluster]; }
   // Role of member i of cluster c for the next round.
-  bool HasReputation() const override { return scores_ != nullptr; }
+  bool HasReputation() const override { return rep_.scores != nullptr; }
   Role RoleOf(uint32_t c, uint32_t i) const override;
   Role FirstRoleOf(uint32_t c, uint32_t i) const override;
-  double ScoreOf(uint32_t c, uint32_t i) const override { return scores_ ? scores_->Score(c, i) : 0; }
-  double eviction_threshold() const override { return scores_ ? scores_->params().eviction_threshold : 0; }
-  NodeId representative(uint32_t c) const { return representative_[c]; }
-  uint64_t representative_changes() const override { return representative_changes_; }
-  std::vector<Barred> barred() const override { return scores_ ? scores_->barred() : std::vector<Barred>{}; }
-  uint64_t depositions() const override { return scores_ ? scores_->depositions() : 0; }
+  double ScoreOf(uint32_t c, uint32_t i) const override { return rep_.scores ? rep_.scores->Score(c, i) : 0; }
+  double eviction_threshold() const override { return rep_.scores ? rep_.scores->params().eviction_threshold : 0; }
+  NodeId representative(uint32_t c) const { return rep_.representative[c]; }
+  uint64_t representative_changes() const override { return rep_.representative_changes; }
+  std::vector<Barred> barred() const override { return rep_.scores ? rep_.scores->barred() : std::vector<Barred>{}; }
+  uint64_t depositions() const override { return rep_.scores ? rep_.scores->depositions() : 0; }
 
  private:
   static bool Missing(const Digest& d) { return d == Digest(); }
@@ -112,14 +113,15 @@ class GeoBftReplica : public Replica {
 
   static const Message& CarrierOf(const Certificate& c);  // the message carrying its batch
   static const wire::Batch& BatchOf(const Certificate& c);
-  void AfterLocalStep(TimeNs now, Effects& out);
+  void Settle(TimeNs now, Effects& out, bool rounds_may_be_ready = false);
+  bool TakeLocalOutcome(TimeNs now, Effects& out);
   void OnDecided(TimeNs now, LocalDecision d, Effects& out);
   MessagePtr ShareOf(Certificate& c, uint64_t round, OpCounts& ops);
   void ShareCertificate(uint64_t round, Effects& out);
   void OnGlobalShare(TimeNs now, const MessagePtr& m, Effects& out);
   bool ValidCertificate(const Message& m, OpCounts& ops) const;
   static int CertificateSigners(const Message& m, const std::vector<NodeId>& members);
-  void TryExecuteRounds(TimeNs now, Effects& out);
+  bool ExecuteReadyRounds(TimeNs now, Effects& out);
   void ArmRemoteTimer(TimeNs now, Effects& out);
   void SetRemoteTimer(TimeNs now, bool lost, Effects& out);
   void OnRemoteTimer(TimeNs now, Effects& out);
@@ -175,46 +177,13 @@ class GeoBftReplica : public Replica {
   // state transfer leaves those answers to its peers.
   absl::btree_map<NodeId, absl::btree_map<uint64_t, uint64_t>> answers_;
 
-  // Remote view change.
-  bool remote_timer_armed_ = false;
-  uint64_t remote_timer_round_ = 0;
-  bool remote_timer_lost_ = false;  // armed short: a later certificate of a missing cluster is here
-  uint32_t remote_attempts_ = 0;
-  // DRVC: our peers reporting cluster C silent in a round ((C, round) -> their local indexes), and
-  // the (C, round) we reported ourselves; RVC: the (C, round) we told C about, and the complaints of
-  // other clusters about ours ((from cluster, round) -> their senders).
-  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<uint32_t>> silence_reports_;
-  absl::btree_set<std::pair<uint32_t, uint64_t>> silence_reported_, remote_view_change_sent_;
-  absl::btree_map<std::pair<uint32_t, uint64_t>, absl::btree_set<NodeId>> remote_view_change_votes_;
-  absl::btree_set<std::pair<uint32_t, uint64_t>> remote_view_change_acted_;
-  absl::btree_set<std::pair<NodeId, uint64_t>> relayed_remote_view_changes_;  // (remote sender, round) relayed locally
-  TimeNs last_local_view_change_ = -1;
-  uint64_t remote_view_changes_sent_ = 0;
-  uint64_t repairs_sent_ = 0;
   uint64_t late_shares_ = 0;
 
-  // Global catch-up: own snapshots (round -> serialized GlobalSnapshot, the latest two) and the
-  // snapshots peers offered, by (round, digest), with who offered them.
-  absl::btree_map<uint64_t, std::string> global_snapshots_;
-  struct Offer {
-    std::string bytes;
-    absl::btree_set<NodeId> senders;
-  };
-  absl::btree_map<std::pair<uint64_t, std::string>, Offer> offers_;
-  TimeNs last_global_request_ = -1;
-  uint64_t global_state_transfers_ = 0;
-
-  // Reputation.
-  std::unique_ptr<ScoreBook> scores_;
-  std::vector<RoleSchedule> cluster_roles_;
-  std::vector<NodeId> representative_;
-  uint64_t representative_changes_ = 0;
-
-  // The committee's pace monitor (see MeasurePace).
-  absl::btree_map<uint64_t, TimeNs> others_in_;  // round -> when the last other cluster's certificate came
-  std::deque<std::pair<TimeNs, TimeNs>> lags_;   // recent (lag, proposal time) under (lag_view_, lag_leader_)
-  uint64_t lag_view_ = 0;
-  uint32_t lag_leader_ = 0;
+  // By concern (protocol/geobft_state.h).
+  GeoRemoteViewChange remote_;
+  GeoCatchUp catch_up_;
+  GeoReputation rep_;
+  GeoPaceMonitor pace_;
 };
 
 }  // namespace geopbft

@@ -191,6 +191,7 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   }
   ++ckpt_.state_transfers;
   out.state_transferred_to = ckpt_.stable_seq;
+  if (config_.defer_execution) outcome_.state_transferred_to = ckpt_.stable_seq;
   AdoptDeferredProposals(now, out);
   TryExecute(now, out);  // buffered slots above the checkpoint may be ready
   OnProgress(now, true, out);

@@ -491,7 +491,7 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
           d.commits.push_back(c);
         }
       }
-      out.decided.push_back(std::move(d));
+      outcome_.decided.push_back(std::move(d));
     }
     // The application state: a hash chain over every executed batch.
     std::string link(chain_.view());

@@ -47,7 +47,7 @@ struct PbftConfig {
   bool drop_out_of_order = false;
   // TEST ONLY (checks.planted_bug QUORUM_2F): prepare and commit quorums one vote short.
   uint32_t planted_quorum_shortfall = 0;
-  // GeoBFT: a committed batch is a local decision (Effects::decided, with its commit certificate)
+  // GeoBFT: a committed batch is a local decision (LocalOutcome::decided, with its commit certificate)
   // for the global layer to share and execute; this replica neither executes it nor replies.
   bool defer_execution = false;
   // Reputation: proposals carry the signed COMMITs of earlier sequence numbers as evidence (and the
@@ -100,6 +100,15 @@ struct PbftSlot {
   // What we executed at this sequence number (kept across views until garbage collection).
   bool executed = false;
   Digest executed_digest;
+};
+
+// The typed channel from a group's PBFT to the layer above it (GeoBFT; PbftConfig::defer_execution):
+// what the group decided, and the NEW-VIEWs and certified states installed, since the layer last
+// cleared it (at the start of each of its steps).
+struct LocalOutcome {
+  std::vector<LocalDecision> decided;
+  uint32_t views_installed = 0;
+  uint64_t state_transferred_to = 0;  // 0: none
 };
 
 class PbftReplica : public Replica {
@@ -161,6 +170,10 @@ class PbftReplica : public Replica {
   // execution the primary may propose, asks an idle primary for no-op rounds, and starts a local
   // view change when other clusters report this cluster silent.
   void SetProposalLimit(TimeNs now, uint64_t limit, Effects& out);
+  // The channel to the global layer (see LocalOutcome).
+  const LocalOutcome& outcome() const { return outcome_; }
+  std::vector<LocalDecision> TakeDecisions() { return std::exchange(outcome_.decided, {}); }
+  void ClearOutcome() { outcome_ = {}; }
   void ProposeNoops(TimeNs now, uint64_t upto, Effects& out);
   void SuspectPrimary(TimeNs now, Effects& out) { StartViewChange(now, view_ + 1, out); }
   // Reputation hook: roles for sequence numbers from `e.first_seq` on, and roles now known up to
@@ -284,8 +297,9 @@ class PbftReplica : public Replica {
   absl::btree_map<uint64_t, Slot> log_;
   absl::btree_map<NodeId, ClientRecord> clients_;  // ordered: it is part of the checkpointed state
   uint64_t legacy_dropped_ = 0;
-  RoleSchedule roles_;  // reputation: who votes and leads at each sequence number
-  TimerTable timers_;   // kBatchTimer, kViewChangeTimer, kFetchTimer, kStatusTimer
+  RoleSchedule roles_;    // reputation: who votes and leads at each sequence number
+  TimerTable timers_;     // kBatchTimer, kViewChangeTimer, kFetchTimer, kStatusTimer
+  LocalOutcome outcome_;  // defer_execution: for the global layer
 
   // By concern (protocol/pbft_state.h).
   PbftProposer proposer_;

@@ -336,6 +336,7 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
   view_changing_ = false;
   ++view_changes_installed_;
   ++out.views_installed;
+  if (config_.defer_execution) ++outcome_.views_installed;
   vc_.msgs.erase(vc_.msgs.begin(), vc_.msgs.upper_bound(view));
   timers_.Forget(kStatusTimer);  // a timer set while changing views may be gone
   repair_.gap_armed = false;
