@@ -79,4 +79,16 @@ const scenario::Fault* FaultSchedule::LinkFault(NodeId a, NodeId b) const {
   return nullptr;
 }
 
+double FaultSchedule::SpeedOf(uint32_t replica, double base) const {
+  double speed = base;
+  for (size_t i = 0; i < faults_.size(); ++i) {
+    const scenario::Fault& g = faults_[i];
+    if (active_[i] && g.kind() == scenario::Fault::SLOW &&
+        std::count(g.replicas().begin(), g.replicas().end(), replica) > 0) {
+      speed = g.speed();
+    }
+  }
+  return speed;
+}
+
 }  // namespace geopbft

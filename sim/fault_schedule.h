@@ -29,6 +29,8 @@ class FaultSchedule {
   void Apply(const Transition& t);
 
   bool active(uint32_t i) const { return active_[i]; }
+  // Speed of a replica: that of the most recently listed active SLOW fault on it, else `base`.
+  double SpeedOf(uint32_t replica, double base) const;
   // An active partition separates the two nodes.
   bool Blocked(NodeId a, NodeId b) const;
   // The most recently started active LINK fault covering the two nodes' regions, or null.

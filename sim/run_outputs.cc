@@ -20,15 +20,14 @@ double Ms(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
 }  // namespace
 
 output::Summary SummaryOf(const Simulation& sim, const WallStats& wall) {
-  const scenario::Scenario& sc = sim.scenario();
   const double sim_s = static_cast<double>(sim.now()) / kSecond;
   const LatencyHistogram& lat = sim.latency();
   const auto count = [](uint64_t v) { return static_cast<double>(v); };
   output::Summary o;
-  o.set_scenario(sc.name());
-  o.set_protocol(scenario::Protocol::Kind_Name(sc.protocol().kind()));
-  o.set_seed(sc.seed());
-  o.set_clusters(sc.topology().clusters());
+  o.set_scenario(sim.label().scenario);
+  o.set_protocol(sim.label().protocol);
+  o.set_seed(sim.label().seed);
+  o.set_clusters(sim.topology().clusters);
   o.set_replicas(sim.num_replicas());
   o.set_f(sim.faults());
   o.set_sim_seconds(sim_s);
@@ -151,7 +150,6 @@ std::string ReputationCsv(const Simulation& sim) {
 }
 
 std::string HumanSummary(const Simulation& sim, const WallStats& wall, const std::string& out_dir) {
-  const scenario::Scenario& sc = sim.scenario();
   double sim_s = static_cast<double>(sim.now()) / kSecond;
   const LatencyHistogram& lat = sim.latency();
   std::string s = absl::StrFormat(
@@ -160,8 +158,8 @@ std::string HumanSummary(const Simulation& sim, const WallStats& wall, const std
       "  %d messages (%d lost), %.2f MB over the WAN, safety violations %d%s\n"
       "  %d events in %.2f s wall (%.2f M events/s), trace digest %s\n"
       "  outputs in %s\n",
-      sc.name(), scenario::Protocol::Kind_Name(sc.protocol().kind()), sim.num_replicas(), sc.topology().clusters(),
-      sim.faults(), sc.seed(), sim_s, sim.completed_requests(),
+      sim.label().scenario, sim.label().protocol, sim.num_replicas(), sim.topology().clusters, sim.faults(),
+      sim.label().seed, sim_s, sim.completed_requests(),
       sim_s > 0 ? static_cast<double>(sim.completed_requests()) / sim_s : 0, Ms(lat.Quantile(0.5)),
       Ms(lat.Quantile(0.99)), sim.messages_sent(), sim.messages_lost(), static_cast<double>(sim.wan_bytes()) / 1e6,
       sim.safety_violations(), sim.stalled() ? ", STALLED (see stall.txt)" : "", sim.events(), wall.wall_seconds,

@@ -1,23 +1,10 @@
 #include "sim/simulation.h"
 
 #include <algorithm>
-#include <cmath>
 
-#include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "sim/distribution.h"
-#include "sim/region_catalog.h"
-#include "sim/scenario_loader.h"
 
 namespace geopbft {
-namespace {
-
-double NsToMs(TimeNs t) { return static_cast<double>(t) / kMillisecond; }
-
-}  // namespace
-
 Simulation::~Simulation() = default;
 
 void Simulation::Run(const std::function<void(double)>& progress) {
@@ -25,12 +12,10 @@ void Simulation::Run(const std::function<void(double)>& progress) {
   for (uint32_t c = 0; c < clients_.size(); ++c) {
     ClientHost& h = clients_[c];
     if (h.idle) continue;
-    h.fx.Clear();
-    h.sm->Step(0, Input::Start(), h.fx);
-    ApplyClientEffects(c);
-    if (scenario_.workload().mode() == scenario::Workload::OPEN_LOOP) ScheduleNextArrival(c);
+    StepClient(c, Input::Start());
+    if (opts_.open_loop) ScheduleNextArrival(c);
   }
-  Schedule(interval_, {EventKind::kSample, 0, 0, 0, 0, nullptr});
+  Schedule(opts_.interval, {EventKind::kSample, 0, 0, 0, 0, nullptr});
   const auto& transitions = faults_->transitions();
   for (uint32_t i = 0; i < transitions.size(); ++i) {
     Schedule(transitions[i].at, {EventKind::kFault, 0, 0, 0, i, nullptr});
@@ -38,20 +23,20 @@ void Simulation::Run(const std::function<void(double)>& progress) {
 
   uint64_t next_progress = 1 << 16;
   while (!queue_.empty() && !stop_ && !interrupted_) {
-    if (queue_.top_time() > end_) break;
+    if (queue_.top_time() > opts_.end) break;
     Event ev = queue_.Pop(&now_);
     ++events_;
     Dispatch(ev);
     if (progress && events_ >= next_progress) {
       next_progress += 1 << 16;
-      progress(static_cast<double>(now_) / static_cast<double>(end_));
+      progress(static_cast<double>(now_) / static_cast<double>(opts_.end));
     }
   }
   if (interrupted_) return;  // nothing more to account: the caller discards the run
-  if (!stop_) now_ = end_;
+  if (!stop_) now_ = opts_.end;
   // The last partial interval, so that timeseries.csv covers the whole run.
-  if (samples_.empty() || last_sample_ < now_) Sample();
-  trace_.Finish(now_);
+  if (samples().empty() || last_sample_ < now_) Sample();
+  obs_->all.Finish(now_);
   if (progress) progress(1.0);
 }
 
@@ -62,10 +47,7 @@ void Simulation::OnTimerEvent(const Event& ev) {
   if (it == timers.pending.end() || it->second != ev.generation) return;  // cancelled/replaced
   if (client) {
     timers.pending.erase(it);
-    uint32_t c = ev.target - static_cast<uint32_t>(replicas_.size());
-    clients_[c].fx.Clear();
-    clients_[c].sm->Step(now_, Input::Timer(ev.timer_id), clients_[c].fx);
-    return ApplyClientEffects(c);
+    return StepClient(ev.target - static_cast<uint32_t>(replicas_.size()), Input::Timer(ev.timer_id));
   }
   // Still pending until the replica takes it: the step on its CPU now (or queued before it) may
   // replace or cancel it, and then it must not fire (found by the swarm, seed 109 of
@@ -74,47 +56,9 @@ void Simulation::OnTimerEvent(const Event& ev) {
   return OnReplicaInput(ev.target, Input::Timer(ev.timer_id, ev.generation), 0);
 }
 
-// Every event goes to the trace (its digest is the run's fingerprint), whether or not it is written.
-void Simulation::TraceEvent(const Event& ev) {
-  TraceRecord rec;
-  rec.time = now_;
-  rec.kind = static_cast<uint32_t>(ev.kind);
-  rec.target = ev.target;
-  rec.source = ev.source;
-  if (ev.kind == EventKind::kDeliver) {
-    rec.msg_type = static_cast<uint32_t>(ev.msg->type);
-    rec.view = ev.msg->view;
-    rec.seq = ev.msg->seq;
-    rec.extra = ev.msg->wire_size;
-  } else if (ev.kind == EventKind::kTimer || ev.kind == EventKind::kFault) {
-    rec.extra = ev.timer_id;
-  }
-  trace_.Record(rec, [&]() -> std::string_view {
-    // (Only when the trace is written.)
-    rec.client = ev.kind != EventKind::kSample && ev.kind != EventKind::kFault && ev.kind != EventKind::kDelayedSend &&
-                 IsClient(ev.target);
-    switch (ev.kind) {
-      case EventKind::kDeliver:
-        return MsgTypeName(ev.msg->type);
-      case EventKind::kTimer:
-        return "timer";
-      case EventKind::kCpuDone:
-        return "cpu-done";
-      case EventKind::kSubmit:
-        return "submit";
-      case EventKind::kSample:
-        return "sample";
-      case EventKind::kFault:
-        return "fault";
-      case EventKind::kDelayedSend:
-        return "delayed-send";
-    }
-    return "";
-  });
-}
-
 void Simulation::Dispatch(Event& ev) {
-  TraceEvent(ev);
+  // Every event goes to the trace (its digest is the run's fingerprint), whether or not it is written.
+  obs_->all.Event(now_, {ev.kind, ev.target, ev.source, ev.timer_id, ev.msg.get()});
   switch (ev.kind) {
     case EventKind::kDeliver:
       return Deliver(ev.target, ev.msg);
@@ -129,14 +73,12 @@ void Simulation::Dispatch(Event& ev) {
     }
     case EventKind::kSubmit: {
       uint32_t c = ev.target - static_cast<uint32_t>(replicas_.size());
-      clients_[c].fx.Clear();
-      clients_[c].sm->Step(now_, Input::Submit(), clients_[c].fx);
-      ApplyClientEffects(c);
+      StepClient(c, Input::Submit());
       return ScheduleNextArrival(c);
     }
     case EventKind::kSample:
       Sample();
-      if (!stop_) Schedule(now_ + interval_, {EventKind::kSample, 0, 0, 0, 0, nullptr});
+      if (!stop_) Schedule(now_ + opts_.interval, {EventKind::kSample, 0, 0, 0, 0, nullptr});
       return;
     case EventKind::kFault:
       return ApplyFault(faults_->transitions()[ev.timer_id]);
@@ -152,33 +94,10 @@ void Simulation::Dispatch(Event& ev) {
   }
 }
 
-// A Byzantine behaviour turning on: at its start time, or (for one that waits for a round) at the
-// first sample that finds it on.
-void Simulation::NoteByzantineStarts() {
-  for (uint32_t r = 0; r < replicas_.size(); ++r) {
-    ReplicaHost& h = replicas_[r];
-    for (size_t b = 0; b < h.byzantine.size(); ++b) {
-      if (!h.byzantine[b].Active(now_, h.sm->rounds_executed()) || !byzantine_noted_.insert({r, b}).second) continue;
-      const TimeNs at = h.byzantine[b].starts_at();
-      run_events_.push_back({static_cast<double>(at >= 0 ? at : now_) / kSecond, "byzantine", r,
-                             static_cast<int64_t>(h.cluster), h.byzantine[b].Name()});
-    }
-  }
-}
-
-void Simulation::NoteEvent(std::string kind, int64_t replica, int64_t cluster, std::string detail) {
-  run_events_.push_back({static_cast<double>(now_) / kSecond, std::move(kind), replica, cluster, std::move(detail)});
-}
-
 void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
   faults_->Apply(t);
   const scenario::Fault& f = faults_->fault(t.fault);
-  {
-    std::string detail = scenario::Fault::Kind_Name(f.kind());
-    if (f.replicas_size() > 0) absl::StrAppend(&detail, " replicas ", absl::StrJoin(f.replicas(), " "));
-    if (f.regions_size() > 0) absl::StrAppend(&detail, " regions ", absl::StrJoin(f.regions(), " "));
-    NoteEvent(t.start ? "fault_start" : "fault_end", f.replicas_size() == 1 ? f.replicas(0) : -1, -1, detail);
-  }
+  obs_->all.Fault(now_, {t.start, f});
   switch (f.kind()) {
     case scenario::Fault::CRASH:
       for (uint32_t r : f.replicas()) {
@@ -202,17 +121,7 @@ void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
       return;
     case scenario::Fault::SLOW:
       // The speed of each replica is that of the most recently started active SLOW fault on it.
-      for (uint32_t r : f.replicas()) {
-        ReplicaHost& h = replicas_[r];
-        h.speed = h.base_speed;
-        for (int i = 0; i < scenario_.faults_size(); ++i) {
-          const scenario::Fault& g = scenario_.faults(i);
-          if (faults_->active(i) && g.kind() == scenario::Fault::SLOW &&
-              std::count(g.replicas().begin(), g.replicas().end(), r) > 0) {
-            h.speed = g.speed();
-          }
-        }
-      }
+      for (uint32_t r : f.replicas()) replicas_[r].speed = faults_->SpeedOf(r, replicas_[r].base_speed);
       return;
     case scenario::Fault::PARTITION:
     case scenario::Fault::LINK:
@@ -221,26 +130,20 @@ void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
 }
 
 void Simulation::ScheduleNextArrival(uint32_t c) {
-  double mean_ms = 1e3 / scenario_.workload().rate_per_client_tps();
-  TimeNs gap = std::max<TimeNs>(1, MsToNs(clients_[c].rng.Exponential(mean_ms)));
+  TimeNs gap = std::max<TimeNs>(1, MsToNs(clients_[c].rng.Exponential(opts_.arrival_mean_ms)));
   Schedule(now_ + gap, {EventKind::kSubmit, static_cast<NodeId>(replicas_.size() + c), 0, 0, 0, nullptr});
 }
 
 void Simulation::Deliver(NodeId to, const MessagePtr& m) {
-  ++messages_delivered_;
-  if (IsClient(to)) {
-    uint32_t c = to - static_cast<uint32_t>(replicas_.size());
-    clients_[c].fx.Clear();
-    clients_[c].sm->Step(now_, Input::Deliver(m), clients_[c].fx);
-    return ApplyClientEffects(c);
-  }
+  obs_->all.Delivered(now_, to);
+  if (IsClient(to)) return StepClient(to - static_cast<uint32_t>(replicas_.size()), Input::Deliver(m));
   ReplicaHost& h = replicas_[to];
   if (h.crashed) return;  // lost with the crashed host
   ReplicaStats& st = h.stats;
   ++st.messages_received;
   st.bytes_received += m->wire_size;
   if (h.legacy_drops && h.sm->LegacyDropOnArrival(*m)) return;
-  if (inbox_limit_ > 0 && (h.busy || now_ < h.busy_until) && h.inbox_bytes + m->wire_size > inbox_limit_) {
+  if (opts_.inbox_limit > 0 && (h.busy || now_ < h.busy_until) && h.inbox_bytes + m->wire_size > opts_.inbox_limit) {
     ++st.inbox_dropped;  // the receive buffer is full: the replica is too slow for its load
     ++inbox_dropped_;
     return;
@@ -321,14 +224,9 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
   ReplicaHost& h = replicas_[r];
   Effects& fx = h.fx;
   h.stats.rejected += fx.rejected;
+  obs_->all.ReplicaStepped(now_, {r, h.cluster, topo_.GroupOf(r), h.byzantine.empty(), fx, *h.sm});
   for (const Outgoing& o : fx.sends) {
     if (o.msg->type == MsgType::kPrepare || o.msg->type == MsgType::kCommit) ++h.stats.votes_sent;
-    if (sent_log_ != nullptr && (o.msg->type == MsgType::kPrePrepare || o.msg->type == MsgType::kCommit ||
-                                 o.msg->type == MsgType::kCheckpoint)) {
-      std::fprintf(sent_log_, "%lld %lld %s\n", static_cast<long long>(now_),
-                   o.to == kToGroup ? -1LL : static_cast<long long>(o.to),
-                   absl::BytesToHexString(EncodeMessage(*o.msg)).c_str());
-    }
     if (o.to == kToGroup) {
       for (NodeId member : *h.group) {
         if (member != r) Transmit(r, member, o.msg, h.rng);
@@ -338,35 +236,18 @@ void Simulation::ApplyReplicaEffects(uint32_t r) {
     }
   }
   ApplyTimers(r, h.timers, fx.timers);
-  if (fx.views_installed > 0 && installed_views_.insert({topo_.geo ? h.cluster : 0, h.sm->view()}).second) {
-    ++view_changes_;
-    ++interval_view_changes_;
-    ++cluster_stats_[h.cluster].view_changes;
-    NoteEvent("view_change", r, topo_.geo ? h.cluster : -1, absl::StrCat("view ", h.sm->view()));
-  }
-  if (fx.state_transferred_to > 0) ++state_transfers_;
-  if (h.byzantine.empty()) {
-    for (const auto& [round, fingerprint] : fx.roles_chosen) {
-      auto [it, first] = roles_by_round_.try_emplace(round, fingerprint);
-      if (!first && it->second != fingerprint && role_disagreements_++ == 0) {
-        first_role_disagreement_ = absl::StrFormat("replica %d chose other roles after round %d at %.6f s", r, round,
-                                                   static_cast<double>(now_) / kSecond);
-      }
-      while (roles_by_round_.size() > 4096) roles_by_round_.erase(roles_by_round_.begin());
-    }
-  }
-  if (h.byzantine.empty()) {
-    for (const RequestResult& x : fx.results) replies_.OnExecuted(r, x, now_);
-  }
   for (const Execution& ex : fx.executed) {
-    if (h.byzantine.empty()) agreement_.OnExecuted(r, ex, now_);
     if (record_executions_) h.history.push_back(ex);
     ++h.stats.executed_batches;
     h.stats.executed_requests += ex.requests;
-    ++interval_executed_;
-    last_progress_ = now_;
   }
   fx.Clear();
+}
+
+void Simulation::StepClient(uint32_t c, const Input& in) {
+  clients_[c].fx.Clear();
+  clients_[c].sm->Step(now_, in, clients_[c].fx);
+  ApplyClientEffects(c);
 }
 
 void Simulation::ApplyClientEffects(uint32_t c) {
@@ -374,16 +255,8 @@ void Simulation::ApplyClientEffects(uint32_t c) {
   NodeId self = static_cast<NodeId>(replicas_.size() + c);
   for (const Outgoing& o : h.fx.sends) Transmit(self, o.to, o.msg, h.rng);
   ApplyTimers(self, h.timers, h.fx.timers);
-  for (const Completion& done : h.fx.completions) {
-    replies_.OnAccepted(self, done);
-    ++completed_;
-    ++cluster_stats_[h.cluster].completed;
-    ++interval_completed_;
-    latency_total_.Record(done.completed - done.submitted);
-    latency_interval_.Record(done.completed - done.submitted);
-  }
-  bool fixed = scenario_.workload().mode() == scenario::Workload::FIXED_COUNT;
-  if (fixed && !h.fx.completions.empty() && h.sm->done() &&
+  obs_->all.ClientStepped(now_, {self, h.cluster, h.fx});
+  if (opts_.fixed_count && !h.fx.completions.empty() && h.sm->done() &&
       std::all_of(clients_.begin(), clients_.end(), [](const ClientHost& x) { return x.idle || x.sm->done(); })) {
     stop_ = true;  // every request answered: the experiment is over
   }
@@ -405,109 +278,44 @@ void Simulation::ApplyTimers(NodeId node, Timers& timers, const std::vector<Time
 void Simulation::Transmit(NodeId from, NodeId to, const MessagePtr& m, Rng& rng) {
   Network::Transit t = network_->Send(now_, from, to, m->wire_size, rng, faults_->LinkFault(from, to));
   t.lost = t.lost || faults_->Blocked(from, to);
-  ++messages_sent_;
-  ++messages_by_type_[static_cast<size_t>(m->type) % messages_by_type_.size()];
-  ++interval_messages_;
-  total_bytes_ += m->wire_size;
-  if (t.wan) {
-    cluster_stats_[IsClient(from) ? clients_[from - replicas_.size()].cluster : replicas_[from].cluster].wan_bytes +=
-        m->wire_size;
-    wan_bytes_ += m->wire_size;
-    interval_wan_ += m->wire_size;
-  }
-  if (!IsClient(from)) {
+  const bool from_client = IsClient(from);
+  obs_->all.Transmit(now_,
+                     {from, to, *m, from_client ? clients_[from - replicas_.size()].cluster : replicas_[from].cluster,
+                      from_client, t.wan, t.lost});
+  if (!from_client) {
     ++replicas_[from].stats.messages_sent;
     replicas_[from].stats.bytes_sent += m->wire_size;
   }
-  if (t.lost) {
-    ++messages_lost_;
-    return;
-  }
+  if (t.lost) return;
   Schedule(t.arrival, {EventKind::kDeliver, to, from, 0, 0, m});
 }
 
+// The world as observers may see it: each replica through its protocol-neutral view.
+std::vector<ReplicaAtSample> Simulation::ReplicasNow() const {
+  std::vector<ReplicaAtSample> out;
+  out.reserve(replicas_.size());
+  for (const ReplicaHost& h : replicas_) {
+    out.push_back({h.sm.get(), h.cluster, h.crashed, &h.byzantine, h.inbox.size(),
+                   std::max(h.busy_until, h.busy ? h.cpu_done_at : 0)});
+  }
+  return out;
+}
+
 void Simulation::Sample() {
-  IntervalSample s;
-  s.time_s = static_cast<double>(now_) / kSecond;
-  NoteByzantineStarts();
-  double span_s = static_cast<double>(now_ - last_sample_) / kSecond;
+  const std::vector<ReplicaAtSample> replicas = ReplicasNow();
+  std::vector<ClientAtSample> clients;
+  clients.reserve(clients_.size());
+  uint64_t outstanding = 0;
+  for (const ClientHost& c : clients_) {
+    clients.push_back({c.sm->outstanding(), c.sm->completed()});
+    outstanding += c.sm->outstanding();
+  }
+  const TimeNs since = last_sample_;
   last_sample_ = now_;
-  s.completed = interval_completed_;
-  s.throughput_tps = span_s > 0 ? static_cast<double>(interval_completed_) / span_s : 0;
-  s.latency_p50_ms = NsToMs(latency_interval_.Quantile(0.5));
-  s.latency_p99_ms = NsToMs(latency_interval_.Quantile(0.99));
-  s.executed_batches = interval_executed_;
-  s.messages = interval_messages_;
-  s.wan_bytes = interval_wan_;
-  s.view_changes = interval_view_changes_;
-  interval_view_changes_ = 0;
-  for (const ClientHost& c : clients_) s.outstanding += c.sm->outstanding();
-  samples_.push_back(s);
-  if (topo_.reputation) {
-    SampleReputation(span_s);
-  } else {
-    // Without reputation every replica votes: Byzantine ones are on the committee while active.
-    for (ReplicaHost& h : replicas_) {
-      if (!h.crashed && std::any_of(h.byzantine.begin(), h.byzantine.end(), [&](const ByzantineBehaviour& b) {
-            return b.Active(now_, h.sm->rounds_executed());
-          })) {
-        byzantine_in_committee_s_ += span_s;
-      }
-    }
-  }
-  interval_completed_ = interval_executed_ = interval_messages_ = interval_wan_ = 0;
-  latency_interval_.Clear();
-  for (uint32_t r = 0; r < replicas_.size(); ++r) {
-    const ReplicaHost& h = replicas_[r];
-    if (!h.byzantine.empty()) continue;
-    auto note = [&](Peak& p, size_t v) {
-      if (v > p.value) p = {v, r, s.time_s};
-    };
-    note(peak_log_, h.sm->log_size());
-    note(peak_state_, h.sm->state_entries());
-    if (h.crashed) continue;
-    if (std::string bound = h.sm->BoundViolation(); !bound.empty() && bound_violations_++ == 0) {
-      first_bound_violation_ = absl::StrFormat("at %.3f s replica %d: %s", s.time_s, r, bound);
-    }
-  }
-  if (s.outstanding == 0) last_progress_ = now_;
-  DetectStall();
+  obs_->all.Sample(now_, {since, replicas, clients, outstanding});
+  if (obs_->stall.stalled()) stop_ = true;
 }
 
-void Simulation::DetectStall() {
-  if (stalled_ || now_ - last_progress_ < stall_after_) return;
-  stalled_ = true;
-  stop_ = true;
-  std::string& r = stall_report_;
-  absl::StrAppendFormat(&r,
-                        "stall detected at %.3f s: no replica executed anything for %.3f s while "
-                        "client requests were outstanding\n\n",
-                        static_cast<double>(now_) / kSecond, static_cast<double>(now_ - last_progress_) / kSecond);
-  for (uint32_t i = 0; i < replicas_.size(); ++i) {
-    const ReplicaHost& h = replicas_[i];
-    // (A CPU busy far past now is a replica buried in work: its inbox waits for it.)
-    const TimeNs busy_until = std::max(h.busy_until, h.busy ? h.cpu_done_at : 0);
-    absl::StrAppendFormat(
-        &r, "replica %d (cluster %d, %s)%s: %s; inbox %d%s\n", i, h.cluster, topo_.region_names[i],
-        h.crashed ? " CRASHED" : "", h.sm->Describe(), h.inbox.size(),
-        busy_until > now_ ? absl::StrFormat(", CPU busy until %.3f s", static_cast<double>(busy_until) / kSecond) : "");
-  }
-  for (uint32_t c = 0; c < clients_.size(); ++c) {
-    absl::StrAppendFormat(&r, "client %d (%s): %d requests outstanding, %d completed\n", replicas_.size() + c,
-                          topo_.region_names[replicas_.size() + c], clients_[c].sm->outstanding(),
-                          clients_[c].sm->completed());
-  }
-}
-
-int Simulation::Observer() const {
-  int best = -1;
-  uint64_t furthest = 0;
-  for (uint32_t i = 0; i < replicas_.size(); ++i) {
-    const ReplicaHost& h = replicas_[i];
-    if (!h.byzantine.empty() || h.crashed) continue;
-    if (best < 0 || h.sm->last_executed() > furthest) best = static_cast<int>(i), furthest = h.sm->last_executed();
-  }
-  return best;
-}
+int Simulation::MostAdvanced() const { return MostAdvancedHonest(ReplicasNow()); }
 
 }  // namespace geopbft

@@ -15,42 +15,29 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/btree_map.h"
-#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "protocol/client.h"
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
 #include "protocol/replica.h"
-#include "protocol/reputation.h"
 #include "scenarios/scenario.pb.h"
-#include "sim/agreement_checker.h"
+#include "sim/bounds_observer.h"
 #include "sim/byzantine.h"
 #include "sim/cpu_model.h"
 #include "sim/event_queue.h"
 #include "sim/fault_schedule.h"
-#include "sim/latency_histogram.h"
+#include "sim/metrics_observer.h"
 #include "sim/network.h"
-#include "sim/reply_checker.h"
+#include "sim/observer.h"
+#include "sim/reputation_observer.h"
 #include "sim/rng.h"
+#include "sim/run_events.h"
+#include "sim/safety_observer.h"
+#include "sim/stall_observer.h"
 #include "sim/topology.h"
-#include "sim/trace.h"
+#include "sim/trace_observer.h"
 
 namespace geopbft {
-
-// One row of timeseries.csv.
-struct IntervalSample {
-  double time_s = 0;
-  double throughput_tps = 0;
-  double latency_p50_ms = 0;
-  double latency_p99_ms = 0;
-  uint64_t completed = 0;
-  uint64_t executed_batches = 0;
-  uint64_t messages = 0;
-  uint64_t wan_bytes = 0;
-  uint64_t view_changes = 0;
-  uint64_t outstanding = 0;
-};
 
 struct ReplicaStats {
   uint64_t messages_sent = 0, bytes_sent = 0;
@@ -77,53 +64,51 @@ class Simulation {
 
   // `run --trace`: every PRE-PREPARE, COMMIT and CHECKPOINT a replica sends (as sent, Byzantine
   // rewriting included) goes to `sink` as "<time_ns> <to or -1> <hex envelope>" for the auditor.
-  void RecordSentMessages(std::FILE* sink) { sent_log_ = sink; }
+  void RecordSentMessages(std::FILE* sink);
 
   // Tests: keep every replica's executed (position, digest) sequence.
   void RecordExecutions() { record_executions_ = true; }
   const std::vector<Execution>& executions(uint32_t r) const { return replicas_[r].history; }
 
-  // Results.
-  const scenario::Scenario& scenario() const { return scenario_; }
+  // What run this is (for outputs): the scenario's name, protocol and seed.
+  struct Label {
+    std::string scenario, protocol;
+    uint64_t seed = 0;
+  };
+  const Label& label() const { return label_; }
+  const Topology& topology() const { return topo_; }
+
+  // Results (the observers', see sim/observer.h).
   TimeNs now() const { return now_; }
   uint64_t events() const { return events_; }
-  std::string trace_digest() const { return trace_.DigestHex(); }
-  uint64_t completed_requests() const { return completed_; }
-  const LatencyHistogram& latency() const { return latency_total_; }
-  uint64_t messages_sent() const { return messages_sent_; }
-  // Messages sent by type (index: the envelope's body case), for the message mix.
-  const std::vector<uint64_t>& messages_by_type() const { return messages_by_type_; }
-  uint64_t messages_delivered() const { return messages_delivered_; }
-  uint64_t messages_lost() const { return messages_lost_; }
-  uint64_t wan_bytes() const { return wan_bytes_; }
-  uint64_t total_bytes() const { return total_bytes_; }
-  uint64_t view_changes() const { return view_changes_; }
-  uint64_t state_transfers() const { return state_transfers_; }
+  const MetricsObserver& metrics() const { return obs_->metrics; }
+  std::string trace_digest() const { return obs_->trace.digest(); }
+  uint64_t completed_requests() const { return metrics().completed_requests(); }
+  const LatencyHistogram& latency() const { return metrics().latency(); }
+  uint64_t messages_sent() const { return metrics().messages_sent(); }
+  const std::vector<uint64_t>& messages_by_type() const { return metrics().messages_by_type(); }
+  uint64_t messages_delivered() const { return metrics().messages_delivered(); }
+  uint64_t messages_lost() const { return metrics().messages_lost(); }
+  uint64_t wan_bytes() const { return metrics().wan_bytes(); }
+  uint64_t total_bytes() const { return metrics().total_bytes(); }
+  uint64_t view_changes() const { return metrics().view_changes(); }
+  uint64_t state_transfers() const { return metrics().state_transfers(); }
+  const std::vector<IntervalSample>& samples() const { return metrics().samples(); }
+  using ClusterStats = geopbft::ClusterStats;
+  const std::vector<ClusterStats>& cluster_stats() const { return metrics().cluster_stats(); }
   // Safety: divergent executions, results that differ from what a client accepted, and honest
   // replicas choosing different roles for the same round.
-  uint64_t safety_violations() const { return agreement_.violations() + replies_.violations() + role_disagreements_; }
-  const std::string& first_violation() const {
-    if (agreement_.violations() > 0) return agreement_.first_violation();
-    return replies_.violations() > 0 ? replies_.first_violation() : first_role_disagreement_;
-  }
-  uint64_t reply_violations() const { return replies_.violations(); }
-  // Footprint of the honest replicas' protocol state, sampled every metrics interval: the largest
-  // log (slots / rounds kept) and the largest state_entries() seen, with who and when.
-  struct Peak {
-    size_t value = 0;
-    NodeId replica = 0;
-    double time_s = 0;
-  };
-  const Peak& peak_log() const { return peak_log_; }
-  const Peak& peak_state() const { return peak_state_; }
-  // Design bounds (Replica::BoundViolation) broken by an honest replica at a metrics sample: how
-  // many samples, and the first one ("at T s replica R: what").
-  uint64_t bound_violations() const { return bound_violations_; }
-  const std::string& first_bound_violation() const { return first_bound_violation_; }
-  uint64_t role_disagreements() const { return role_disagreements_; }
-  bool stalled() const { return stalled_; }
-  const std::string& stall_report() const { return stall_report_; }
-  const std::vector<IntervalSample>& samples() const { return samples_; }
+  uint64_t safety_violations() const { return obs_->safety.violations(); }
+  const std::string& first_violation() const { return obs_->safety.first_violation(); }
+  uint64_t reply_violations() const { return obs_->safety.reply_violations(); }
+  uint64_t role_disagreements() const { return obs_->safety.role_disagreements(); }
+  using Peak = BoundsObserver::Peak;
+  const Peak& peak_log() const { return obs_->bounds.peak_log(); }
+  const Peak& peak_state() const { return obs_->bounds.peak_state(); }
+  uint64_t bound_violations() const { return obs_->bounds.violations(); }
+  const std::string& first_bound_violation() const { return obs_->bounds.first_violation(); }
+  bool stalled() const { return obs_->stall.stalled(); }
+  const std::string& stall_report() const { return obs_->stall.report(); }
   uint32_t num_replicas() const { return static_cast<uint32_t>(replicas_.size()); }
   uint32_t faults() const { return topo_.f; }
   uint64_t inbox_dropped() const { return inbox_dropped_; }
@@ -144,38 +129,15 @@ class Simulation {
   ReplicaView replica(uint32_t i) const;
   // Direct access for tests.
   const Replica& replica_state(uint32_t i) const { return *replicas_[i].sm; }
-
-  struct ClusterStats {
-    uint64_t completed = 0;     // requests of this cluster's clients answered
-    uint64_t view_changes = 0;  // views installed (flat PBFT: counted at the first replica installing it)
-    uint64_t wan_bytes = 0;     // sent across regions by this cluster's replicas and clients
-  };
-  const std::vector<ClusterStats>& cluster_stats() const { return cluster_stats_; }
   const std::string& cluster_region(uint32_t c) const { return topo_.region_names[c * topo_.per_cluster]; }
 
-  // Reputation (empty / zero without it). One row of reputation.csv per replica per interval, from
-  // the committed score table of the most advanced honest replica.
-  struct ReputationRow {
-    double time_s;
-    uint32_t cluster;
-    NodeId replica;
-    double score;
-    std::string_view role;  // RoleName, or "crashed"
-    uint64_t round;         // rounds the observer had executed
-  };
+  // Reputation (empty / zero without it). One row of reputation.csv per replica per interval.
+  using ReputationRow = ReputationObserver::Row;
   bool reputation() const { return topo_.reputation; }
-  const std::vector<ReputationRow>& reputation_rows() const { return reputation_rows_; }
-  // events.csv: what happened when, for plots and readers (they never parse the scenario): fault
-  // starts and ends, Byzantine behaviours turning on, view changes, role changes and evictions.
-  struct RunEvent {
-    double time_s;
-    std::string kind;  // fault_start, fault_end, byzantine, view_change, role_change, eviction
-    int64_t replica;   // -1: not one replica's (a partition, a cluster's view change)
-    int64_t cluster;   // -1: not one cluster's
-    std::string detail;
-  };
-  const std::vector<RunEvent>& run_events() const { return run_events_; }
-  double byzantine_in_committee_s() const { return byzantine_in_committee_s_; }
+  const std::vector<ReputationRow>& reputation_rows() const { return obs_->reputation.rows(); }
+  using RunEvent = geopbft::RunEvent;
+  const std::vector<RunEvent>& run_events() const { return obs_->events.log().events(); }
+  double byzantine_in_committee_s() const { return obs_->reputation.byzantine_in_committee_s(); }
   uint64_t representative_changes() const;
   // Reputation's defence, as the most advanced honest replica committed it: the replicas barred by
   // committed proofs (with the round), and the leaders deposed by committed complaints.
@@ -183,7 +145,6 @@ class Simulation {
   uint64_t depositions() const;
 
  private:
-  enum class EventKind : uint8_t { kDeliver, kTimer, kCpuDone, kSubmit, kSample, kFault, kDelayedSend };
   // 32 bytes (with the queue's 8-byte key, 40 per entry): split buckets move events, so their size
   // is traffic.
   struct Event {
@@ -228,11 +189,6 @@ class Simulation {
     Timers timers;
     std::vector<Execution> history;             // what it executed, in order (tests only)
     std::vector<ByzantineBehaviour> byzantine;  // empty for an honest replica
-    // Reputation bookkeeping (from the observer's table): the role last sampled (none while the
-    // replica was crashed at that sample; role_sampled false before the first).
-    std::optional<Role> role;
-    bool role_sampled = false;
-    uint64_t role_changes = 0, evictions = 0;
   };
   struct ClientHost {
     std::unique_ptr<Client> sm;
@@ -241,6 +197,29 @@ class Simulation {
     bool idle = false;  // in workload.idle_clusters: sends nothing
     Effects fx;
     Timers timers;
+  };
+  // What the run loop needs of the scenario, read once at set-up.
+  struct RunOptions {
+    TimeNs end = 0;
+    TimeNs interval = 0;         // metrics sample period
+    uint64_t inbox_limit = 0;    // bytes; 0 = unbounded
+    bool open_loop = false;      // clients draw arrivals ...
+    double arrival_mean_ms = 0;  // ... this far apart on average
+    bool fixed_count = false;    // the run ends when every client is done
+  };
+  // The observers of the run, in the order they hear of things (events before reputation: a
+  // Byzantine behaviour is noted before the role changes of the same sample).
+  struct Observers {
+    Observers(std::FILE* trace_sink, const Topology& topo, uint32_t honest, TimeNs stall_after);
+    TraceObserver trace;
+    EventsObserver events;
+    MetricsObserver metrics;
+    SafetyObserver safety;
+    ReputationObserver reputation;
+    BoundsObserver bounds;
+    StallObserver stall;
+    std::unique_ptr<SentLogObserver> sent_log;
+    ObserverSet all;
   };
 
   bool IsClient(NodeId n) const { return n >= replicas_.size(); }
@@ -251,75 +230,37 @@ class Simulation {
   void ProcessInbox(uint32_t r);
   bool Handle(uint32_t r, const Input& in);
   void ApplyReplicaEffects(uint32_t r);
+  void StepClient(uint32_t c, const Input& in);
   void ApplyClientEffects(uint32_t c);
   void ApplyTimers(NodeId node, Timers& timers, const std::vector<TimerOp>& ops);
   void Transmit(NodeId from, NodeId to, const MessagePtr& m, Rng& rng);
   void Sample();
-  void DetectStall();
+  std::vector<ReplicaAtSample> ReplicasNow() const;
   void ScheduleNextArrival(uint32_t c);
   void ApplyFault(const FaultSchedule::Transition& t);
-  void SampleReputation(double span_s);
-  void TraceEvent(const Event& ev);
   void OnTimerEvent(const Event& ev);
-  void BuildReplicas();
-  void BuildClients();
-  int Observer() const;  // the honest, running replica furthest in the global order (-1: none)
+  void BuildReplicas(const scenario::Scenario& scenario);
+  void BuildClients(const scenario::Scenario& scenario);
+  int MostAdvanced() const;  // the honest, running replica furthest in the global order (-1: none)
 
-  scenario::Scenario scenario_;
+  Label label_;
   Topology topo_;
+  RunOptions opts_;
   KeyRing keys_;
   CpuModel cpu_;
   std::unique_ptr<Network> network_;
   std::unique_ptr<FaultSchedule> faults_;
-  Trace trace_;
   EventQueue<Event> queue_;
   std::vector<ReplicaHost> replicas_;
   std::vector<ClientHost> clients_;
+  std::unique_ptr<Observers> obs_;
   bool record_executions_ = false;
-  std::vector<ClusterStats> cluster_stats_;
-  AgreementChecker agreement_;
-  ReplyChecker replies_;
-  Peak peak_log_, peak_state_;
-  uint64_t bound_violations_ = 0;
-  std::string first_bound_violation_;
-
   TimeNs now_ = 0;
-  TimeNs end_ = 0;
-  TimeNs interval_ = 0;
-  TimeNs stall_after_ = 0;
+  TimeNs last_sample_ = 0;
   uint64_t events_ = 0;
   bool stop_ = false;
   bool interrupted_ = false;  // Interrupt(): the run was abandoned, its figures are partial
-
-  // Metrics.
-  uint64_t completed_ = 0;
-  LatencyHistogram latency_total_, latency_interval_;
-  uint64_t interval_completed_ = 0, interval_executed_ = 0, interval_messages_ = 0, interval_wan_ = 0;
-  uint64_t interval_view_changes_ = 0;
-  uint64_t view_changes_ = 0, state_transfers_ = 0;
-  absl::btree_set<std::pair<uint32_t, uint64_t>> installed_views_;  // (cluster, view)
-  uint64_t messages_sent_ = 0, messages_delivered_ = 0, messages_lost_ = 0;
-  std::vector<uint64_t> messages_by_type_ = std::vector<uint64_t>(64, 0);
-  uint64_t wan_bytes_ = 0, total_bytes_ = 0;
-  std::vector<IntervalSample> samples_;
-  TimeNs last_progress_ = 0;
-  TimeNs last_sample_ = 0;
-  bool stalled_ = false;
-  std::string stall_report_;
-
-  // Reputation.
-  std::FILE* sent_log_ = nullptr;
-  uint64_t inbox_limit_ = 0;  // bytes; 0 = unbounded
   uint64_t inbox_dropped_ = 0;
-  std::vector<ReputationRow> reputation_rows_;
-  std::vector<RunEvent> run_events_;
-  void NoteEvent(std::string kind, int64_t replica, int64_t cluster, std::string detail);
-  void NoteByzantineStarts();
-  absl::btree_set<std::pair<uint32_t, size_t>> byzantine_noted_;
-  double byzantine_in_committee_s_ = 0;
-  absl::btree_map<uint64_t, uint64_t> roles_by_round_;  // round -> fingerprint first reported
-  uint64_t role_disagreements_ = 0;
-  std::string first_role_disagreement_;
 };
 
 }  // namespace geopbft

@@ -31,36 +31,46 @@ LoadMode ToLoadMode(scenario::Workload::Mode m) {
 
 }  // namespace
 
+Simulation::Observers::Observers(std::FILE* trace_sink, const Topology& topo, uint32_t honest, TimeNs stall_after)
+    : trace(trace_sink, topo),
+      metrics(topo.clusters, topo.geo, &events.log()),
+      // (GeoBFT replicas of all clusters execute one global order, so one checker covers both.)
+      safety(honest),
+      reputation(&topo, &events.log()),
+      stall(stall_after, &topo.region_names) {
+  for (Observer* o : std::initializer_list<Observer*>{&trace, &events, &metrics, &safety, &reputation, &bounds, &stall})
+    all.Add(o);
+}
+
 Simulation::Simulation(const scenario::Scenario& scenario, CryptoMode crypto, std::FILE* trace_sink)
-    : scenario_(scenario),
+    : label_{scenario.name(), scenario::Protocol::Kind_Name(scenario.protocol().kind()), scenario.seed()},
       topo_(Topology::FromScenario(scenario)),
       keys_(scenario.seed(), crypto),
-      cpu_(scenario.cpu()),
-      trace_(trace_sink),
-      agreement_(HonestReplicas(scenario)),
-      replies_(HonestReplicas(scenario)) {
-  // (GeoBFT replicas of all clusters execute one global order, so one checker covers both.)
-  end_ = MsToNs(scenario_.duration_s() * 1e3);
-  interval_ = std::max<TimeNs>(1, MsToNs(scenario_.metrics().interval_s() * 1e3));
-  stall_after_ = MsToNs(scenario_.checks().stall_after_s() * 1e3);
-  inbox_limit_ = uint64_t{scenario_.cpu().inbox_limit_kb()} * 1024;
-  faults_ = std::make_unique<FaultSchedule>(scenario_, topo_.catalog, topo_.node_region);
-  network_ = std::make_unique<Network>(scenario_.network(), topo_.catalog, topo_.node_region);
-  cluster_stats_.resize(topo_.clusters);
-  BuildReplicas();
-  BuildClients();
-  for (NodeId r = 0; r < topo_.replicas; ++r) {
-    trace_.NameNode(r, false, absl::StrFormat("replica %d (%s)", r, topo_.region_names[r]));
-  }
-  for (uint32_t c = 0; c < clients_.size(); ++c) {
-    const NodeId id = topo_.replicas + c;
-    trace_.NameNode(id, true, absl::StrFormat("client %d (%s)", id, topo_.region_names[id]));
-  }
+      cpu_(scenario.cpu()) {
+  const scenario::Workload& w = scenario.workload();
+  opts_.end = MsToNs(scenario.duration_s() * 1e3);
+  opts_.interval = std::max<TimeNs>(1, MsToNs(scenario.metrics().interval_s() * 1e3));
+  opts_.inbox_limit = uint64_t{scenario.cpu().inbox_limit_kb()} * 1024;
+  opts_.open_loop = w.mode() == scenario::Workload::OPEN_LOOP;
+  opts_.arrival_mean_ms = opts_.open_loop ? 1e3 / w.rate_per_client_tps() : 0;
+  opts_.fixed_count = w.mode() == scenario::Workload::FIXED_COUNT;
+  faults_ = std::make_unique<FaultSchedule>(scenario, topo_.catalog, topo_.node_region);
+  network_ = std::make_unique<Network>(scenario.network(), topo_.catalog, topo_.node_region);
+  BuildReplicas(scenario);
+  BuildClients(scenario);
+  obs_ = std::make_unique<Observers>(trace_sink, topo_, HonestReplicas(scenario),
+                                     MsToNs(scenario.checks().stall_after_s() * 1e3));
+}
+
+void Simulation::RecordSentMessages(std::FILE* sink) {
+  if (sink == nullptr || obs_->sent_log) return;
+  obs_->sent_log = std::make_unique<SentLogObserver>(sink);
+  obs_->all.Add(obs_->sent_log.get());
 }
 
 // Replicas: plain PBFT replicas, or GeoBFT replicas (each wrapping the PBFT of its group).
-void Simulation::BuildReplicas() {
-  const auto& p = scenario_.protocol();
+void Simulation::BuildReplicas(const scenario::Scenario& scenario) {
+  const auto& p = scenario.protocol();
   replicas_.resize(topo_.replicas);
   for (NodeId r = 0; r < topo_.replicas; ++r) {
     ReplicaHost& h = replicas_[r];
@@ -77,7 +87,7 @@ void Simulation::BuildReplicas() {
     cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
     cfg.drop_out_of_order = p.pbft().drop_out_of_order();
     h.legacy_drops = cfg.drop_out_of_order;
-    cfg.planted_quorum_shortfall = scenario_.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
+    cfg.planted_quorum_shortfall = scenario.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
     if (topo_.layered()) {
       GeoConfig gc;
       gc.local = std::move(cfg);
@@ -92,20 +102,20 @@ void Simulation::BuildReplicas() {
     } else {
       h.sm = std::make_unique<PbftReplica>(std::move(cfg), Identity(&keys_, r));
     }
-    h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kReplica, r);
-    h.speed = scenario_.cpu().speed();
+    h.rng = Rng::ForStream(scenario.seed(), StreamKind::kReplica, r);
+    h.speed = scenario.cpu().speed();
   }
-  for (const auto& rs : scenario_.cpu().replica_speed()) replicas_[rs.replica()].speed = rs.speed();
+  for (const auto& rs : scenario.cpu().replica_speed()) replicas_[rs.replica()].speed = rs.speed();
   const TimeNs slow_primary_delay = MsToNs(0.9 * p.pbft().request_timeout_ms());
-  for (const auto& b : scenario_.byzantine()) {
+  for (const auto& b : scenario.byzantine()) {
     for (uint32_t r : b.replicas()) replicas_[r].byzantine.emplace_back(b, slow_primary_delay);
   }
   for (ReplicaHost& h : replicas_) h.base_speed = h.speed;
 }
 
 // Clients, attached to their cluster's region, talking to their cluster's group.
-void Simulation::BuildClients() {
-  const auto& w = scenario_.workload();
+void Simulation::BuildClients(const scenario::Scenario& scenario) {
+  const auto& w = scenario.workload();
   clients_.resize(topo_.clients());
   for (uint32_t c = 0; c < clients_.size(); ++c) {
     ClientHost& h = clients_[c];
@@ -121,9 +131,9 @@ void Simulation::BuildClients() {
     cfg.payload_size = w.request_size_bytes();
     cfg.retransmit_timeout = MsToNs(w.retransmit_timeout_ms());
     cfg.reply_evidence = topo_.reputation;
-    cfg.reply_grace = MsToNs(scenario_.protocol().reputation().reply_grace_ms());
+    cfg.reply_grace = MsToNs(scenario.protocol().reputation().reply_grace_ms());
     h.sm = std::make_unique<Client>(std::move(cfg), Identity(&keys_, id));
-    h.rng = Rng::ForStream(scenario_.seed(), StreamKind::kClient, c);
+    h.rng = Rng::ForStream(scenario.seed(), StreamKind::kClient, c);
   }
 }
 

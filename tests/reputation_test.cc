@@ -45,8 +45,8 @@ const GeoBftReplica& Geo(const Simulation& sim, uint32_t r) {
 // Every malicious replica ends as a listener scored below every honest replica of its cluster, no
 // honest replica is evicted, and the committees are what the scores say.
 void ExpectMaliciousEvicted(const Simulation& sim) {
-  const uint32_t per = sim.scenario().topology().replicas_per_cluster();
-  for (uint32_t c = 0; c < sim.scenario().topology().clusters(); ++c) {
+  const uint32_t per = sim.topology().per_cluster;
+  for (uint32_t c = 0; c < sim.topology().clusters; ++c) {
     double lowest_honest = 1e9, highest_byzantine = -1;
     for (uint32_t i = c * per; i < (c + 1) * per; ++i) {
       Simulation::ReplicaView v = sim.replica(i);
