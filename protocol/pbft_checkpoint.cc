@@ -58,8 +58,29 @@ void PbftReplica::OnCheckpoint(TimeNs now, const MessagePtr& m, Effects& out) {
 }
 
 void PbftReplica::MaybeStabilize(TimeNs now, uint64_t seq, Effects& out) {
+  if (StabilizeIfOwn(seq, out)) return;
   auto votes = ckpt_.votes.find(seq);
   if (seq <= ckpt_.stable_seq || votes == ckpt_.votes.end()) return;
+  for (const auto& [digest, signers] : votes->second) {
+    if (signers.size() < CommitQuorum(members_.size(), config_.f)) continue;
+    // A quorum proved a state we have not reached (or do not have): catch up.
+    if (config_.drop_out_of_order || ckpt_.fetching_seq >= seq) return;
+    ckpt_.fetching_seq = seq;
+    ckpt_.fetch_attempt = 0;
+    if (seq >= last_executed_ + config_.window) {
+      RequestState(now, out);  // too far behind to catch up from buffered messages
+    } else {
+      // Give the buffered messages a chance first: most lags close on their own.
+      timers_.Set(kFetchTimer, now + config_.request_timeout / 4, out);
+    }
+    return;
+  }
+}
+
+// 2f+1 signed CHECKPOINTs for `seq` match our own state there: the checkpoint is stable.
+bool PbftReplica::StabilizeIfOwn(uint64_t seq, Effects& out) {
+  auto votes = ckpt_.votes.find(seq);
+  if (seq <= ckpt_.stable_seq || votes == ckpt_.votes.end()) return false;
   for (const auto& [digest, signers] : votes->second) {
     if (signers.size() < CommitQuorum(members_.size(), config_.f)) continue;
     auto own = ckpt_.snapshots.find(seq);
@@ -80,22 +101,11 @@ void PbftReplica::MaybeStabilize(TimeNs now, uint64_t seq, Effects& out) {
         ckpt_.fetching_seq = 0;
         timers_.Cancel(kFetchTimer, out);
       }
-      AdoptDeferredProposals(now, out);  // the high watermark moved
-      TryPropose(now, out);
-      return;
+      work_.window_moved = true;  // the high watermark moved
+      return true;
     }
-    // A quorum proved a state we have not reached (or do not have): catch up.
-    if (config_.drop_out_of_order || ckpt_.fetching_seq >= seq) return;
-    ckpt_.fetching_seq = seq;
-    ckpt_.fetch_attempt = 0;
-    if (seq >= last_executed_ + config_.window) {
-      RequestState(now, out);  // too far behind to catch up from buffered messages
-    } else {
-      // Give the buffered messages a chance first: most lags close on their own.
-      timers_.Set(kFetchTimer, now + config_.request_timeout / 4, out);
-    }
-    return;
   }
+  return false;
 }
 
 void PbftReplica::CollectGarbage(uint64_t seq) {
@@ -115,7 +125,7 @@ void PbftReplica::RequestState(TimeNs now, Effects& out) {
   }
   if (last_executed_ >= ckpt_.fetching_seq) {
     // Caught up by normal execution; the checkpoint stabilizes when our own CHECKPOINT counts.
-    MaybeStabilize(now, ckpt_.fetching_seq, out);
+    StabilizeIfOwn(ckpt_.fetching_seq, out);
     if (ckpt_.stable_seq >= ckpt_.fetching_seq) return;
   }
   // Ask the members in turn (any replica whose stable checkpoint is high enough can answer).
@@ -193,7 +203,7 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   out.state_transferred_to = ckpt_.stable_seq;
   if (config_.defer_execution) outcome_.state_transferred_to = ckpt_.stable_seq;
   AdoptDeferredProposals(now, out);
-  TryExecute(now, out);  // buffered slots above the checkpoint may be ready
+  ExecuteCommitted(now, out);  // buffered slots above the checkpoint may be ready
   OnProgress(now, true, out);
   // What lies above the checkpoint was probably dropped while we were behind: ask for it now.
   SendStatus(out);

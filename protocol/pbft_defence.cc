@@ -113,6 +113,11 @@ void PbftReplica::OnAccusation(const MessagePtr& m, Effects& out) {
 }
 
 void PbftReplica::Complain(TimeNs now, uint64_t round, uint32_t lag_ms, Effects& out) {
+  SendComplaint(round, lag_ms, out);
+  Settle(now, out);
+}
+
+void PbftReplica::SendComplaint(uint64_t round, uint32_t lag_ms, Effects& out) {
   if (!config_.defend || view_changing_ || !InCommittee() || IsPrimary() || !defence_.complained.insert(view_).second)
     return;
   while (defence_.complained.size() > kMaxComplaintViews) defence_.complained.erase(defence_.complained.begin());
@@ -128,7 +133,7 @@ void PbftReplica::Complain(TimeNs now, uint64_t round, uint32_t lag_ms, Effects&
   out.Send(m, kToGroup);
   ++defence_.complaints_sent;
   defence_.complaints[view_][config_.self_index] = m;
-  CountComplaints(now, out);
+  CountComplaints(out);
 }
 
 void PbftReplica::OnComplaint(TimeNs now, const MessagePtr& m, Effects& out) {
@@ -141,12 +146,12 @@ void PbftReplica::OnComplaint(TimeNs now, const MessagePtr& m, Effects& out) {
   }
   if (c.view() < view_ || c.view() >= view_ + kMaxComplaintViews) return;  // old news, or too far ahead
   defence_.complaints[c.view()].try_emplace(static_cast<uint32_t>(index), m);
-  CountComplaints(now, out);
+  CountComplaints(out);
 }
 
 // f+1 committee members complain about the leader of our view: change it, and keep the
 // complaints for the next leader to commit.
-void PbftReplica::CountComplaints(TimeNs now, Effects& out) {
+void PbftReplica::CountComplaints(Effects& out) {
   defence_.complaints.erase(defence_.complaints.begin(),
                             defence_.complaints.lower_bound(view_ > 0 && view_changing_ ? view_ - 1 : view_));
   auto it = defence_.complaints.find(view_);
@@ -162,7 +167,7 @@ void PbftReplica::CountComplaints(TimeNs now, Effects& out) {
   defence_.complaint_certs[view_] = std::move(cert);
   while (defence_.complaint_certs.size() > kMaxComplaintViews)
     defence_.complaint_certs.erase(defence_.complaint_certs.begin());
-  StartViewChange(now, view_ + 1, out);
+  RequestViewChange(view_ + 1);
 }
 
 void PbftReplica::NoteDecided(TimeNs now, uint64_t seq, const Slot& slot, Effects& out) {
@@ -198,7 +203,7 @@ void PbftReplica::SampleLeaderLag(TimeNs now, uint64_t seq, TimeNs lag, Effects&
   while (defence_.leader_lags.size() > k) defence_.leader_lags.pop_front();
   if (defence_.leader_lags.size() < k) return;
   const TimeNs median = UpperMedian({defence_.leader_lags.begin(), defence_.leader_lags.end()});
-  if (median > config_.complaint_commit_lag) Complain(now, seq, static_cast<uint32_t>(median / kMillisecond), out);
+  if (median > config_.complaint_commit_lag) SendComplaint(seq, static_cast<uint32_t>(median / kMillisecond), out);
 }
 
 }  // namespace geopbft

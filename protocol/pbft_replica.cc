@@ -59,6 +59,32 @@ std::string PbftReplica::BoundViolation() const {
 }
 
 void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
+  Handle(now, in, out);
+  Settle(now, out);
+}
+
+// The settle loop. A handler (or a hook) moves slots as far as their votes allow, and executes
+// what committed (Advance -> ExecuteCommitted, with its checkpoints); what that makes possible in
+// turn it notes in work_, and this pass carries out: a view change asked for (an equivocating or
+// slow leader), adopting proposals deferred above a window that moved, the primary's next
+// proposals; until nothing is left. It is the only caller of these steps, so the replica's methods
+// never re-enter one another (proposing accepts, accepting executes, executing never proposes).
+void PbftReplica::Settle(TimeNs now, Effects& out) {
+  for (;;) {
+    if (work_.view_change > 0) {
+      StartViewChange(now, std::exchange(work_.view_change, 0), out);
+    } else if (std::exchange(work_.window_moved, false)) {
+      AdoptDeferredProposals(now, out);
+      work_.propose = true;
+    } else if (std::exchange(work_.propose, false)) {
+      TryPropose(now, out);
+    } else {
+      break;
+    }
+  }
+}
+
+void PbftReplica::Handle(TimeNs now, const Input& in, Effects& out) {
   switch (in.kind) {
     case Input::Kind::kStart:
       // Start, or restart after a crash: timers did not survive, so re-arm what is owed.
@@ -72,7 +98,7 @@ void PbftReplica::Step(TimeNs now, const Input& in, Effects& out) {
         ArmViewChangeTimer(now, out);
       }
       if (ckpt_.fetching_seq > 0) timers_.Set(kFetchTimer, now + config_.request_timeout / 4, out);
-      TryPropose(now, out);
+      work_.propose = true;
       return;
     case Input::Kind::kSubmit:
       return;
@@ -147,7 +173,7 @@ void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
   }
   if (!proposer_.in_flight.insert({req.client(), req.timestamp()}).second) return;  // duplicate
   proposer_.pending.push_back(m);
-  TryPropose(now, out);
+  work_.propose = true;
 }
 
 void PbftReplica::TryPropose(TimeNs now, Effects& out) {
@@ -182,7 +208,8 @@ void PbftReplica::OnTimer(TimeNs now, uint64_t id, Effects& out) {
   switch (id) {
     case kBatchTimer:
       proposer_.batch_due = true;
-      return TryPropose(now, out);
+      work_.propose = true;
+      return;
     case kViewChangeTimer:
       return OnViewChangeTimer(now, out);
     case kFetchTimer:
@@ -194,7 +221,8 @@ void PbftReplica::OnTimer(TimeNs now, uint64_t id, Effects& out) {
 
 void PbftReplica::SetProposalLimit(TimeNs now, uint64_t limit, Effects& out) {
   proposer_.limit = limit;
-  TryPropose(now, out);
+  work_.propose = true;
+  Settle(now, out);
 }
 
 void PbftReplica::ProposeNoops(TimeNs now, uint64_t upto, Effects& out) {
@@ -215,6 +243,7 @@ void PbftReplica::ProposeNoops(TimeNs now, uint64_t upto, Effects& out) {
     out.Send(pp, kToGroup);
     AcceptPrePrepare(now, seq, pp, pp->batch_digest, out);
   }
+  Settle(now, out);
 }
 
 bool PbftReplica::GroupIsAhead() const {
@@ -410,7 +439,7 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
                                              (slot.prepares.conflict[leader / 64] >> (leader % 64)) & 1) >=
           config_.f + 1) {
     ++rep_.equivocations_seen;
-    return StartViewChange(now, view_ + 1, out);
+    return RequestViewChange(view_ + 1);
   }
   // A replica that executed this sequence number in an earlier view knows it is decided: the new
   // view can only re-propose that batch (view-change safety). Replicas that were behind need its
@@ -448,12 +477,12 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
       roles.Count(slot.commits.match) + config_.planted_quorum_shortfall >= CommitQuorum(m, config_.f)) {
     slot.committed = true;
     if (config_.defend) NoteDecided(now, seq, slot, out);
-    TryExecute(now, out);
+    ExecuteCommitted(now, out);
     if (seq > last_executed_ + 1) ArmGapStatusTimer(now, out);
   }
 }
 
-void PbftReplica::TryExecute(TimeNs now, Effects& out) {
+void PbftReplica::ExecuteCommitted(TimeNs now, Effects& out) {
   bool executed_any = false, waited_done = false;
   for (auto it = log_.find(last_executed_ + 1);
        it != log_.end() && it->first == last_executed_ + 1 && it->second.committed && it->second.view == view_;
@@ -506,7 +535,7 @@ void PbftReplica::TryExecute(TimeNs now, Effects& out) {
   }
   if (executed_any) {
     OnProgress(now, waited_done, out);
-    TryPropose(now, out);  // the window may have moved
+    work_.propose = true;  // the window may have moved
   }
 }
 

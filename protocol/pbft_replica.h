@@ -175,7 +175,10 @@ class PbftReplica : public Replica {
   std::vector<LocalDecision> TakeDecisions() { return std::exchange(outcome_.decided, {}); }
   void ClearOutcome() { outcome_ = {}; }
   void ProposeNoops(TimeNs now, uint64_t upto, Effects& out);
-  void SuspectPrimary(TimeNs now, Effects& out) { StartViewChange(now, view_ + 1, out); }
+  void SuspectPrimary(TimeNs now, Effects& out) {
+    StartViewChange(now, view_ + 1, out);
+    Settle(now, out);
+  }
   // Reputation hook: roles for sequence numbers from `e.first_seq` on, and roles now known up to
   // `known_until`. Proposals and votes waiting for them proceed.
   void InstallRoles(TimeNs now, RoleEpoch e, uint64_t known_until, Effects& out);
@@ -200,6 +203,10 @@ class PbftReplica : public Replica {
   };
   using CheckpointVotes = PbftCheckpointVotes;
 
+  // pbft_replica.cc: the input's handler, then the settle loop.
+  void Handle(TimeNs now, const Input& in, Effects& out);
+  void Settle(TimeNs now, Effects& out);
+  void RequestViewChange(uint64_t view) { work_.view_change = std::max(work_.view_change, view); }
   // pbft_replica.cc: normal case.
   void OnRequest(TimeNs now, const MessagePtr& m, Effects& out);
   void OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out);
@@ -209,7 +216,7 @@ class PbftReplica : public Replica {
   void AcceptPrePrepare(TimeNs now, uint64_t seq, MessagePtr pp, const Digest& digest, Effects& out);
   void Vote(VoteSet& votes, uint32_t index, const Digest& d, const Slot& slot);
   void Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out);
-  void TryExecute(TimeNs now, Effects& out);
+  void ExecuteCommitted(TimeNs now, Effects& out);
   void SendReply(NodeId client, uint64_t timestamp, uint64_t result, Effects& out);
   bool LegacyDrops(uint64_t view, uint64_t seq);
   bool GroupIsAhead() const;  // f+1 replicas checkpointed above what we executed
@@ -226,6 +233,7 @@ class PbftReplica : public Replica {
   void TakeCheckpoint(TimeNs now, uint64_t seq, Effects& out);
   void OnCheckpoint(TimeNs now, const MessagePtr& m, Effects& out);
   void MaybeStabilize(TimeNs now, uint64_t seq, Effects& out);
+  bool StabilizeIfOwn(uint64_t seq, Effects& out);
   void CollectGarbage(uint64_t seq);
   void RequestState(TimeNs now, Effects& out);
   void OnFetchState(const MessagePtr& m, Effects& out);
@@ -275,7 +283,8 @@ class PbftReplica : public Replica {
   void HoldProof(TimeNs now, wire::MisbehaviourProof proof, Effects& out);  // and broadcast it
   void OnAccusation(const MessagePtr& m, Effects& out);
   void OnComplaint(TimeNs now, const MessagePtr& m, Effects& out);
-  void CountComplaints(TimeNs now, Effects& out);
+  void SendComplaint(uint64_t round, uint32_t lag_ms, Effects& out);
+  void CountComplaints(Effects& out);
   void NoteDecided(TimeNs now, uint64_t seq, const Slot& slot, Effects& out);
   void NoteLeaderCommit(TimeNs now, const MessagePtr& m, bool authenticated, Effects& out);
   void SampleLeaderLag(TimeNs now, uint64_t seq, TimeNs lag, Effects& out);
@@ -308,6 +317,7 @@ class PbftReplica : public Replica {
   PbftRepair repair_;
   PbftReputationState rep_;
   PbftDefence defence_;
+  PbftWork work_;  // for the settle loop
 };
 
 }  // namespace geopbft

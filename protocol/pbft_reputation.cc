@@ -38,7 +38,8 @@ void PbftReplica::InstallRoles(TimeNs now, RoleEpoch e, uint64_t known_until, Ef
     auto it = log_.find(seq);
     if (it != log_.end()) Advance(seq, it->second, now, out);
   }
-  TryPropose(now, out);
+  work_.propose = true;
+  Settle(now, out);
 }
 
 // A leader whose turn is over (the next sequence number belongs to another) passes its pending

@@ -28,6 +28,13 @@ struct PbftProposer {
   uint64_t limit = UINT64_MAX;                                 // GeoBFT's bound on proposals (SetProposalLimit)
 };
 
+// pbft_replica.cc: what handlers made possible, for the settle loop (PbftReplica::Settle).
+struct PbftWork {
+  uint64_t view_change = 0;   // start a view change to this view (0: none)
+  bool window_moved = false;  // the stable checkpoint moved: adopt deferred proposals, propose
+  bool propose = false;       // the primary may have something to propose
+};
+
 // CHECKPOINT messages for one sequence number, by digest then signer index.
 using PbftCheckpointVotes = absl::btree_map<std::string, absl::btree_map<uint32_t, MessagePtr>>;
 

@@ -387,7 +387,7 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
     StopViewChangeTimer(out);
     if (!vc_.waiting.empty() || AwaitsProposal()) ArmViewChangeTimer(now, out);
   }
-  TryExecute(now, out);
+  ExecuteCommitted(now, out);
 }
 
 }  // namespace geopbft
