@@ -62,7 +62,7 @@ class GeoBftReplica : public Replica {
     Step(now, in, out);
     return out;
   }
-  bool LegacyDropOnArrival(const Message& m) override { return local_.LegacyDropOnArrival(m); }
+  bool DropOutOfOrder(const Message& m) override { return local_.DropOutOfOrder(m); }
   uint64_t view() const override { return local_.view(); }
   uint64_t last_executed() const override { return executed_positions_; }
   uint64_t rounds_executed() const override { return next_round_ - 1; }

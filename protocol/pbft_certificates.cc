@@ -102,18 +102,18 @@ absl::StatusOr<NewViewPlan> SelectProposals(const std::vector<const wire::ViewCh
   if (vcs.size() < quorum) return absl::FailedPreconditionError("fewer VIEW-CHANGEs than a quorum");
   NewViewPlan plan;
   for (const wire::ViewChange* vc : vcs) {
-    if (plan.min_source == nullptr || vc->stable_seq() > plan.min_s) {
-      plan.min_s = vc->stable_seq();
-      plan.min_digest = Digest::FromBytes(vc->stable_digest());
-      plan.min_source = vc;
+    if (plan.checkpoint_source == nullptr || vc->stable_seq() > plan.checkpoint_seq) {
+      plan.checkpoint_seq = vc->stable_seq();
+      plan.checkpoint_digest = Digest::FromBytes(vc->stable_digest());
+      plan.checkpoint_source = vc;
     }
   }
-  plan.max_s = plan.min_s;
+  plan.max_prepared_seq = plan.checkpoint_seq;
   for (const wire::ViewChange* vc : vcs) {
-    for (const wire::SlotClaim& c : vc->prepared()) plan.max_s = std::max(plan.max_s, c.seq());
+    for (const wire::SlotClaim& c : vc->prepared()) plan.max_prepared_seq = std::max(plan.max_prepared_seq, c.seq());
   }
   static const wire::Batch kEmpty;
-  for (uint64_t n = plan.min_s + 1; n <= plan.max_s; ++n) {
+  for (uint64_t n = plan.checkpoint_seq + 1; n <= plan.max_prepared_seq; ++n) {
     // Candidates: every prepared claim for n, best first (highest view, then smallest digest), so
     // that the choice never depends on message order.
     struct Candidate {

@@ -43,11 +43,12 @@ struct Proposal {
 };
 
 struct NewViewPlan {
-  uint64_t min_s = 0;                            // the latest stable checkpoint any VIEW-CHANGE proves
-  Digest min_digest;                             // its state digest
-  const wire::ViewChange* min_source = nullptr;  // the VIEW-CHANGE carrying that proof
-  uint64_t max_s = 0;                            // the highest prepared sequence number claimed
-  std::vector<Proposal> proposals;               // one per seq in (min_s, max_s], ascending
+  // (Castro & Liskov's min-s and max-s.)
+  uint64_t checkpoint_seq = 0;  // the latest stable checkpoint any VIEW-CHANGE proves: the view starts there
+  Digest checkpoint_digest;     // its state digest
+  const wire::ViewChange* checkpoint_source = nullptr;  // the VIEW-CHANGE carrying that proof
+  uint64_t max_prepared_seq = 0;                        // the highest prepared sequence number claimed
+  std::vector<Proposal> proposals;                      // one per seq in (checkpoint_seq, max_prepared_seq], ascending
 };
 
 // The selection rule over validated VIEW-CHANGEs (at least a quorum, from distinct replicas of a

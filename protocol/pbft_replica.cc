@@ -255,15 +255,15 @@ bool PbftReplica::GroupIsAhead() const {
   return false;
 }
 
-bool PbftReplica::LegacyDropOnArrival(const Message& m) {
+bool PbftReplica::DropOutOfOrder(const Message& m) {
   if (!config_.drop_out_of_order) return false;
   if (m.type != MsgType::kPrePrepare && m.type != MsgType::kPrepare && m.type != MsgType::kCommit) return false;
-  return LegacyDrops(m.view, m.seq);
+  return OutOfOrder(m.view, m.seq);
 }
 
-bool PbftReplica::LegacyDrops(uint64_t view, uint64_t seq) {
+bool PbftReplica::OutOfOrder(uint64_t view, uint64_t seq) {
   if (!config_.drop_out_of_order || (view == view_ && seq == last_executed_ + 1)) return false;
-  ++legacy_dropped_;
+  ++out_of_order_dropped_;
   return true;
 }
 
@@ -287,7 +287,7 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
     ++out.rejected;
     return;
   }
-  if (LegacyDrops(pp.view(), pp.seq())) return;
+  if (OutOfOrder(pp.view(), pp.seq())) return;
   // The batch must hash to the announced digest and every request must be signed by its client.
   out.ops.hashed_bytes += m->payload_bytes;
   if (Digest::FromBytes(pp.digest()) != m->batch_digest ||
@@ -405,7 +405,7 @@ void PbftReplica::OnVote(TimeNs now, const MessagePtr& m, Effects& out) {
     ++out.rejected;
     return;
   }
-  if (LegacyDrops(view, seq)) return;
+  if (OutOfOrder(view, seq)) return;
   if (!is_prepare && config_.defend) NoteLeaderCommit(now, m, /*authenticated=*/true, out);
   Slot& slot = SlotInView(seq);
   if (config_.defend) {
@@ -573,9 +573,9 @@ std::string PbftReplica::Describe() const {
                           Matching(next, it->second.commits), CommitQuorum(roles_.At(next).size(), f));
   }
   if (!vc_.waiting.empty()) absl::StrAppendFormat(&s, "; %d client requests waiting", vc_.waiting.size());
-  if (legacy_dropped_ > 0) {
+  if (out_of_order_dropped_ > 0) {
     absl::StrAppendFormat(&s, "; dropped %d messages not for (view %d, seq %d) [legacy drop_out_of_order]",
-                          legacy_dropped_, view_, next);
+                          out_of_order_dropped_, view_, next);
   }
   return s;
 }

@@ -161,7 +161,7 @@ class PbftReplica : public Replica {
   // message on arrival, concurrently with its consensus work, and dropped protocol messages that
   // were not for the (view, sequence) it was still working on. The simulator asks this when a
   // message arrives, before it waits for the CPU; true means the message is dropped (and counted).
-  bool LegacyDropOnArrival(const Message& m) override;
+  bool DropOutOfOrder(const Message& m) override;
 
   // One line for the stall report: view, sequence, phase, and what the replica waits for.
   std::string Describe() const override;
@@ -218,8 +218,8 @@ class PbftReplica : public Replica {
   void Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out);
   void ExecuteCommitted(TimeNs now, Effects& out);
   void SendReply(NodeId client, uint64_t timestamp, uint64_t result, Effects& out);
-  bool LegacyDrops(uint64_t view, uint64_t seq);
-  bool GroupIsAhead() const;  // f+1 replicas checkpointed above what we executed
+  bool OutOfOrder(uint64_t view, uint64_t seq);  // drop_out_of_order: not the (view, seq) worked on
+  bool GroupIsAhead() const;                     // f+1 replicas checkpointed above what we executed
 
   // pbft_retransmit.cc: repair of lost messages.
   // group_ahead: evidence that the group moved past our window (a proposal above it).
@@ -305,7 +305,7 @@ class PbftReplica : public Replica {
   Digest chain_;  // hash chain of executed batches: the replicated application state
   absl::btree_map<uint64_t, Slot> log_;
   absl::btree_map<NodeId, ClientRecord> clients_;  // ordered: it is part of the checkpointed state
-  uint64_t legacy_dropped_ = 0;
+  uint64_t out_of_order_dropped_ = 0;
   RoleSchedule roles_;    // reputation: who votes and leads at each sequence number
   TimerTable timers_;     // kBatchTimer, kViewChangeTimer, kFetchTimer, kStatusTimer
   LocalOutcome outcome_;  // defer_execution: for the global layer

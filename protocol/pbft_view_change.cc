@@ -341,14 +341,14 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
   timers_.Forget(kStatusTimer);  // a timer set while changing views may be gone
   repair_.gap_armed = false;
   ArmStatusTimer(now, out);
-  if (plan.min_s > ckpt_.stable_seq && plan.min_s > last_executed_ && !config_.drop_out_of_order) {
+  if (plan.checkpoint_seq > ckpt_.stable_seq && plan.checkpoint_seq > last_executed_ && !config_.drop_out_of_order) {
     // The new view starts above what we have: fetch the certified state first.
-    ckpt_.fetching_seq = plan.min_s;
+    ckpt_.fetching_seq = plan.checkpoint_seq;
     ckpt_.fetch_attempt = 0;
     RequestState(now, out);
   }
   // Proposals continue after the re-proposed ones (whoever leads them).
-  proposer_.next_seq = std::max(plan.max_s, std::max(plan.min_s, last_executed_));
+  proposer_.next_seq = std::max(plan.max_prepared_seq, std::max(plan.checkpoint_seq, last_executed_));
   vc_.deferred_proposals.clear();
   for (const Proposal& p : plan.proposals) {
     if (InWindow(p.seq)) {

@@ -26,7 +26,7 @@ class Replica {
   virtual ~Replica() = default;
   virtual void Step(TimeNs now, const Input& in, Effects& out) = 0;
   // Legacy receive path of the original design (see PbftConfig::drop_out_of_order).
-  virtual bool LegacyDropOnArrival(const Message& m) = 0;
+  virtual bool DropOutOfOrder(const Message& m) = 0;
 
   virtual uint64_t view() const = 0;           // the local view
   virtual uint64_t last_executed() const = 0;  // last executed position of the global order

@@ -142,7 +142,7 @@ void Simulation::Deliver(NodeId to, const MessagePtr& m) {
   ReplicaStats& st = h.stats;
   ++st.messages_received;
   st.bytes_received += m->wire_size;
-  if (h.legacy_drops && h.sm->LegacyDropOnArrival(*m)) return;
+  if (h.drop_out_of_order && h.sm->DropOutOfOrder(*m)) return;
   if (opts_.inbox_limit > 0 && (h.busy || now_ < h.busy_until) && h.inbox_bytes + m->wire_size > opts_.inbox_limit) {
     ++st.inbox_dropped;  // the receive buffer is full: the replica is too slow for its load
     ++inbox_dropped_;

@@ -170,8 +170,8 @@ class Simulation {
     // delivery touches is a miss.
     std::unique_ptr<Replica> sm;
     bool crashed = false;
-    bool busy = false;          // handling an input; a kCpuDone event ends it
-    bool legacy_drops = false;  // protocol.pbft.drop_out_of_order: ask sm before queueing
+    bool busy = false;               // handling an input; a kCpuDone event ends it
+    bool drop_out_of_order = false;  // protocol.pbft.drop_out_of_order: ask sm before queueing
     // Busy until then with an input that had no effects, and nothing queued: no event marks the end
     // unless another input arrives before it (half the events of a run would otherwise be these).
     TimeNs busy_until = 0;

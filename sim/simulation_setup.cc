@@ -86,7 +86,7 @@ void Simulation::BuildReplicas(const scenario::Scenario& scenario) {
     cfg.checkpoint_interval = p.pbft().checkpoint_interval();
     cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
     cfg.drop_out_of_order = p.pbft().drop_out_of_order();
-    h.legacy_drops = cfg.drop_out_of_order;
+    h.drop_out_of_order = cfg.drop_out_of_order;
     cfg.planted_quorum_shortfall = scenario.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
     if (topo_.layered()) {
       GeoConfig gc;

@@ -18,6 +18,7 @@
 #include "sim/rng.h"
 #include "sim/scenario_loader.h"
 #include "sim/summary.pb.h"
+#include "sim/topology.h"
 
 namespace geopbft {
 namespace {
@@ -73,17 +74,19 @@ std::string SweepName(const std::string& path) {
 // Fisher-Yates shuffle per cluster on a stream of its own).
 std::string ByzantineOverride(const scenario::Scenario& s, double ratio, scenario::Byzantine::Behaviour b,
                               uint32_t seed) {
-  const uint32_t per = s.topology().replicas_per_cluster();
-  const uint32_t k = static_cast<uint32_t>(std::floor(ratio * per + 1e-9));
+  const Topology topo = Topology::FromScenario(s);
   std::vector<uint32_t> chosen;
-  for (uint32_t c = 0; c < s.topology().clusters(); ++c) {
+  for (uint32_t c = 0; c < topo.clusters; ++c) {
+    const std::vector<NodeId>& members = topo.cluster_members[c];
+    const uint32_t per = static_cast<uint32_t>(members.size());
+    const uint32_t k = static_cast<uint32_t>(std::floor(ratio * per + 1e-9));
     Rng rng(seed * 0x9E3779B97F4A7C15ull ^ (uint64_t{c} + 1) * 0xBF58476D1CE4E5B9ull);
     std::vector<uint32_t> idx(per);
     for (uint32_t i = 0; i < per; ++i) idx[i] = i;
     for (uint32_t i = 0; i < k && i < per; ++i) {
       uint32_t j = i + static_cast<uint32_t>(rng.Below(per - i));
       std::swap(idx[i], idx[j]);
-      chosen.push_back(c * per + idx[i]);
+      chosen.push_back(members[idx[i]]);
     }
   }
   std::sort(chosen.begin(), chosen.end());

@@ -174,8 +174,8 @@ TEST_F(Certificates, StableCheckpointIsTheHighestProven) {
   v1.set_stable_digest(std::string(state.view()));
   absl::StatusOr<NewViewPlan> plan = SelectProposals({&v0, &v1, &v2}, 4, 1);
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(plan->min_s, 16u);
-  EXPECT_EQ(plan->min_digest, state);
+  EXPECT_EQ(plan->checkpoint_seq, 16u);
+  EXPECT_EQ(plan->checkpoint_digest, state);
   EXPECT_TRUE(plan->proposals.empty());
 }
 
