@@ -65,6 +65,9 @@ class Simulation {
   // `run --trace`: every PRE-PREPARE, COMMIT and CHECKPOINT a replica sends (as sent, Byzantine
   // rewriting included) goes to `sink` as "<time_ns> <to or -1> <hex envelope>" for the auditor.
   void RecordSentMessages(std::FILE* sink);
+  // Attaches an observer of one's own (the caller keeps it alive through Run): it hears every
+  // event, send, delivery, step, fault and sample after the built-in observers (sim/observer.h).
+  void AddObserver(Observer* o) { obs_->all.Add(o); }
 
   // Tests: keep every replica's executed (position, digest) sequence.
   void RecordExecutions() { record_executions_ = true; }
