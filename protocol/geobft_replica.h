@@ -12,6 +12,10 @@
 // cluster (DRvc): a holder forwards it (repair); f+1 DRvcs make others join; n-f make each send a
 // signed Rvc to the replica of the same index in C, and f+1 Rvcs make C change its primary, unless
 // it just did.
+//
+// The layer over PBFT: the local group's decisions, installed views and state transfers come
+// through PbftReplica's LocalOutcome channel; after every input, Settle takes them into the global
+// layer and executes the rounds now complete, until nothing moves (no method re-enters another).
 #ifndef GEOPBFT_PROTOCOL_GEOBFT_REPLICA_H_
 #define GEOPBFT_PROTOCOL_GEOBFT_REPLICA_H_
 
