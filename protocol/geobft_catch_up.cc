@@ -88,7 +88,7 @@ void GeoBftReplica::OnGlobalState(TimeNs now, const MessagePtr& m, Effects& out)
       return;
     }
     if (snap.round() < next_round_) continue;
-    out.ops.hashed_bytes += bytes.size();
+    out.ops.checked_bytes += bytes.size();
     GeoCatchUp::Offer& offer = catch_up_.offers[{snap.round(), std::string(Sha256(bytes).view())}];
     if (offer.bytes.empty()) offer.bytes = bytes;
     offer.senders.insert(m->sender);

@@ -305,7 +305,7 @@ bool GeoBftReplica::ValidCertificate(const Message& m, OpCounts& ops) const {
   Digest digest = Digest::FromBytes(g.digest());
   // The batch must hash to the certified digest (charged as re-hashing what was received; the
   // builder's digest of the same bytes is exact).
-  ops.hashed_bytes += m.body_bytes + m.payload_bytes;
+  ops.checked_bytes += m.body_bytes + m.payload_bytes;
   if (m.batch_digest != digest) return false;
   const int signers = CertificateSigners(m, config_.clusters[g.cluster()]);
   if (signers < 0 || !CheckEmbeddedSignatures(m, identity_, ops)) return false;

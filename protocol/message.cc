@@ -270,7 +270,7 @@ Digest ProposalHeaderDigest(uint64_t view, uint64_t seq, const Digest& digest, N
 bool CheckProposalHeader(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader, std::string_view signature,
                          const Identity& self, OpCounts& ops) {
   if (signature.size() != kSignatureSize) return false;
-  ops.hashed_bytes += 64;
+  ops.checked_bytes += 64;
   ++ops.verifies;
   return self.Verify(leader, ProposalHeaderDigest(view, seq, digest, leader), signature);
 }
@@ -278,13 +278,13 @@ bool CheckProposalHeader(uint64_t view, uint64_t seq, const Digest& digest, Node
 bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCounts& ops) {
   // The receiver re-hashes what it received before checking the tag (charged, not recomputed:
   // the builder's digest of the same bytes is exact).
-  ops.hashed_bytes += m.body_bytes;
+  ops.checked_bytes += m.body_bytes;
   if (!m.env.signature().empty()) {
     ++ops.verifies;
     return self.Verify(m.sender, m.body_digest, m.env.signature());
   }
   const std::string_view macs = m.env.macs();
-  ++ops.macs;
+  ++ops.mac_checks;
   if (macs.size() == kMacSize) return self.VerifyMacFrom(m.sender, m.body_digest, macs);
   if (self_index >= MacCount(m.env)) return false;
   return self.VerifyMacFrom(m.sender, m.body_digest, MacAt(m.env, self_index));
@@ -293,7 +293,7 @@ bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCo
 bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self, OpCounts& ops) {
   if (env.sender() != signer || env.signature().empty()) return false;
   std::string body = SerializeBody(env);
-  ops.hashed_bytes += body.size();
+  ops.checked_bytes += body.size();
   ++ops.verifies;
   return self.Verify(signer, Sha256(body), env.signature());
 }

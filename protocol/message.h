@@ -19,16 +19,22 @@ using MsgType = wire::Envelope::BodyCase;
 std::string_view MsgTypeName(MsgType t);
 
 // Crypto work done while building or checking messages; the simulator turns it into CPU time.
+// What a step cost in cryptography, split by side: checking what arrived (a multi-core replica's
+// worker cores do it, see cpu.cores) and producing what it sends or keeps (its ordering core).
 struct OpCounts {
   uint32_t signs = 0;
-  uint32_t verifies = 0;
-  uint32_t macs = 0;
-  uint64_t hashed_bytes = 0;
+  uint32_t verifies = 0;       // signature checks (always of something received)
+  uint32_t macs = 0;           // MACs made
+  uint32_t mac_checks = 0;     // MACs checked
+  uint64_t hashed_bytes = 0;   // hashing what the replica builds (messages, checkpoints, the chain)
+  uint64_t checked_bytes = 0;  // re-hashing what it received, to check it
   void Add(const OpCounts& o) {
     signs += o.signs;
     verifies += o.verifies;
     macs += o.macs;
+    mac_checks += o.mac_checks;
     hashed_bytes += o.hashed_bytes;
+    checked_bytes += o.checked_bytes;
   }
 };
 

@@ -88,7 +88,7 @@ absl::Status ValidateViewChange(const wire::ViewChange& vc, NodeId sender, uint6
     return absl::InvalidArgumentError("VIEW-CHANGE must carry the batch of every prepared claim");
   }
   for (int i = 0; i < vc.batches_size(); ++i) {
-    ops.hashed_bytes += vc.batches(i).ByteSizeLong();
+    ops.checked_bytes += vc.batches(i).ByteSizeLong();
     if (BatchDigest(vc.batches(i)) != Digest::FromBytes(vc.prepared(i).digest())) {
       return absl::InvalidArgumentError(
           absl::StrFormat("batch for seq %d does not match its digest", vc.prepared(i).seq()));

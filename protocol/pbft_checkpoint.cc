@@ -169,7 +169,7 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   if (snap.seq() <= last_executed_ || snap.seq() <= ckpt_.stable_seq || config_.drop_out_of_order) return;
   std::string bytes = snap.SerializeAsString();
   Digest d = Sha256(bytes);
-  out.ops.hashed_bytes += bytes.size();
+  out.ops.checked_bytes += bytes.size();
   if (snap.chain().size() != 32 ||
       !ValidateCheckpointProof(st.proof(), snap.seq(), d, group(), identity_, out.ops).ok()) {
     ++out.rejected;

@@ -289,7 +289,7 @@ void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
   }
   if (OutOfOrder(pp.view(), pp.seq())) return;
   // The batch must hash to the announced digest and every request must be signed by its client.
-  out.ops.hashed_bytes += m->payload_bytes;
+  out.ops.checked_bytes += m->payload_bytes;
   if (Digest::FromBytes(pp.digest()) != m->batch_digest ||
       m->request_digests.size() != static_cast<size_t>(pp.batch().requests_size())) {
     ++out.rejected;
@@ -467,7 +467,8 @@ void PbftReplica::Advance(uint64_t seq, Slot& slot, TimeNs now, Effects& out) {
       if (slot.prepares.Has(i)) bitmap[i / 8] = static_cast<char>(bitmap[i / 8] | (1 << (i % 8)));
     }
     c->set_prepare_evidence(std::move(bitmap));
-    slot.own_commit = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
+    slot.own_commit = Seal(std::move(env), identity_,
+                           config_.mac_commits ? Auth::MacGroup(&config_.members) : Auth::Signature(), out.ops);
     out.Send(slot.own_commit, kToGroup);
     if (slot.commits.Mark(config_.self_index)) slot.commits.SetMatch(config_.self_index);
   }

@@ -5,7 +5,9 @@
 //  - state transfer for a replica that fell below the others' stable checkpoint (same file);
 //  - view change driven by request timers with exponential back-off, NEW-VIEW validated by every
 //    replica (pbft_view_change.cc; the selection rule is in pbft_certificates.cc).
-// The replica never reads a clock, a random source or the network; see protocol/effects.h.
+// Step = the input's handler, then the settle loop (Settle, pbft_replica.cc); state by concern in
+// pbft_state.h. The replica never reads a clock, a random source or the network; see
+// protocol/effects.h.
 #ifndef GEOPBFT_PROTOCOL_PBFT_REPLICA_H_
 #define GEOPBFT_PROTOCOL_PBFT_REPLICA_H_
 
@@ -45,6 +47,10 @@ struct PbftConfig {
   // Legacy behaviour of the original design: accept protocol messages only for the sequence number
   // being worked on (drop the next one's), and no state transfer. Reproduces its slow-node deadlock.
   bool drop_out_of_order = false;
+  // COMMITs carry MAC authenticators instead of signatures (flat PBFT as in the paper's
+  // implementation; scenario protocol.pbft.vote_auth). Not with defer_execution or vote_evidence:
+  // their COMMITs leave the group.
+  bool mac_commits = false;
   // TEST ONLY (checks.planted_bug QUORUM_2F): prepare and commit quorums one vote short.
   uint32_t planted_quorum_shortfall = 0;
   // GeoBFT: a committed batch is a local decision (LocalOutcome::decided, with its commit certificate)

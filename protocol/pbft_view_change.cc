@@ -291,7 +291,7 @@ absl::StatusOr<NewViewPlan> PbftReplica::CheckNewView(const wire::NewView& nv, c
   for (int i = 0; i < nv.proposals_size(); ++i) {
     const Proposal& want = plan->proposals[i];
     const wire::SlotClaim& got = nv.proposals(i);
-    ops.hashed_bytes += nv.batches(i).ByteSizeLong();
+    ops.checked_bytes += nv.batches(i).ByteSizeLong();
     if (got.seq() != want.seq || got.view() != nv.view() || Digest::FromBytes(got.digest()) != want.digest ||
         BatchDigest(nv.batches(i)) != want.digest) {
       return absl::InvalidArgumentError("proposals do not follow the VIEW-CHANGEs");

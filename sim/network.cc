@@ -26,7 +26,27 @@ Network::Network(const scenario::Network& config, RegionCatalog catalog, std::ve
       ns_per_byte_[a * r + b] = bw > 0 ? 8000.0 / bw : 0;
     }
   }
-  uplink_free_at_.assign(node_region_.size() * r, 0);
+  nodes_ = node_region_.size();
+  nic_ns_per_byte_.assign(nodes_, 0);
+  for (size_t n = 0; n < nodes_; ++n) {
+    double nic = config_.nic_bandwidth_mbps();
+    const int own = node_region_[n];
+    if (nic <= 0 && !uniform_) {
+      nic = catalog_.bandwidth_mbps(own, own);
+      if (nic <= 0) nic = config_.intra_region_bandwidth_mbps();
+    }
+    nic_ns_per_byte_[n] = nic > 0 ? 8000.0 / nic : 0;
+  }
+  nic_free_at_.assign(nodes_, 0);
+  flow_free_at_.assign(nodes_ * nodes_, 0);
+  if (config_.receiver_nic()) rx_free_at_.assign(nodes_, 0);
+}
+
+void Network::Stage(TimeNs& free_at, double ns_per_byte, uint32_t bytes, TimeNs& start, TimeNs& done) {
+  if (ns_per_byte <= 0) return;
+  start = std::max(start, free_at);
+  done = std::max(done, start + static_cast<TimeNs>(bytes * ns_per_byte + 0.5));
+  free_at = done;
 }
 
 Network::Transit Network::Send(TimeNs now, NodeId from, NodeId to, uint32_t bytes, Rng& rng,
@@ -35,18 +55,19 @@ Network::Transit Network::Send(TimeNs now, NodeId from, NodeId to, uint32_t byte
   int a = node_region_[from], b = node_region_[to];
   Transit t;
   t.wan = a != b;
-  TimeNs depart = now;
-  double cost = ns_per_byte_[a * r + b];
-  if (cost > 0) {
-    TimeNs& free_at = uplink_free_at_[from * r + b];
-    depart = std::max(now, free_at) + static_cast<TimeNs>(bytes * cost + 0.5);
-    free_at = depart;
-  }
+  // When the message's first byte goes out, and when its last byte is through every stage so far.
+  TimeNs start = now, done = now;
+  Stage(nic_free_at_[from], nic_ns_per_byte_[from], bytes, start, done);
+  Stage(flow_free_at_[from * nodes_ + to], ns_per_byte_[a * r + b], bytes, start, done);
   const scenario::Distribution& jitter = link && link->has_jitter() ? link->jitter() : config_.jitter();
   TimeNs delay =
       uniform_ ? DrawDelay(config_.uniform_delay(), rng) + (link && link->has_jitter() ? DrawDelay(jitter, rng) : 0)
                : one_way_[a * r + b] + DrawDelay(jitter, rng);
-  t.arrival = depart + delay;
+  t.arrival = done + delay;
+  if (!rx_free_at_.empty()) {
+    start += delay;
+    Stage(rx_free_at_[to], nic_ns_per_byte_[to], bytes, start, t.arrival);
+  }
   t.lost = rng.Bernoulli(link ? link->loss_ratio() : config_.loss_ratio());
   return t;
 }

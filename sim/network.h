@@ -1,6 +1,8 @@
-// WAN model. One-way delay = RTT/2 between the two regions + jitter (from the sender's stream),
-// after serialization at the sender's uplink: a FIFO per (sender, destination region) that sends
-// size / bandwidth. Or, in uniform mode, one delay distribution for every pair of nodes.
+// Network model (scenario.proto, Network). A message crosses the sender's NIC (one FIFO for all
+// destinations), then its flow (a FIFO per sender -> receiver at the regions' pair bandwidth, which
+// streams what the NIC emits), then the one-way delay: RTT/2 between the two regions + jitter (from
+// the sender's stream); optionally it then queues at the receiver's NIC. Or, in uniform mode, one
+// delay distribution for every pair of nodes.
 #ifndef GEOPBFT_SIM_NETWORK_H_
 #define GEOPBFT_SIM_NETWORK_H_
 
@@ -32,12 +34,20 @@ class Network {
   const RegionCatalog& catalog() const { return catalog_; }
 
  private:
+  // A FIFO stage at `ns_per_byte` (0 = unlimited) that a message enters when its first byte is
+  // ready (`start`) and cannot leave before its last byte is (`done`): both move to this stage's.
+  static void Stage(TimeNs& free_at, double ns_per_byte, uint32_t bytes, TimeNs& start, TimeNs& done);
+
   scenario::Network config_;
   RegionCatalog catalog_;
   std::vector<int> node_region_;
-  std::vector<TimeNs> one_way_;         // regions x regions: RTT/2
-  std::vector<double> ns_per_byte_;     // regions x regions: serialization cost, 0 = unlimited
-  std::vector<TimeNs> uplink_free_at_;  // nodes x regions: when the uplink queue drains
+  size_t nodes_;
+  std::vector<TimeNs> one_way_;          // regions x regions: RTT/2
+  std::vector<double> ns_per_byte_;      // regions x regions: a flow's serialization cost, 0 = unlimited
+  std::vector<double> nic_ns_per_byte_;  // nodes: its NIC's serialization cost, 0 = unlimited
+  std::vector<TimeNs> nic_free_at_;      // nodes: when the sending NIC's queue drains
+  std::vector<TimeNs> flow_free_at_;     // nodes x nodes: when the flow's queue drains
+  std::vector<TimeNs> rx_free_at_;       // nodes: when the receiving NIC's queue drains (receiver_nic)
   bool uniform_;
 };
 

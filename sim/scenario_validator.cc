@@ -182,6 +182,10 @@ void Validator::CheckNetwork() {
   if (!(net.loss_ratio() >= 0 && net.loss_ratio() < 1)) {
     Error({{"network"}, {"loss_ratio"}}, "network.loss_ratio must be in [0, 1)");
   }
+  if (!(net.nic_bandwidth_mbps() >= 0 && std::isfinite(net.nic_bandwidth_mbps()))) {
+    Error({{"network"}, {"nic_bandwidth_mbps"}},
+          "network.nic_bandwidth_mbps must be >= 0 (0: the intra-region figure)");
+  }
   if (!(net.uniform_bandwidth_mbps() >= 0)) {
     Error({{"network"}, {"uniform_bandwidth_mbps"}}, "network.uniform_bandwidth_mbps must be >= 0");
   }
@@ -208,6 +212,11 @@ void Validator::CheckProtocol() {
   }
   if (p.kind() != scenario::Protocol::PBFT && p.pbft().drop_out_of_order()) {
     Error({{"protocol"}, {"pbft"}, {"drop_out_of_order"}}, "the legacy drop_out_of_order switch is for flat PBFT only");
+  }
+  if (p.pbft().vote_auth() == scenario::Pbft::MACS && (p.kind() != scenario::Protocol::PBFT || UsesReputation(s_))) {
+    Error({{"protocol"}, {"pbft"}, {"vote_auth"}},
+          "MAC-authenticated COMMITs are for flat PBFT without reputation: GeoBFT's certificates and "
+          "reputation's evidence carry COMMITs to replicas outside the authenticator, who need signatures");
   }
   if (!(p.pbft().request_timeout_ms() > 0)) {
     Error({{"protocol"}, {"pbft"}, {"request_timeout_ms"}}, "protocol.pbft.request_timeout_ms must be > 0");
@@ -302,6 +311,7 @@ void Validator::CheckCpu() {
     if (!(v >= 0 && std::isfinite(v))) Error({{"cpu"}, {field}}, absl::StrCat("cpu.", field, " must be >= 0"));
   }
   if (!(c.speed() > 0)) Error({{"cpu"}, {"speed"}}, "cpu.speed must be > 0");
+  if (c.cores() < 1 || c.cores() > 1024) Error({{"cpu"}, {"cores"}}, "cpu.cores must be between 1 and 1024");
   for (int i = 0; i < c.replica_speed_size(); ++i) {
     if (c.replica_speed(i).replica() >= n) {
       Error({{"cpu"}, {"replica_speed", i}},

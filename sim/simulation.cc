@@ -157,10 +157,10 @@ void Simulation::OnReplicaInput(uint32_t r, Input in, uint32_t bytes) {
   if (h.crashed) return;
   if (!h.busy && h.inbox.empty() && now_ >= h.busy_until) {
     // An idle CPU takes it at once (what ProcessInbox would do, without the queue).
-    Handle(r, in);
+    Handle(r, in, now_);
     return ProcessInbox(r);
   }
-  h.inbox.push_back(std::move(in));
+  h.inbox.push_back({std::move(in), now_});
   if (h.busy) return;
   if (now_ < h.busy_until) {
     // The CPU is still on an input that had no effects: this one waits for it to finish.
@@ -177,14 +177,14 @@ void Simulation::OnReplicaInput(uint32_t r, Input in, uint32_t bytes) {
 void Simulation::ProcessInbox(uint32_t r) {
   ReplicaHost& h = replicas_[r];
   while (!h.busy && !h.inbox.empty()) {
-    Input in = std::move(h.inbox.front());
+    Queued q = std::move(h.inbox.front());
     h.inbox.pop_front();
-    if (!Handle(r, in)) return;
+    if (!Handle(r, q.in, q.arrived)) return;
   }
 }
 
 // One input on the replica's CPU. Returns false when the CPU stays busy with it (or after it).
-bool Simulation::Handle(uint32_t r, const Input& in) {
+bool Simulation::Handle(uint32_t r, const Input& in, TimeNs arrived) {
   ReplicaHost& h = replicas_[r];
   if (in.kind == Input::Kind::kTimer) {
     auto it = h.timers.pending.find(in.timer);
@@ -203,8 +203,7 @@ bool Simulation::Handle(uint32_t r, const Input& in) {
       Schedule(d.at, {EventKind::kDelayedSend, d.send.to, r, static_cast<uint32_t>(h.epoch), 0, std::move(d.send.msg)});
     }
   }
-  TimeNs cost = cpu_.Cost(bytes, h.fx.ops, h.speed);
-  h.stats.cpu_busy += cost;
+  const TimeNs cost = CpuTime(h, bytes, arrived);
   if (cost > 0) {
     if (h.fx.Quiet() && h.inbox.empty()) {
       ApplyReplicaEffects(r);  // counts rejections; there is nothing to wait for
@@ -218,6 +217,23 @@ bool Simulation::Handle(uint32_t r, const Input& in) {
   }
   ApplyReplicaEffects(r);
   return true;
+}
+
+// How long the input keeps the replica's (ordering) core from the next one, from now.
+TimeNs Simulation::CpuTime(ReplicaHost& h, uint32_t bytes, TimeNs arrived) {
+  if (h.workers.empty()) {
+    const TimeNs cost = cpu_.Cost(bytes, h.fx.ops, h.speed);
+    h.stats.cpu_busy += cost;
+    return cost;
+  }
+  // Its authentication ran on the first free worker from its arrival (inputs reach the workers in
+  // arrival order, as they reach the ordering core); the ordering core waits for it if need be.
+  const CpuModel::Parts parts = cpu_.Split(bytes, h.fx.ops, h.speed);
+  h.stats.cpu_busy += parts.authenticate + parts.order;
+  TimeNs& worker = *std::min_element(h.workers.begin(), h.workers.end());
+  const TimeNs authenticated = std::max(arrived, worker) + parts.authenticate;
+  if (parts.authenticate > 0) worker = authenticated;
+  return std::max(now_, authenticated) + parts.order - now_;
 }
 
 void Simulation::ApplyReplicaEffects(uint32_t r) {

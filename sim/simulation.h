@@ -167,6 +167,10 @@ class Simulation {
     absl::flat_hash_map<uint64_t, uint32_t> pending;
     uint32_t next_generation = 0;
   };
+  struct Queued {
+    Input in;
+    TimeNs arrived = 0;  // its authentication may start then (cpu.cores > 1)
+  };
   struct ReplicaHost {
     // What every delivery reads or writes comes first, so that it shares the first cache lines
     // of the record: at 1,000 replicas the hosts do not stay in cache, and each extra line a
@@ -180,7 +184,7 @@ class Simulation {
     TimeNs busy_until = 0;
     uint64_t inbox_bytes = 0;  // wire bytes of the messages waiting in `inbox`
     uint64_t epoch = 0;        // bumped by a crash: work started before it is void
-    std::deque<Input> inbox;   // inputs waiting for the CPU
+    std::deque<Queued> inbox;  // inputs waiting for the CPU
     ReplicaStats stats;
     const std::vector<NodeId>* group = nullptr;  // where kToGroup goes: the flat group or the cluster
     Rng rng{0};
@@ -190,6 +194,7 @@ class Simulation {
     double base_speed = 1;
     Effects fx;
     Timers timers;
+    std::vector<TimeNs> workers;                // cpu.cores > 1: when each worker core is free
     std::vector<Execution> history;             // what it executed, in order (tests only)
     std::vector<ByzantineBehaviour> byzantine;  // empty for an honest replica
   };
@@ -231,7 +236,8 @@ class Simulation {
   void Deliver(NodeId to, const MessagePtr& m);
   void OnReplicaInput(uint32_t r, Input in, uint32_t bytes);
   void ProcessInbox(uint32_t r);
-  bool Handle(uint32_t r, const Input& in);
+  bool Handle(uint32_t r, const Input& in, TimeNs arrived);
+  TimeNs CpuTime(ReplicaHost& h, uint32_t bytes, TimeNs arrived);
   void ApplyReplicaEffects(uint32_t r);
   void StepClient(uint32_t c, const Input& in);
   void ApplyClientEffects(uint32_t c);

@@ -86,6 +86,8 @@ void Simulation::BuildReplicas(const scenario::Scenario& scenario) {
     cfg.checkpoint_interval = p.pbft().checkpoint_interval();
     cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
     cfg.drop_out_of_order = p.pbft().drop_out_of_order();
+    // COMMITs with MACs: flat PBFT's default (the paper's implementation), unless signatures are asked for.
+    cfg.mac_commits = !topo_.layered() && p.pbft().vote_auth() != scenario::Pbft::SIGNATURES;
     h.drop_out_of_order = cfg.drop_out_of_order;
     cfg.planted_quorum_shortfall = scenario.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
     if (topo_.layered()) {
@@ -104,6 +106,7 @@ void Simulation::BuildReplicas(const scenario::Scenario& scenario) {
     }
     h.rng = Rng::ForStream(scenario.seed(), StreamKind::kReplica, r);
     h.speed = scenario.cpu().speed();
+    h.workers.assign(std::max<uint32_t>(scenario.cpu().cores(), 1) - 1, 0);
   }
   for (const auto& rs : scenario.cpu().replica_speed()) replicas_[rs.replica()].speed = rs.speed();
   const TimeNs slow_primary_delay = MsToNs(0.9 * p.pbft().request_timeout_ms());

@@ -22,19 +22,68 @@ TEST(Network, DelayIsHalfTheRttPlusSerialization) {
   EXPECT_EQ(t.arrival, 68 * kMillisecond + static_cast<TimeNs>(1000 * 8000.0 / 194 + 0.5));
   Network::Transit local = net.Send(0, 0, 1, 0, rng);
   EXPECT_FALSE(local.wan);
-  EXPECT_EQ(local.arrival, kMillisecond / 2);
+  EXPECT_EQ(local.arrival, 1000 * 8000 / 7998 + kMillisecond / 2);  // behind the first on the NIC
 }
 
-TEST(Network, UplinkIsAFifoPerDestinationRegion) {
+TEST(Network, EachFlowIsAFifoAtThePairBandwidth) {
   Network net = Make({});
   Rng rng(1);
   TimeNs ser = static_cast<TimeNs>(1'000'000 * 8000.0 / 194 + 0.5);  // 1 MB to belgium: ~41 ms
   Network::Transit a = net.Send(0, 0, 2, 1'000'000, rng);
   Network::Transit b = net.Send(0, 0, 2, 1'000'000, rng);
+  EXPECT_EQ(a.arrival, 68 * kMillisecond + ser);
   EXPECT_EQ(b.arrival - a.arrival, ser);
-  // The queue towards oregon is separate and empty.
-  Network::Transit c = net.Send(0, 0, 1, 0, rng);
-  EXPECT_EQ(c.arrival, kMillisecond / 2);
+}
+
+// Nodes 0 in oregon; 1, 2, 3 in belgium.
+Network MakeFanOut(const scenario::Network& cfg) {
+  const RegionCatalog& c = RegionCatalog::Embedded();
+  return Network(cfg, c, {c.Find("oregon"), c.Find("belgium"), c.Find("belgium"), c.Find("belgium")});
+}
+
+TEST(Network, ReceiversInOneRegionDoNotShareAPipe) {
+  // The catalog's 194 Mbit/s oregon -> belgium is per machine pair: three receivers get three flows
+  // at that rate (what the NIC, at 7998 Mbit/s, emits in a fraction of the time).
+  Network net = MakeFanOut({});
+  Rng rng(1);
+  const TimeNs nic = static_cast<TimeNs>(1'000'000 * 8000.0 / 7998 + 0.5);
+  const TimeNs flow = static_cast<TimeNs>(1'000'000 * 8000.0 / 194 + 0.5);
+  for (NodeId to = 1; to <= 3; ++to) {
+    // Each starts when the NIC has sent the ones before: a NIC time apart, not a flow time.
+    EXPECT_EQ(net.Send(0, 0, to, 1'000'000, rng).arrival, 68 * kMillisecond + (to - 1) * nic + flow) << to;
+  }
+}
+
+TEST(Network, EveryMessageCrossesTheSendersNic) {
+  // A 100 Mbit/s NIC is slower than the 194 Mbit/s flows: it sets the pace, whatever the destination.
+  scenario::Network cfg;
+  cfg.set_nic_bandwidth_mbps(100);
+  Network net = MakeFanOut(cfg);
+  Rng rng(1);
+  const TimeNs nic = 80 * kMillisecond;  // 1 MB at 100 Mbit/s
+  for (NodeId to = 1; to <= 3; ++to) {
+    EXPECT_EQ(net.Send(0, 0, to, 1'000'000, rng).arrival, 68 * kMillisecond + to * nic) << to;
+  }
+  // The NIC is the sender's: another sender's message does not wait for it.
+  EXPECT_EQ(net.Send(0, 1, 2, 0, rng).arrival, kMillisecond / 2);
+}
+
+TEST(Network, ReceiverNicQueuesConvergingMessages) {
+  scenario::Network cfg;
+  cfg.set_nic_bandwidth_mbps(100);
+  cfg.set_receiver_nic(true);
+  Network net = MakeFanOut(cfg);
+  Rng rng(1);
+  // Nodes 1 and 2 (belgium) each send 1 MB to node 3 at once: their own NICs work in parallel, node
+  // 3's takes one after the other.
+  const TimeNs one = 80 * kMillisecond + kMillisecond / 2;
+  EXPECT_EQ(net.Send(0, 1, 3, 1'000'000, rng).arrival, one);
+  EXPECT_EQ(net.Send(0, 2, 3, 1'000'000, rng).arrival, one + 80 * kMillisecond);
+  scenario::Network off = cfg;
+  off.set_receiver_nic(false);
+  Network without = MakeFanOut(off);
+  EXPECT_EQ(without.Send(0, 1, 3, 1'000'000, rng).arrival, one);
+  EXPECT_EQ(without.Send(0, 2, 3, 1'000'000, rng).arrival, one);
 }
 
 TEST(Network, UniformDelayAppliesToEveryPair) {

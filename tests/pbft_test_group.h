@@ -63,7 +63,8 @@ inline MessagePtr SignedRequest(KeyRing& keys, uint64_t ts, NodeId client) {
 
 class PbftGroup : public HandRouting {
  public:
-  explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64, uint32_t checkpoint_interval = 16, uint32_t n = 4)
+  explicit PbftGroup(uint32_t batch_size = 2, uint32_t window = 64, uint32_t checkpoint_interval = 16, uint32_t n = 4,
+                     bool mac_commits = false)
       : n_(n) {
     members_.clear();
     for (NodeId i = 0; i < n; ++i) members_.push_back(i);
@@ -77,6 +78,7 @@ class PbftGroup : public HandRouting {
       cfg.window = window;
       cfg.checkpoint_interval = checkpoint_interval;
       cfg.request_timeout = kSecond;
+      cfg.mac_commits = mac_commits;
       replicas.push_back(std::make_unique<PbftReplica>(cfg, Identity(&keys, i)));
     }
   }

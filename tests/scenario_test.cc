@@ -60,6 +60,18 @@ TEST(Scenario, EveryProblemIsReported) {
   EXPECT_EQ(l.errors.size(), 4u) << Joined(l);
 }
 
+TEST(Scenario, MacCommitsAreForFlatPbftOnly) {
+  LoadedScenario flat = LoadScenarioText("protocol { pbft { vote_auth: MACS } }\n", "s.textproto", {});
+  EXPECT_TRUE(flat.ok()) << Joined(flat);
+  LoadedScenario geo =
+      LoadScenarioText("protocol {\n  kind: GEOBFT\n  pbft { vote_auth: MACS }\n}\n", "s.textproto", {});
+  ASSERT_EQ(geo.errors.size(), 1u) << Joined(geo);
+  EXPECT_TRUE(absl::StartsWith(geo.errors[0], "s.textproto:3:")) << geo.errors[0];
+  EXPECT_THAT(geo.errors[0], HasSubstr("certificates"));
+  LoadedScenario cores = LoadScenarioText("cpu { cores: 0 }\nnetwork { nic_bandwidth_mbps: -1 }\n", "s.textproto", {});
+  EXPECT_EQ(cores.errors.size(), 2u) << Joined(cores);
+}
+
 TEST(Scenario, ImpossibleValuesAfterOverridesAreCaught) {
   LoadedScenario l = LoadScenarioText("", "s.textproto", {"topology.replicas_per_cluster=3", "topology.f=1"});
   ASSERT_FALSE(l.ok());
