@@ -30,7 +30,6 @@ struct EventSeen {
   NodeId source;
   uint64_t timer_id;   // kTimer: the timer; kFault: the transition
   const Message* msg;  // kDeliver, kDelayedSend
-  bool to_client;      // the target is a client (kDeliver, kTimer, kCpuDone, kSubmit)
 };
 
 // A message handed to the network.

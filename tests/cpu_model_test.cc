@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "sim/scenario_loader.h"
 #include "sim/simulation.h"
+#include "tests/scenario_runs.h"
 
 namespace geopbft {
 namespace {
@@ -40,9 +41,7 @@ workload { clients_per_cluster: 2 outstanding: 100 }
 )";
 
 std::unique_ptr<Simulation> RunCpuBound(std::vector<std::string> overrides, CryptoMode mode = CryptoMode::kFast) {
-  LoadedScenario l = LoadScenarioText(kCpuBound, "cpu.textproto", overrides);
-  EXPECT_TRUE(l.ok()) << (l.errors.empty() ? "" : l.errors[0]);
-  auto sim = std::make_unique<Simulation>(l.scenario, mode);
+  auto sim = testing::SimulationFromText(kCpuBound, "cpu.textproto", overrides, mode);
   sim->Run();
   EXPECT_EQ(sim->safety_violations(), 0u) << sim->first_violation();
   return sim;

@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "sim/scenario_loader.h"
 #include "sim/simulation.h"
+#include "tests/scenario_runs.h"
 
 namespace geopbft {
 namespace {
@@ -21,11 +22,7 @@ network { loss_ratio: 0.01 }
 workload { outstanding: 8 }
 )";
 
-std::unique_ptr<Simulation> Make() {
-  LoadedScenario l = LoadScenarioText(kScenario, "observer.textproto", {});
-  EXPECT_TRUE(l.ok()) << (l.errors.empty() ? "" : l.errors[0]);
-  return std::make_unique<Simulation>(l.scenario, CryptoMode::kFast);
-}
+std::unique_ptr<Simulation> Make() { return testing::SimulationFromText(kScenario, "observer.textproto"); }
 
 // Counts what it hears, and keeps every replica's executed positions.
 class Recorder : public Observer {

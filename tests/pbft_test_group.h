@@ -103,6 +103,17 @@ class PbftGroup : public HandRouting {
     }
   }
 
+  // Delivers everything in flight in FIFO order, each message only if `deliver(to, m)` says so
+  // (what it drops is lost; it may also look at, or hand-deliver, what passes).
+  template <typename Deliver>
+  void PumpWhere(Deliver deliver) {
+    while (!queue.empty()) {
+      auto [to, m] = queue.front();
+      queue.pop_front();
+      if (!cut.count(to) && deliver(to, m)) StepAndRoute(to, Input::Deliver(m));
+    }
+  }
+
   // Fires timer `id` of replica `r` if it is pending.
   bool Fire(NodeId r, uint64_t id) {
     auto it = timers[r].find(id);

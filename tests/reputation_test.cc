@@ -29,9 +29,7 @@ byzantine { replicas: [1, 7] behaviour: VOTE_AGAINST }
 )";
 
 std::unique_ptr<Simulation> RunText(const std::string& text, std::vector<std::string> overrides = {}) {
-  LoadedScenario l = LoadScenarioText(text, "reputation.textproto", overrides);
-  EXPECT_TRUE(l.ok()) << (l.errors.empty() ? "" : l.errors[0]);
-  auto sim = std::make_unique<Simulation>(l.scenario, CryptoMode::kFast);
+  auto sim = testing::SimulationFromText(text, "reputation.textproto", overrides);
   sim->Run();
   EXPECT_EQ(sim->safety_violations(), 0u) << sim->first_violation();
   EXPECT_EQ(sim->role_disagreements(), 0u);

@@ -24,6 +24,16 @@ inline std::unique_ptr<Simulation> RunFile(const std::string& name, std::vector<
   return sim;
 }
 
+// A simulation of scenario `text` (named `file` in errors) with `overrides`, not yet run (attach
+// observers first, or Run it).
+inline std::unique_ptr<Simulation> SimulationFromText(const std::string& text, const std::string& file,
+                                                      std::vector<std::string> overrides = {},
+                                                      CryptoMode mode = CryptoMode::kFast) {
+  LoadedScenario l = LoadScenarioText(text, file, overrides);
+  EXPECT_TRUE(l.ok()) << (l.errors.empty() ? "" : l.errors[0]);
+  return std::make_unique<Simulation>(l.scenario, mode);
+}
+
 // Requests completed in (from_s, to_s], by reporting interval.
 inline uint64_t CompletedBetween(const Simulation& sim, double from_s, double to_s) {
   uint64_t n = 0;

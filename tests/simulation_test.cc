@@ -18,9 +18,7 @@ using ::testing::HasSubstr;
 
 std::unique_ptr<Simulation> RunText(const std::string& text, std::vector<std::string> overrides = {},
                                     CryptoMode mode = CryptoMode::kFast) {
-  LoadedScenario l = LoadScenarioText(text, "test.textproto", overrides);
-  EXPECT_TRUE(l.ok()) << (l.errors.empty() ? "" : l.errors[0]);
-  auto sim = std::make_unique<Simulation>(l.scenario, mode);
+  auto sim = testing::SimulationFromText(text, "test.textproto", overrides, mode);
   sim->Run();
   return sim;
 }
