@@ -231,6 +231,7 @@ class PbftReplica : public Replica {
   // group_ahead: evidence that the group moved past our window (a proposal above it).
   void ArmStatusTimer(TimeNs now, Effects& out, bool group_ahead = false);
   void ArmGapStatusTimer(TimeNs now, Effects& out);
+  bool GapOpen() const;
   void OnStatusTimer(TimeNs now, Effects& out);
   void OnStatus(TimeNs now, const MessagePtr& m, Effects& out);
   void SendStatus(Effects& out);

@@ -68,6 +68,9 @@ struct PbftViewChange {
 // pbft_retransmit.cc: repair of lost messages (STATUS).
 struct PbftRepair {
   bool gap_armed = false;  // the status timer is set for a visible gap (short delay)
+  // Consecutive gap timers that found the gap still open: the delay doubles with each (up to the
+  // ordinary status period), so a gap peers cannot fill does not make us ask 20 times a second.
+  uint32_t gap_rounds = 0;
   // A member at or past our position asked for repairs: it has work above, which we may not even
   // know of (a PRE-PREPARE lost to us alone leaves nothing in our log to ask about).
   bool peer_ahead = false;

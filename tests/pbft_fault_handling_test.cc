@@ -120,6 +120,51 @@ TEST(PbftFaults, ABackupSuspectsAPrimaryWhoseProposalDoesNotExecute) {
   ExpectInView(g, 1);
 }
 
+// A slot one COMMIT short while the next slot decides: the PRE-PREPARE of sequence number 1 is lost
+// to replicas 5 and 6 and replica 4's PREPARE to the primary, so only four of the seven commit it;
+// sequence number 2 decides everywhere. Every replica sees the gap and asks for repairs at the short
+// period, and keeps asking while the gap stays open, even though late votes for the stuck slot
+// still trickle in (such a vote used to send the replica back to the ordinary period, a quarter of
+// the request timeout: at 2% loss, half a second during which a GeoBFT cluster held every round).
+TEST(PbftFaults, ASlotOneCommitShortIsRepairedPromptlyOnceALaterSlotDecides) {
+  PbftGroup g(/*batch_size=*/1, /*window=*/64, /*checkpoint_interval=*/16, /*n=*/7);
+  constexpr NodeId kClientOf7 = 7;
+  g.StepAndRoute(0, Input::Deliver(g.Request(1, kClientOf7)));
+  std::vector<std::pair<NodeId, MessagePtr>> late;  // replica 1's COMMIT to 2, held back
+  g.PumpWhere([&](NodeId to, const MessagePtr& m) {
+    if (m->type == MsgType::kPrePrepare && (to == 5 || to == 6)) return false;
+    if (m->type == MsgType::kPrepare && m->sender == 4 && to == 0) return false;
+    if (m->type == MsgType::kCommit && m->sender == 1 && to == 2) return late.push_back({to, m}), false;
+    return true;
+  });
+  for (NodeId r = 0; r < 7; ++r) ASSERT_TRUE(g.executed[r].empty()) << r;
+  g.now += kMillisecond;
+  g.StepAndRoute(0, Input::Deliver(g.Request(2, kClientOf7)));
+  g.Pump();
+  for (auto& [to, m] : late) g.StepAndRoute(to, Input::Deliver(m));  // progress on the stuck slot
+  g.Pump();
+  const TimeNs gap_seen = g.now;
+  // Fire the timers in time order, as the simulator would, for 100 ms (a tenth of the request
+  // timeout; the ordinary status period is a quarter of it).
+  for (;;) {
+    NodeId who = 0;
+    uint64_t id = 0;
+    TimeNs at = -1;
+    for (auto& [r, ts] : g.timers) {
+      for (auto& [t, when] : ts) {
+        if (at < 0 || when < at) who = r, id = t, at = when;
+      }
+    }
+    if (at < 0 || at > gap_seen + 100 * kMillisecond) break;
+    g.Fire(who, id);
+    g.Pump();
+  }
+  for (NodeId r = 0; r < 7; ++r) {
+    ASSERT_EQ(g.executed[r].size(), 2u) << "replica " << r << " still waits on sequence number 1";
+    EXPECT_EQ(g.executed[r][0].digest, g.executed[0][0].digest);
+  }
+}
+
 // GeoBFT's remote view change makes an idle replica (nothing above its position, no request
 // waiting) suspect its primary. Its VIEW-CHANGE may be lost; it must keep repeating it.
 TEST(PbftFaults, AnIdleReplicaInAViewChangeRepeatsItsViewChange) {
