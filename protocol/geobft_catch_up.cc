@@ -16,8 +16,8 @@ void GeoBftReplica::TakeGlobalSnapshot() {
   for (const auto& [client, rec] : clients_) {
     wire::ClientState* c = snap.add_clients();
     c->set_client(client);
-    c->set_low(rec.low);
-    for (uint64_t ts : rec.above) c->add_above(ts);
+    c->set_low(rec.low());
+    rec.ForEachAbove([c](uint64_t ts) { c->add_above(ts); });
   }
   for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     wire::ClusterState* cs = snap.add_clusters();
@@ -110,8 +110,7 @@ void GeoBftReplica::InstallGlobalSnapshot(TimeNs now, const wire::GlobalSnapshot
   clients_.clear();
   for (const wire::ClientState& c : snap.clients()) {
     ExecutedTimestamps& rec = clients_[c.client()];
-    rec.low = c.low();
-    rec.above.insert(c.above().begin(), c.above().end());
+    rec.Reset(c.low(), c.above());
   }
   for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     const wire::ClusterState& cs = snap.clusters(static_cast<int>(cl));

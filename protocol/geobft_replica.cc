@@ -94,7 +94,7 @@ size_t GeoBftReplica::state_entries() const {
   size_t n = local_.state_entries() + certs_.size() * num_clusters_ + recent_.size() * num_clusters_ +
              remote_.silence_reports.size() + remote_.view_change_votes.size() + remote_.silence_reported.size() +
              remote_.view_change_sent.size() + remote_.view_change_acted.size();
-  for (const auto& [c, rec] : clients_) n += 1 + rec.above.size();
+  for (const auto& [c, rec] : clients_) n += 1 + rec.above_count();
   for (const auto& [c, kept] : answers_) n += kept.size();
   return n;
 }
@@ -180,8 +180,8 @@ bool GeoBftReplica::AnswerExecuted(const MessagePtr& m, Effects& out) {
   }
   auto kept = answers_.find(req.client());
   if (kept == answers_.end()) return true;
-  auto result = kept->second.find(req.timestamp());
-  if (result != kept->second.end()) SendReply(req.client(), req.timestamp(), result->second, out);
+  if (const uint64_t* result = kept->second.Find(req.timestamp()))
+    SendReply(req.client(), req.timestamp(), *result, out);
   return true;
 }
 
@@ -411,9 +411,7 @@ bool GeoBftReplica::ExecuteReadyRounds(TimeNs now, Effects& out) {
         const uint64_t result = ExecutionResult(position, req.client, req.timestamp);
         out.results.push_back({req.client, req.timestamp, result});
         if (cl != config_.cluster) continue;  // each cluster answers its own clients
-        auto& kept = answers_[req.client];
-        kept[req.timestamp] = result;
-        while (kept.size() > kKeptAnswers) kept.erase(kept.begin());
+        answers_[req.client].Add(req.timestamp, result, kKeptAnswers);
         SendReply(req.client, req.timestamp, result, out);
       }
       out.executed.push_back(ex);

@@ -29,6 +29,7 @@
 #include "absl/container/btree_set.h"
 #include "protocol/executed_timestamps.h"
 #include "protocol/geobft_state.h"
+#include "protocol/kept_answers.h"
 #include "protocol/pbft_replica.h"
 #include "protocol/replica.h"
 #include "protocol/reputation.h"
@@ -179,7 +180,7 @@ class GeoBftReplica : public Replica {
   // Results of our own clients' latest requests (per client, bounded), to answer one that re-sends
   // a request whose replies it lost. Not part of the global snapshot: a replica that caught up by
   // state transfer leaves those answers to its peers.
-  absl::btree_map<NodeId, absl::btree_map<uint64_t, uint64_t>> answers_;
+  absl::btree_map<NodeId, KeptAnswers> answers_;
 
   uint64_t late_shares_ = 0;
 

@@ -19,8 +19,8 @@ std::string PbftReplica::SnapshotBytes(uint64_t seq) const {
   for (const auto& [client, rec] : clients_) {  // ordered by client id: deterministic bytes
     wire::ClientState* c = snap.add_clients();
     c->set_client(client);
-    c->set_low(rec.executed.low);
-    for (uint64_t ts : rec.executed.above) c->add_above(ts);
+    c->set_low(rec.executed.low());
+    rec.executed.ForEachAbove([c](uint64_t ts) { c->add_above(ts); });
   }
   return snap.SerializeAsString();
 }
@@ -180,8 +180,7 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   clients_.clear();
   for (const wire::ClientState& c : snap.clients()) {
     ClientRecord& rec = clients_[c.client()];
-    rec.executed.low = c.low();
-    rec.executed.above.insert(c.above().begin(), c.above().end());
+    rec.executed.Reset(c.low(), c.above());
   }
   last_executed_ = snap.seq();
   ckpt_.stable_seq = snap.seq();

@@ -11,9 +11,8 @@ namespace geopbft {
 
 void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
   executed.Insert(ts);
-  results[ts] = result;
   // Keep the results of the most recent requests only: memory stays bounded per client.
-  while (results.size() > kKeptResults) results.erase(results.begin());
+  results.Add(ts, result, kKeptResults);
 }
 
 PbftReplica::PbftReplica(PbftConfig config, Identity identity)
@@ -29,7 +28,7 @@ size_t PbftReplica::state_entries() const {
   for (const auto& [v, by] : defence_.complaints) n += by.size();
   for (const auto& [seq, votes] : ckpt_.votes) n += votes.size();
   for (const auto& [v, msgs] : vc_.msgs) n += msgs.size();
-  for (const auto& [c, rec] : clients_) n += 1 + rec.executed.above.size() + rec.results.size();
+  for (const auto& [c, rec] : clients_) n += 1 + rec.executed.above_count() + rec.results.size();
   return n;
 }
 
@@ -158,8 +157,8 @@ void PbftReplica::OnRequest(TimeNs now, const MessagePtr& m, Effects& out) {
     // answers (a reply now would precede its execution and carry a result of the wrong position).
     if (config_.defer_execution) return;
     // Already executed: the client lost our reply; send it again if we still have it.
-    auto result = rec->second.results.find(req.timestamp());
-    if (result != rec->second.results.end()) SendReply(req.client(), req.timestamp(), result->second, out);
+    if (const uint64_t* result = rec->second.results.Find(req.timestamp()))
+      SendReply(req.client(), req.timestamp(), *result, out);
     return;
   }
   if (!IsPrimary() || view_changing_) {

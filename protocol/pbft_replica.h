@@ -24,6 +24,7 @@
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
 #include "protocol/executed_timestamps.h"
+#include "protocol/kept_answers.h"
 #include "protocol/member_index.h"
 #include "protocol/message.h"
 #include "protocol/pbft_certificates.h"
@@ -203,7 +204,7 @@ class PbftReplica : public Replica {
   // What this replica executed for one client, and the latest results (to answer re-sent requests).
   struct ClientRecord {
     ExecutedTimestamps executed;
-    absl::btree_map<uint64_t, uint64_t> results;
+    KeptAnswers results;  // of the latest kKeptResults timestamps
     bool Executed(uint64_t ts) const { return executed.Contains(ts); }
     void Record(uint64_t ts, uint64_t result);
   };

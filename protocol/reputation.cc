@@ -1,6 +1,7 @@
 #include "protocol/reputation.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -203,7 +204,15 @@ void ScoreBook::ApplyReplies(uint32_t c, const wire::Batch& batch) {
     const wire::Request& r = sr.request();
     if (r.answered_ts() == 0) continue;
     ++reports;
-    for (uint32_t i = 0; i < n; ++i) answered[i] += Bit(r.answered(), i);
+    // The set bits of the bitmap only (a byte at a time): most replicas answer, few bytes per batch.
+    const std::string& bits = r.answered();
+    const size_t bytes = std::min<size_t>(bits.size(), (n + 7) / 8);
+    for (size_t k = 0; k < bytes; ++k) {
+      for (unsigned b = static_cast<unsigned char>(bits[k]); b != 0; b &= b - 1) {
+        const uint32_t i = static_cast<uint32_t>(8 * k) + static_cast<uint32_t>(std::countr_zero(b));
+        if (i < n) ++answered[i];
+      }
+    }
   }
   if (reports == 0) return;
   // One update per batch: the share of reports in which the replica answered.
