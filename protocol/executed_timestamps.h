@@ -59,8 +59,7 @@ class ExecutedTimestamps {
   template <typename Range>
   void Reset(uint64_t low, const Range& above) {
     *this = ExecutedTimestamps();
-    low_ = low;
-    base_ = Aligned(low + 1);
+    low_ = low;  // (the first Add starts the window above it)
     for (uint64_t ts : above) {
       if (!Contains(ts)) Add(ts);
     }
@@ -80,11 +79,14 @@ class ExecutedTimestamps {
       base_ = Aligned(low_ + 1);
     }
     ++above_count_;
-    const uint64_t off = ts - base_;
-    if (off >= kWindow) {
+    if (ts - base_ >= kWindow) {
       far_.insert(ts);
-      return;
+    } else {
+      SetBit(ts);
     }
+  }
+  void SetBit(uint64_t ts) {  // ts in [base_, base_ + kWindow)
+    const uint64_t off = ts - base_;
     if (off / 64 >= words_.size()) words_.resize(off / 64 + 1, 0);
     words_[off / 64] |= uint64_t{1} << (off % 64);
   }
@@ -92,7 +94,7 @@ class ExecutedTimestamps {
   void Drain() {
     for (;;) {
       const uint64_t next = low_ + 1;
-      if (next - base_ < kWindow && TestBit(next)) {
+      if (TestBit(next)) {  // (false beyond the bitmap's words)
         const uint64_t off = next - base_;
         words_[off / 64] &= ~(uint64_t{1} << (off % 64));
       } else if (!far_.empty() && *far_.begin() == next) {
@@ -113,11 +115,8 @@ class ExecutedTimestamps {
     if (words_.empty()) base_ = Aligned(low_ + 1), slid = true;
     if (!slid) return;
     while (!far_.empty() && *far_.begin() - base_ < kWindow) {
-      const uint64_t ts = *far_.begin();
+      SetBit(*far_.begin());
       far_.erase(far_.begin());
-      const uint64_t off = ts - base_;
-      if (off / 64 >= words_.size()) words_.resize(off / 64 + 1, 0);
-      words_[off / 64] |= uint64_t{1} << (off % 64);
     }
   }
 

@@ -15,6 +15,15 @@
 namespace geopbft {
 
 class KeptAnswers {
+  // (First: the search's type is deduced from its body.)
+  using Entry = std::pair<uint64_t, uint64_t>;  // timestamp, result
+  template <typename Self>                      // KeptAnswers or const KeptAnswers: one search for both
+  static auto LowerBound(Self& self, uint64_t timestamp) {
+    return std::lower_bound(self.answers_.begin(), self.answers_.end(), timestamp,
+                            [](const Entry& e, uint64_t ts) { return e.first < ts; });
+  }
+  std::deque<Entry> answers_;
+
  public:
   // Records the result of `timestamp` (executed once: at-most-once is checked before), keeping the
   // `cap` highest timestamps.
@@ -22,7 +31,7 @@ class KeptAnswers {
     if (answers_.empty() || answers_.back().first < timestamp) {
       answers_.emplace_back(timestamp, result);
     } else {
-      auto at = LowerBound(timestamp);
+      auto at = LowerBound(*this, timestamp);
       if (at != answers_.end() && at->first == timestamp) {
         at->second = result;
       } else {
@@ -33,22 +42,10 @@ class KeptAnswers {
   }
   // The result of `timestamp`, if kept.
   const uint64_t* Find(uint64_t timestamp) const {
-    auto at = LowerBound(timestamp);
+    auto at = LowerBound(*this, timestamp);
     return at != answers_.end() && at->first == timestamp ? &at->second : nullptr;
   }
   size_t size() const { return answers_.size(); }
-
- private:
-  using Entry = std::pair<uint64_t, uint64_t>;  // timestamp, result
-  std::deque<Entry>::const_iterator LowerBound(uint64_t timestamp) const {
-    return std::lower_bound(answers_.begin(), answers_.end(), timestamp,
-                            [](const Entry& e, uint64_t ts) { return e.first < ts; });
-  }
-  std::deque<Entry>::iterator LowerBound(uint64_t timestamp) {
-    return std::lower_bound(answers_.begin(), answers_.end(), timestamp,
-                            [](const Entry& e, uint64_t ts) { return e.first < ts; });
-  }
-  std::deque<Entry> answers_;
 };
 
 }  // namespace geopbft
