@@ -6,49 +6,72 @@
 namespace geopbft {
 namespace {
 
-// The body of an envelope as its own message, serialized.
-std::string SerializeBody(const wire::Envelope& env) {
+// A message serialized into `scratch`, whose capacity is kept between calls: every message sent
+// is serialized to be hashed and the bytes are dropped right after, so allocating a string for
+// them each time cost more than the serialization. Valid until the next use of the same scratch.
+std::string_view Serialized(const google::protobuf::MessageLite& msg, std::string& scratch) {
+  scratch.clear();
+  msg.AppendToString(&scratch);
+  return scratch;
+}
+
+// The body of an envelope as its own message.
+const google::protobuf::MessageLite* BodyOf(const wire::Envelope& env) {
   switch (env.body_case()) {
     case MsgType::kRequest:
-      return env.request().SerializeAsString();
+      return &env.request();
     case MsgType::kPrePrepare:
-      return env.pre_prepare().SerializeAsString();
+      return &env.pre_prepare();
     case MsgType::kPrepare:
-      return env.prepare().SerializeAsString();
+      return &env.prepare();
     case MsgType::kCommit:
-      return env.commit().SerializeAsString();
+      return &env.commit();
     case MsgType::kReply:
-      return env.reply().SerializeAsString();
+      return &env.reply();
     case MsgType::kCheckpoint:
-      return env.checkpoint().SerializeAsString();
+      return &env.checkpoint();
     case MsgType::kFetchState:
-      return env.fetch_state().SerializeAsString();
+      return &env.fetch_state();
     case MsgType::kStateTransfer:
-      return env.state_transfer().SerializeAsString();
+      return &env.state_transfer();
     case MsgType::kViewChange:
-      return env.view_change().SerializeAsString();
+      return &env.view_change();
     case MsgType::kNewView:
-      return env.new_view().SerializeAsString();
+      return &env.new_view();
     case MsgType::kStatus:
-      return env.status().SerializeAsString();
+      return &env.status();
     case MsgType::kGlobalShare:
-      return env.global_share().SerializeAsString();
+      return &env.global_share();
     case MsgType::kRemoteViewChangeRequest:
-      return env.remote_view_change_request().SerializeAsString();
+      return &env.remote_view_change_request();
     case MsgType::kRemoteViewChange:
-      return env.remote_view_change().SerializeAsString();
+      return &env.remote_view_change();
     case MsgType::kGlobalStateRequest:
-      return env.global_state_request().SerializeAsString();
+      return &env.global_state_request();
     case MsgType::kGlobalState:
-      return env.global_state().SerializeAsString();
+      return &env.global_state();
     case MsgType::kComplaint:
-      return env.complaint().SerializeAsString();
+      return &env.complaint();
     case MsgType::kAccusation:
-      return env.accusation().SerializeAsString();
+      return &env.accusation();
     case MsgType::BODY_NOT_SET:
       break;
   }
-  return {};
+  return nullptr;
+}
+
+// The body of an envelope as its own message, serialized (into a scratch buffer, see Serialized).
+std::string_view SerializeBody(const wire::Envelope& env) {
+  static std::string scratch;
+  const google::protobuf::MessageLite* body = BodyOf(env);
+  if (body == nullptr) return {};
+  return Serialized(*body, scratch);
+}
+
+// A batch serialized, into its own scratch buffer (a batch is hashed next to its message's body).
+std::string_view SerializeBatch(const wire::Batch& batch) {
+  static std::string scratch;
+  return Serialized(batch, scratch);
 }
 
 void FillHeader(Message& m) {
@@ -212,11 +235,11 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
   FillHeader(*m);
   if (m->type == MsgType::kGlobalShare) {
     // Digest the certificate's batch once, for every receiver to compare against.
-    std::string batch = m->env.global_share().batch().SerializeAsString();
+    std::string_view batch = SerializeBatch(m->env.global_share().batch());
     m->batch_digest = Sha256(batch);
     ops.hashed_bytes += batch.size();
   }
-  std::string body = SerializeBody(m->env);
+  std::string_view body = SerializeBody(m->env);
   m->body_bytes = static_cast<uint32_t>(body.size());
   m->body_digest = Sha256(body);
   ops.hashed_bytes += body.size() + m->payload_bytes;
@@ -239,7 +262,7 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
     sr->set_signature(r->env.signature());
     m->request_digests.push_back(r->body_digest);
   }
-  std::string batch = pp->batch().SerializeAsString();
+  std::string_view batch = SerializeBatch(pp->batch());
   m->batch_digest = Sha256(batch);
   pp->set_digest(std::string(m->batch_digest.view()));
   if (sign_header) {
@@ -249,7 +272,7 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
   m->env.set_sender(id.self());
   FillHeader(*m);
   ops.hashed_bytes += batch.size() + m->payload_bytes;
-  std::string body = SerializeBody(m->env);
+  std::string_view body = SerializeBody(m->env);
   m->body_bytes = static_cast<uint32_t>(body.size());
   m->body_digest = Sha256(body);
   ops.hashed_bytes += body.size();
@@ -292,7 +315,7 @@ bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCo
 
 bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Identity& self, OpCounts& ops) {
   if (env.sender() != signer || env.signature().empty()) return false;
-  std::string body = SerializeBody(env);
+  std::string_view body = SerializeBody(env);
   ops.checked_bytes += body.size();
   ++ops.verifies;
   return self.Verify(signer, Sha256(body), env.signature());
@@ -361,13 +384,13 @@ absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
     return absl::InvalidArgumentError("authenticator is not a whole number of MACs");
   }
   FillHeader(*m);
-  std::string body = SerializeBody(m->env);
+  std::string_view body = SerializeBody(m->env);
   m->body_bytes = static_cast<uint32_t>(body.size());
   m->body_digest = Sha256(body);
-  if (m->type == MsgType::kGlobalShare) m->batch_digest = Sha256(m->env.global_share().batch().SerializeAsString());
+  if (m->type == MsgType::kGlobalShare) m->batch_digest = Sha256(SerializeBatch(m->env.global_share().batch()));
   if (m->type == MsgType::kPrePrepare) {
     const wire::PrePrepare& pp = m->env.pre_prepare();
-    m->batch_digest = Sha256(pp.batch().SerializeAsString());
+    m->batch_digest = Sha256(SerializeBatch(pp.batch()));
     for (const auto& r : pp.batch().requests()) {
       m->request_digests.push_back(Sha256(r.request().SerializeAsString()));
     }
