@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
 
@@ -53,7 +54,7 @@ class Client {
     TimeNs submitted = 0;
     TimeNs timeout = 0;
     MessagePtr request;
-    std::vector<std::pair<uint32_t, uint64_t>> replies;  // (replica, result), one per replica
+    absl::InlinedVector<std::pair<uint32_t, uint64_t>, 4> replies;  // (replica, result), one per replica
   };
 
   // An accepted request whose late replies are still being watched (reply evidence).
@@ -74,9 +75,10 @@ class Client {
   uint64_t next_timestamp_ = 0;
   uint64_t completed_ = 0;
   uint64_t known_view_ = 0;
-  absl::btree_map<uint64_t, Pending> pending_;    // by timestamp
-  absl::btree_map<uint64_t, Answered> answered_;  // by timestamp
-  std::deque<uint64_t> answered_order_;           // timestamps, oldest acceptance first
+  // By timestamp. Looked up on every reply, never iterated (so their order cannot reach outputs).
+  absl::flat_hash_map<uint64_t, Pending> pending_;
+  absl::flat_hash_map<uint64_t, Answered> answered_;
+  std::deque<uint64_t> answered_order_;  // timestamps, oldest acceptance first
 };
 
 }  // namespace geopbft

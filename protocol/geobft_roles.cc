@@ -47,7 +47,7 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
     if (rep != rep_.representative[cl] && round > 1) ++rep_.representative_changes;
     rep_.representative[cl] = rep;
     if (!rep_.scores) continue;
-    rep_.scores->ApplyBatch(cl, round, batch,
+    rep_.scores->ApplyBatch(cl, round, batch, BatchReplyTally(CarrierOf(c)),
                             [&](uint64_t seq) -> const RoleEpoch& { return rep_.cluster_roles[cl].At(seq); });
     // Proofs against our own members, now committed: nobody needs to carry them any more.
     if (cl == config_.cluster) {

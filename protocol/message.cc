@@ -1,5 +1,7 @@
 #include "protocol/message.h"
 
+#include <bit>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -355,18 +357,49 @@ const wire::Batch* CarriedBatch(const Message& m) {
   return nullptr;
 }
 
-const std::vector<RequestId>& BatchRequestIds(const Message& m) {
-  Message::Memo& memo = m.memo;
-  if (!memo.request_ids_read) {
-    memo.request_ids_read = true;
+namespace {
+Message::Memo::BatchReading& BatchReadingOf(const Message& m) {
+  std::unique_ptr<Message::Memo::BatchReading>& reading = m.memo.batch;
+  if (!reading) {
+    reading = std::make_unique<Message::Memo::BatchReading>();
     if (const wire::Batch* batch = CarriedBatch(m)) {
-      memo.request_ids.reserve(static_cast<size_t>(batch->requests_size()));
+      reading->request_ids.reserve(static_cast<size_t>(batch->requests_size()));
       for (const wire::SignedRequest& sr : batch->requests()) {
-        memo.request_ids.push_back({sr.request().client(), sr.request().timestamp()});
+        reading->request_ids.push_back({sr.request().client(), sr.request().timestamp()});
       }
     }
   }
-  return memo.request_ids;
+  return *reading;
+}
+}  // namespace
+
+const std::vector<RequestId>& BatchRequestIds(const Message& m) { return BatchReadingOf(m).request_ids; }
+
+ReplyTally TallyReplyReports(const wire::Batch& batch) {
+  ReplyTally t;
+  for (const wire::SignedRequest& sr : batch.requests()) {
+    const wire::Request& r = sr.request();
+    if (r.answered_ts() == 0) continue;
+    ++t.reports;
+    // The set bits only (a byte at a time): most replicas answer, few bytes per report.
+    const std::string& bits = r.answered();
+    if (t.answered.size() < 8 * bits.size()) t.answered.resize(8 * bits.size(), 0);
+    for (size_t k = 0; k < bits.size(); ++k) {
+      for (unsigned b = static_cast<unsigned char>(bits[k]); b != 0; b &= b - 1) {
+        ++t.answered[8 * k + static_cast<size_t>(std::countr_zero(b))];
+      }
+    }
+  }
+  return t;
+}
+
+const ReplyTally& BatchReplyTally(const Message& m) {
+  Message::Memo::BatchReading& reading = BatchReadingOf(m);
+  if (!reading.tallied) {
+    reading.tallied = true;
+    if (const wire::Batch* batch = CarriedBatch(m)) reading.tally = TallyReplyReports(*batch);
+  }
+  return reading.tally;
 }
 
 absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {

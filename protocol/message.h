@@ -44,6 +44,15 @@ struct RequestId {
   uint64_t timestamp = 0;
 };
 
+// The clients' reply reports a batch carries (Request.answered), counted: how many of its requests
+// carry a report, and for each bit position (a member of the cluster the client reports on) how
+// many of those reports set it.
+struct ReplyTally {
+  uint32_t reports = 0;
+  std::vector<uint32_t> answered;
+};
+ReplyTally TallyReplyReports(const wire::Batch& batch);
+
 struct Message {
   wire::Envelope env;
   MsgType type = MsgType::BODY_NOT_SET;
@@ -70,8 +79,14 @@ struct Message {
     // GLOBAL-SHARE: distinct members of its cluster whose COMMITs it carries, -1 when malformed,
     // -2 when not counted yet (a function of the bytes and the run's fixed topology).
     int32_t certificate_signers = -2;
-    bool request_ids_read = false;
-    std::vector<RequestId> request_ids;  // see BatchRequestIds
+    // PRE-PREPARE and GLOBAL-SHARE: what every receiver reads of the batch (see BatchRequestIds,
+    // BatchReplyTally). Apart, so that the many messages without a batch stay small.
+    struct BatchReading {
+      std::vector<RequestId> request_ids;
+      bool tallied = false;
+      ReplyTally tally;
+    };
+    std::unique_ptr<BatchReading> batch;
     Memo() = default;
     // A copy is another message (tests and Byzantine behaviours alter copies): it starts unchecked.
     Memo(const Memo&) {}
@@ -165,6 +180,9 @@ const wire::Batch* CarriedBatch(const Message& m);
 // messages. Read from the envelope once per message and shared: every replica executes every
 // request of every batch, and reading them from the protobuf chases two pointers per request.
 const std::vector<RequestId>& BatchRequestIds(const Message& m);
+// The reply reports of the batch a PRE-PREPARE or GLOBAL-SHARE carries, counted once per message
+// and shared: every replica scores every batch, and each report is a string in a request.
+const ReplyTally& BatchReplyTally(const Message& m);
 
 // Seals `env` (whose body is set) as `id`: serializes the body once, digests it, authenticates it
 // and computes the wire size. `ops` is charged for the work.

@@ -195,29 +195,15 @@ void ScoreBook::ApplyVotes(uint32_t c, const wire::VoteEvidence& ev, const RoleE
   }
 }
 
-void ScoreBook::ApplyReplies(uint32_t c, const wire::Batch& batch) {
+void ScoreBook::ApplyReplies(uint32_t c, const ReplyTally& replies) {
   if (params_.rule == ReputationParams::Rule::kMyPbft) return;
   const uint32_t n = size(c);
-  uint32_t reports = 0;
-  std::vector<uint32_t> answered(n, 0);
-  for (const wire::SignedRequest& sr : batch.requests()) {
-    const wire::Request& r = sr.request();
-    if (r.answered_ts() == 0) continue;
-    ++reports;
-    // The set bits of the bitmap only (a byte at a time): most replicas answer, few bytes per batch.
-    const std::string& bits = r.answered();
-    const size_t bytes = std::min<size_t>(bits.size(), (n + 7) / 8);
-    for (size_t k = 0; k < bytes; ++k) {
-      for (unsigned b = static_cast<unsigned char>(bits[k]); b != 0; b &= b - 1) {
-        const uint32_t i = static_cast<uint32_t>(8 * k) + static_cast<uint32_t>(std::countr_zero(b));
-        if (i < n) ++answered[i];
-      }
-    }
-  }
+  const uint32_t reports = replies.reports;
+  auto answered = [&replies](uint32_t i) { return i < replies.answered.size() ? replies.answered[i] : 0; };
   if (reports == 0) return;
   // One update per batch: the share of reports in which the replica answered.
   for (uint32_t i = 0; i < n; ++i) {
-    double share = static_cast<double>(answered[i]) / reports;
+    double share = static_cast<double>(answered(i)) / reports;
     PeerScore& p = peers_[c][i];
     if (p.barred) continue;
     p.transaction += params_.reply_reward * share - params_.reply_penalty * (1 - share);

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "protocol/message.h"
 #include "protocol/messages.pb.h"
 #include "protocol/my_pbft_scores.h"
 #include "protocol/role_schedule.h"
@@ -95,8 +96,14 @@ class ScoreBook {
   // Applies a committed batch of cluster `c`: its vote evidence (judged under `roles_of(seq)`, the
   // roles that governed each recorded sequence number) and its clients' reply reports. Evidence for
   // sequence numbers already scored is ignored.
+  // `replies`: the batch's reply reports, counted (TallyReplyReports; a shared message counts its
+  // batch once for every receiver, see BatchReplyTally).
   template <typename RolesOf>
   void ApplyBatch(uint32_t c, uint64_t round, const wire::Batch& batch, RolesOf roles_of) {
+    ApplyBatch(c, round, batch, TallyReplyReports(batch), roles_of);
+  }
+  template <typename RolesOf>
+  void ApplyBatch(uint32_t c, uint64_t round, const wire::Batch& batch, const ReplyTally& replies, RolesOf roles_of) {
     // A proposal from a later view than the previous one: the leaders of the views in between
     // were replaced by their committee (re-proposals keep their first view; null requests have 0).
     if (batch.proposer_view() > last_view_[c]) {
@@ -111,7 +118,7 @@ class ScoreBook {
       scored_upto_[c] = ev.seq();
       ApplyVotes(c, ev, roles_of(ev.seq()));
     }
-    ApplyReplies(c, batch);
+    ApplyReplies(c, replies);
     if (params_.Defends()) ApplyAccusations(c, round, batch);
   }
   // Proofs bar their culprits; a complaint certificate deposes the leader it accuses (once per view).
@@ -123,7 +130,7 @@ class ScoreBook {
   const std::vector<Barred>& barred() const { return barred_; }
   uint64_t depositions() const { return depositions_; }
   void ApplyVotes(uint32_t c, const wire::VoteEvidence& ev, const RoleEpoch& roles);
-  void ApplyReplies(uint32_t c, const wire::Batch& batch);
+  void ApplyReplies(uint32_t c, const ReplyTally& replies);
   // The outcome for each member of cluster c (index order) under the default rule's reading.
   std::vector<VoteOutcome> Judge(uint32_t c, const wire::VoteEvidence& ev, const RoleEpoch& roles) const;
 

@@ -8,34 +8,92 @@ void ReplyChecker::Violation(std::string what) {
   if (violations_++ == 0) first_violation_ = std::move(what);
 }
 
+ReplyChecker::Entry* ReplyChecker::Find(const Key& key) {
+  const auto& [client, ts] = key;
+  if (client < windows_.size()) {
+    ClientWindow& w = windows_[client];
+    if (ts >= w.base && ts - w.base < w.slots.size()) {
+      Slot& slot = w.slots[ts - w.base];
+      if (slot.present) return &slot.entry;
+      // (Not here; it may have gone elsewhere before the window came to cover it.)
+    }
+  }
+  if (elsewhere_.empty()) return nullptr;
+  auto it = elsewhere_.find(key);
+  return it == elsewhere_.end() ? nullptr : &it->second;
+}
+
+ReplyChecker::Entry& ReplyChecker::Insert(const Key& key, const Entry& e) {
+  ++tracked_;
+  const auto& [client, ts] = key;
+  if (client < kMaxWindowedClient) {
+    if (client >= windows_.size()) windows_.resize(client + 1);
+    ClientWindow& w = windows_[client];
+    if (w.slots.empty()) w.base = ts;
+    // Within reach of the window (a timestamp far from the client's others goes elsewhere).
+    const uint64_t low = std::min(ts, w.base), high = std::max(ts + 1, w.base + w.slots.size());
+    if (high - low <= kMaxWindowSpan) {
+      if (ts < w.base) {
+        w.slots.insert(w.slots.begin(), w.base - ts, Slot{});
+        w.base = ts;
+      } else if (ts - w.base >= w.slots.size()) {
+        w.slots.resize(ts - w.base + 1);
+      }
+      Slot& slot = w.slots[ts - w.base];
+      slot = Slot{true, e};
+      return slot.entry;
+    }
+  }
+  return elsewhere_.emplace(key, e).first->second;
+}
+
+void ReplyChecker::Erase(const Key& key) {
+  const auto& [client, ts] = key;
+  if (client < windows_.size()) {
+    ClientWindow& w = windows_[client];
+    if (ts >= w.base && ts - w.base < w.slots.size()) {
+      Slot& slot = w.slots[ts - w.base];
+      if (slot.present) {
+        slot.present = false;
+        --tracked_;
+        while (!w.slots.empty() && !w.slots.front().present) {  // the window starts at its oldest request
+          w.slots.pop_front();
+          ++w.base;
+        }
+        while (!w.slots.empty() && !w.slots.back().present) w.slots.pop_back();
+        return;
+      }
+    }
+  }
+  tracked_ -= elsewhere_.erase(key);
+}
+
 void ReplyChecker::OnExecuted(NodeId replica, const RequestResult& r, TimeNs now) {
   const Key key{r.client, r.timestamp};
-  auto it = requests_.find(key);
-  if (it == requests_.end()) {
+  Entry* e = Find(key);
+  if (e == nullptr) {
     // A crashed replica, or one that caught up by state transfer, never executes some requests:
     // forget the oldest rather than grow without bound.
     while (order_.size() >= kMaxTracked) {
-      auto old = requests_.find(order_.front());
-      if (old != requests_.end()) {
+      if (Find(order_.front()) != nullptr) {
         forgot_ = true;
-        requests_.erase(old);
+        Erase(order_.front());
       }
       order_.pop_front();
     }
-    it = requests_.emplace(key, Entry{r.result, replica, 0, false}).first;
+    e = &Insert(key, Entry{r.result, replica, 0, false});
     order_.push_back(key);
-  } else if (it->second.result != r.result) {
+  } else if (e->result != r.result) {
     Violation(absl::StrFormat(
         "at %.6f s replica %d executed request %d of client %d with result %016x, but replica %d with %016x",
-        static_cast<double>(now) / kSecond, replica, r.timestamp, r.client, r.result, it->second.first_replica,
-        it->second.result));
+        static_cast<double>(now) / kSecond, replica, r.timestamp, r.client, r.result, e->first_replica, e->result));
   }
-  if (++it->second.executions >= honest_ && it->second.accepted) requests_.erase(it);
+  if (++e->executions >= honest_ && e->accepted) Erase(key);
 }
 
 void ReplyChecker::OnAccepted(NodeId client, const Completion& c) {
-  auto it = requests_.find(Key{client, c.timestamp});
-  if (it == requests_.end()) {
+  Entry* e = Find(Key{client, c.timestamp});
+  if (e == nullptr) {
     if (forgot_) {
       ++unverified_;
     } else {
@@ -46,14 +104,13 @@ void ReplyChecker::OnAccepted(NodeId client, const Completion& c) {
     }
     return;
   }
-  Entry& e = it->second;
-  if (e.result != c.result) {
+  if (e->result != c.result) {
     Violation(absl::StrFormat(
         "at %.6f s client %d accepted result %016x for request %d, but honest replica %d computed %016x",
-        static_cast<double>(c.completed) / kSecond, client, c.result, c.timestamp, e.first_replica, e.result));
+        static_cast<double>(c.completed) / kSecond, client, c.result, c.timestamp, e->first_replica, e->result));
   }
-  e.accepted = true;
-  if (e.executions >= honest_) requests_.erase(it);
+  e->accepted = true;
+  if (e->executions >= honest_) Erase(Key{client, c.timestamp});
 }
 
 }  // namespace geopbft

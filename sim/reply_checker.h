@@ -10,6 +10,7 @@
 #include <deque>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "protocol/effects.h"
@@ -27,7 +28,7 @@ class ReplyChecker {
   const std::string& first_violation() const { return first_violation_; }
   // Accepted results that could not be compared (their executions were forgotten to bound memory).
   uint64_t unverified() const { return unverified_; }
-  size_t tracked() const { return requests_.size(); }
+  size_t tracked() const { return tracked_; }
 
  private:
   struct Entry {
@@ -40,10 +41,29 @@ class ReplyChecker {
   static constexpr size_t kMaxTracked = 1 << 16;
   void Violation(std::string what);
 
+  // The tracked requests: a key-value table with the oldest insertion forgotten first. Looked up
+  // once per request per executing replica (every replica executes every request), so it is laid
+  // out for that: each client's requests in a window indexed by timestamp (a client numbers its
+  // requests in order, and a batch executes runs of one client's requests), anything else in a
+  // hash map. Never iterated: the layout cannot reach outputs.
+  struct Slot {
+    bool present = false;
+    Entry entry;
+  };
+  struct ClientWindow {
+    uint64_t base = 0;  // timestamp of slots.front()
+    std::deque<Slot> slots;
+  };
+  static constexpr NodeId kMaxWindowedClient = 1 << 16;
+  static constexpr uint64_t kMaxWindowSpan = 1 << 20;
+  Entry* Find(const Key& key);
+  Entry& Insert(const Key& key, const Entry& e);  // key must not be present
+  void Erase(const Key& key);
+
   uint32_t honest_;
-  // Looked up once per request per executing replica (every replica executes every request), never
-  // iterated: a hash map keeps the lookup off the run's critical path without touching outputs.
-  absl::flat_hash_map<Key, Entry> requests_;
+  std::vector<ClientWindow> windows_;          // by client id
+  absl::flat_hash_map<Key, Entry> elsewhere_;  // keys no window can hold
+  size_t tracked_ = 0;
   std::deque<Key> order_;  // insertion order, to forget the oldest first
   bool forgot_ = false;
   uint64_t violations_ = 0, unverified_ = 0;

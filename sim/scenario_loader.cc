@@ -24,7 +24,6 @@ namespace {
 
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
-using google::protobuf::Message;
 using google::protobuf::Reflection;
 using google::protobuf::TextFormat;
 
@@ -75,7 +74,7 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) 
     return absl::InvalidArgumentError("expected path=value, e.g. topology.replicas_per_cluster=10");
   }
   absl::string_view path = assignment.substr(0, eq), value = assignment.substr(eq + 1);
-  Message* msg = &s;
+  google::protobuf::Message* msg = &s;
   std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
   for (size_t i = 0; i < parts.size(); ++i) {
     absl::string_view part = parts[i];
@@ -126,7 +125,7 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) 
       bool list = field->is_repeated() && !v.empty() && v.front() == '[';
       if (!quoted && !list) text = absl::StrCat("\"", absl::CEscape(v), "\"");
     }
-    std::unique_ptr<Message> scratch(msg->New());
+    std::unique_ptr<google::protobuf::Message> scratch(msg->New());
     std::vector<std::string> errors;
     Collector collector("--set", &errors);
     TextFormat::Parser parser;

@@ -1,6 +1,12 @@
 // The reply checker: what a client accepted must be what honest replicas computed.
 #include "sim/reply_checker.h"
 
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <random>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -55,6 +61,89 @@ TEST(ReplyChecker, ForgetsTheOldestWhenReplicasNeverExecute) {
   c.OnAccepted(kClient, {100000, 0, 1, 100000});
   EXPECT_EQ(c.violations(), 0u);
   EXPECT_EQ(c.unverified(), 1u);
+}
+
+// The checker's table is laid out for speed (a window per client, a hash map for the rest); it
+// must keep the plain semantics: a table of (client, timestamp) entries, oldest insertion forgotten
+// first. A reference model with those semantics and the checker see the same random history —
+// shuffled timestamps, clients with far-apart and far-future timestamps, huge client ids, replicas
+// that skip requests, accepted results right and wrong — and must count alike throughout.
+TEST(ReplyChecker, KeepsThePlainTableSemanticsUnderAnyHistory) {
+  struct Model {
+    struct E {
+      uint64_t result;
+      uint32_t executions = 0;
+      bool accepted = false;
+    };
+    uint32_t honest = 0;
+    std::map<std::pair<NodeId, uint64_t>, E> table;
+    std::deque<std::pair<NodeId, uint64_t>> order;
+    bool forgot = false;
+    uint64_t violations = 0, unverified = 0;
+    void Executed(NodeId client, uint64_t ts, uint64_t result) {
+      auto key = std::make_pair(client, ts);
+      auto it = table.find(key);
+      if (it == table.end()) {
+        while (order.size() >= (size_t{1} << 16)) {
+          if (table.erase(order.front()) > 0) forgot = true;
+          order.pop_front();
+        }
+        it = table.emplace(key, E{result}).first;
+        order.push_back(key);
+      } else if (it->second.result != result) {
+        ++violations;
+      }
+      if (++it->second.executions >= honest && it->second.accepted) table.erase(it);
+    }
+    void Accepted(NodeId client, uint64_t ts, uint64_t result) {
+      auto it = table.find({client, ts});
+      if (it == table.end()) {
+        forgot ? ++unverified : ++violations;
+        return;
+      }
+      if (it->second.result != result) ++violations;
+      it->second.accepted = true;
+      if (it->second.executions >= honest) table.erase(it);
+    }
+  };
+  std::mt19937_64 rng(7);
+  const std::vector<NodeId> clients = {3, 10, 11, 40000, 70000, 0xfffffff0u};
+  for (uint32_t honest : {2u, 4u}) {
+    ReplyChecker c(honest);
+    Model m;
+    m.honest = honest;
+    std::vector<uint64_t> next(clients.size(), 1);
+    for (int step = 0; step < 300000; ++step) {
+      const size_t k = rng() % clients.size();
+      const NodeId client = clients[k];
+      // Mostly recent timestamps, out of order; sometimes a far jump or a far-future one.
+      uint64_t ts;
+      const uint64_t roll = rng() % 1000;
+      if (roll == 0) {
+        ts = next[k] + (uint64_t{1} << 21) + rng() % 1000;
+      } else if (roll == 1) {
+        next[k] += uint64_t{1} << 22;
+        ts = next[k];
+      } else {
+        ts = next[k] + rng() % 300;
+        if (ts > 300 && rng() % 2 == 0) ts -= rng() % 300;
+      }
+      if (rng() % 4 == 0) ++next[k];
+      const uint64_t result = ts * 3 + (rng() % 500 == 0 ? 1 : 0);
+      if (rng() % 3 == 0) {
+        c.OnAccepted(client, {ts, 0, 0, result});
+        m.Accepted(client, ts, result);
+      } else {
+        c.OnExecuted(static_cast<NodeId>(rng() % 5), {client, ts, result}, 0);
+        m.Executed(client, ts, result);
+      }
+      ASSERT_EQ(c.violations(), m.violations) << "step " << step;
+      ASSERT_EQ(c.unverified(), m.unverified) << "step " << step;
+      ASSERT_EQ(c.tracked(), m.table.size()) << "step " << step;
+    }
+    EXPECT_GT(m.violations, 0u);
+    EXPECT_GT(m.unverified, 0u);
+  }
 }
 
 }  // namespace
