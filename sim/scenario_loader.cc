@@ -11,13 +11,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "protocol/quorum.h"
 #include "sim/region_catalog.h"
 #include "sim/scenario_validator.h"
+#include "sim/suggest.h"
 
 namespace geopbft {
 namespace {
@@ -45,13 +48,28 @@ class Collector : public google::protobuf::io::ErrorCollector {
       size_t pos = lines_[line].rfind(name, static_cast<size_t>(column));
       if (!name.empty() && pos != absl::string_view::npos) column = static_cast<int>(pos);
     }
-    out_->push_back(absl::StrFormat("%s:%d:%d: %s", path_, line + 1, column + 1, message));
+    const std::string hint = Suggestion(message);
+    absl::string_view said = message;
+    if (!hint.empty()) absl::ConsumeSuffix(&said, ".");
+    out_->push_back(absl::StrFormat("%s:%d:%d: %s%s", path_, line + 1, column + 1, said, hint));
   }
   void AddWarning(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
     AddError(line, column, message);  // warnings (e.g. deprecated syntax) are problems too
   }
 
  private:
+  // The parser names the message type and the unknown field: propose the type's closest fields.
+  static std::string Suggestion(const std::string& message) {
+    static const std::string kType = "Message type \"", kField = "has no field named \"";
+    size_t t = message.find(kType), f = message.find(kField);
+    if (t == std::string::npos || f == std::string::npos) return "";
+    t += kType.size();
+    f += kField.size();
+    const std::string type = message.substr(t, message.find('"', t) - t);
+    const std::string field = message.substr(f, message.find('"', f) - f);
+    const Descriptor* d = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+    return d == nullptr ? "" : DidYouMean(field, FieldNames(*d));
+  }
   std::string path_;
   std::vector<std::string>* out_;
   std::vector<absl::string_view> lines_;
@@ -64,6 +82,40 @@ std::string Basename(const std::string& path) {
     if (absl::EndsWith(name, suffix)) return name.substr(0, name.size() - absl::string_view(suffix).size());
   }
   return name;
+}
+
+// Sets the last field of a --set path: the value is parsed with the text-format parser, so enums,
+// numbers, booleans, nested messages ({...}) and lists ([a, b]) all work as in a scenario file.
+absl::Status SetField(google::protobuf::Message* msg, const FieldDescriptor* field, absl::string_view value) {
+  std::string text(value);
+  if (field->type() == FieldDescriptor::TYPE_STRING) {
+    absl::string_view v = absl::StripAsciiWhitespace(value);
+    bool quoted = v.size() >= 2 && (v.front() == '"' || v.front() == '\'');
+    bool list = field->is_repeated() && !v.empty() && v.front() == '[';
+    if (!quoted && !list) text = absl::StrCat("\"", absl::CEscape(v), "\"");
+  }
+  std::unique_ptr<google::protobuf::Message> scratch(msg->New());
+  std::vector<std::string> errors;
+  Collector collector("--set", &errors);
+  TextFormat::Parser parser;
+  parser.RecordErrorsTo(&collector);
+  std::string field_text =
+      absl::StrCat(field->name(), field->type() == FieldDescriptor::TYPE_MESSAGE ? " " : ": ", text);
+  if (!parser.ParseFromString(field_text, scratch.get())) {
+    std::string hint;
+    if (field->type() == FieldDescriptor::TYPE_ENUM) {
+      const std::vector<std::string> names = EnumValueNames(*field->enum_type());
+      hint = DidYouMean(absl::StripAsciiWhitespace(value), names);
+      if (hint.empty()) hint = absl::StrCat("; one of ", absl::StrJoin(names, ", "));
+    }
+    absl::string_view said = errors.empty() ? "" : absl::string_view(errors.front());
+    if (!hint.empty()) absl::ConsumeSuffix(&said, ".");
+    return absl::InvalidArgumentError(absl::StrCat("cannot parse value '", value, "' for ", field->full_name(),
+                                                   said.empty() ? "" : ": ", said, hint));
+  }
+  msg->GetReflection()->ClearField(msg, field);
+  msg->MergeFrom(*scratch);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -90,7 +142,8 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) 
     const Reflection* refl = msg->GetReflection();
     const FieldDescriptor* field = desc->FindFieldByName(std::string(part));
     if (field == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown field '", part, "' in ", desc->full_name()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown field '", part, "' in ", desc->full_name(), DidYouMean(part, FieldNames(*desc))));
     }
     if (index >= 0 && !field->is_repeated()) {
       return absl::InvalidArgumentError(absl::StrCat("'", part, "' is not a repeated field"));
@@ -113,32 +166,10 @@ absl::Status ApplyOverride(scenario::Scenario& s, absl::string_view assignment) 
       }
       continue;
     }
-    // The last field: parse the value with the text-format parser, so enums, numbers, booleans,
-    // nested messages ({...}) and lists ([a, b]) all work as they do in a scenario file.
     if (index >= 0) {
       return absl::InvalidArgumentError("set a repeated field as a whole: path=[v1, v2]");
     }
-    std::string text(value);
-    if (field->type() == FieldDescriptor::TYPE_STRING) {
-      absl::string_view v = absl::StripAsciiWhitespace(value);
-      bool quoted = v.size() >= 2 && (v.front() == '"' || v.front() == '\'');
-      bool list = field->is_repeated() && !v.empty() && v.front() == '[';
-      if (!quoted && !list) text = absl::StrCat("\"", absl::CEscape(v), "\"");
-    }
-    std::unique_ptr<google::protobuf::Message> scratch(msg->New());
-    std::vector<std::string> errors;
-    Collector collector("--set", &errors);
-    TextFormat::Parser parser;
-    parser.RecordErrorsTo(&collector);
-    std::string field_text =
-        absl::StrCat(field->name(), field->type() == FieldDescriptor::TYPE_MESSAGE ? " " : ": ", text);
-    if (!parser.ParseFromString(field_text, scratch.get())) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot parse value '", value, "' for ", field->full_name(),
-                                                     errors.empty() ? "" : ": " + errors.front()));
-    }
-    refl->ClearField(msg, field);
-    msg->MergeFrom(*scratch);
-    return absl::OkStatus();
+    return SetField(msg, field, value);
   }
   return absl::InvalidArgumentError("empty path");
 }

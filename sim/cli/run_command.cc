@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "sim/cli/commands.h"
+#include "sim/cli/help.h"
 #include "sim/cli/interrupt.h"
 #include "sim/run_outputs.h"
 #include "sim/scenario_loader.h"
@@ -85,7 +86,7 @@ bool ParseRunArgs(const std::vector<std::string>& args, RunArgs* out) {
     } else if (a == "--no-plot") {
       out->plot = false;
     } else if (absl::StartsWith(a, "-")) {
-      std::fprintf(stderr, "geopbft run: unknown option '%s'\n", a.c_str());
+      std::fprintf(stderr, "geopbft run: unknown option '%s'%s\n", a.c_str(), OptionHint("run", a).c_str());
       return false;
     } else if (out->scenario.empty()) {
       out->scenario = a;

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "sim/cli/commands.h"
+#include "sim/cli/help.h"
 #include "sim/cli/interrupt.h"
 #include "sim/run_outputs.h"
 #include "sim/scenario_loader.h"
@@ -79,10 +80,10 @@ bool ParseSwarmArgs(const std::vector<std::string>& args, SwarmArgs* a) {
       if (ok) continue;
     }
     std::fprintf(stderr,
-                 "geopbft swarm: bad argument '%s'\nusage: geopbft swarm [--seeds=N] [--first-seed=S] "
+                 "geopbft swarm: bad argument '%s'%s\nusage: geopbft swarm [--seeds=N] [--first-seed=S] "
                  "[--protocol=all|pbft|geobft|reputation] [--out=DIR] [--safety-only] [--jobs=N] [--digests]\n"
                  "       [--keep-scenarios]\n",
-                 arg.c_str());
+                 arg.c_str(), absl::StartsWith(arg, "-") ? OptionHint("swarm", arg).c_str() : "");
     return false;
   }
   return true;

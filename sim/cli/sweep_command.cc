@@ -26,6 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "sim/cli/commands.h"
+#include "sim/cli/help.h"
 #include "sim/cli/interrupt.h"
 #include "sim/run_outputs.h"
 #include "sim/sweep.h"
@@ -98,7 +99,8 @@ bool ParseSweepArgs(const std::vector<std::string>& args, SweepArgs* sa) {
     } else if (!absl::StartsWith(a, "--") && sa->file.empty()) {
       sa->file = a;
     } else {
-      std::fprintf(stderr, "geopbft sweep: unknown argument '%s'\n", a.c_str());
+      std::fprintf(stderr, "geopbft sweep: unknown argument '%s'%s\n", a.c_str(),
+                   absl::StartsWith(a, "-") ? OptionHint("sweep", a).c_str() : "");
       return false;
     }
   }
