@@ -54,8 +54,11 @@ const std::vector<Command>& Commands() {
        "  --jobs=N              worker processes (default: one per core)\n"
        "  --out=DIR             output directory (default: out/<sweep name>)\n"
        "  --emit-jobs=FILE      write one command line per run instead of running (GNU parallel, Slurm)\n"
-       "  --collect             only gather the finished runs into results.csv\n",
-       {"--jobs", "--out", "--emit-jobs", "--collect", "--help"}},
+       "  --collect             only gather the finished runs into results.csv\n"
+       "  --slurm[=OPTIONS]     submit the missing runs as one Slurm job array (sbatch OPTIONS, e.g.\n"
+       "                        --slurm='--partition=short --time=60'; with --wait, collect when done)\n"
+       "  --slurm-tasks=N       array tasks at most (default 256): each task runs a slice of the runs\n",
+       {"--jobs", "--out", "--emit-jobs", "--collect", "--slurm", "--slurm-tasks", "--help"}},
       {"swarm",
        "geopbft swarm [OPTIONS]",
        "Draws random scenarios (topology, faults, Byzantine behaviours, network) from consecutive seeds\n"

@@ -1,10 +1,11 @@
-// ./geopbft sweep FILE [--jobs=N] [--out=DIR] [--emit-jobs=FILE] [--collect]
+// ./geopbft sweep FILE [--jobs=N] [--out=DIR] [--emit-jobs=FILE] [--collect] [--slurm[=OPTIONS]] [--slurm-tasks=N]
 //
 // Runs every point of a sweep as its own `geopbft run` process (N at a time), each into
 // DIR/<run id>/, skipping runs whose summary.json is already there (a killed or partial sweep
 // resumes where it stopped: a run's files appear atomically, summary.json last). Then writes
 // DIR/results.csv. --emit-jobs writes the same runs as self-contained shell commands instead (for
-// GNU parallel or a Slurm array); --collect only rebuilds results.csv from the run directories.
+// GNU parallel); --slurm submits the missing runs as one Slurm job array (sim/cli/slurm_submit.h);
+// --collect only rebuilds results.csv from the run directories.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -28,6 +29,7 @@
 #include "sim/cli/commands.h"
 #include "sim/cli/help.h"
 #include "sim/cli/interrupt.h"
+#include "sim/cli/slurm_submit.h"
 #include "sim/run_outputs.h"
 #include "sim/sweep.h"
 
@@ -81,6 +83,9 @@ struct SweepArgs {
   std::string file, out, emit;
   long jobs = sysconf(_SC_NPROCESSORS_ONLN);
   bool collect_only = false;
+  bool slurm = false;
+  std::string sbatch_options;  // --slurm=OPTIONS
+  long slurm_tasks = 256;
 };
 
 bool ParseSweepArgs(const std::vector<std::string>& args, SweepArgs* sa) {
@@ -96,6 +101,14 @@ bool ParseSweepArgs(const std::vector<std::string>& args, SweepArgs* sa) {
       sa->emit = a.substr(12);
     } else if (a == "--collect") {
       sa->collect_only = true;
+    } else if (a == "--slurm" || absl::StartsWith(a, "--slurm=")) {
+      sa->slurm = true;
+      if (a.size() > 8) sa->sbatch_options = a.substr(8);
+    } else if (absl::StartsWith(a, "--slurm-tasks=")) {
+      if (!absl::SimpleAtoi(a.substr(14), &sa->slurm_tasks) || sa->slurm_tasks < 1) {
+        std::fprintf(stderr, "geopbft sweep: --slurm-tasks needs a number >= 1\n");
+        return false;
+      }
     } else if (!absl::StartsWith(a, "--") && sa->file.empty()) {
       sa->file = a;
     } else {
@@ -105,7 +118,9 @@ bool ParseSweepArgs(const std::vector<std::string>& args, SweepArgs* sa) {
     }
   }
   if (sa->file.empty()) {
-    std::fprintf(stderr, "usage: geopbft sweep SWEEP [--jobs=N] [--out=DIR] [--emit-jobs=FILE] [--collect]\n");
+    std::fprintf(stderr,
+                 "usage: geopbft sweep SWEEP [--jobs=N] [--out=DIR] [--emit-jobs=FILE] [--collect] "
+                 "[--slurm[=SBATCH OPTIONS]] [--slurm-tasks=N]\n");
     return false;
   }
   return true;
@@ -113,14 +128,15 @@ bool ParseSweepArgs(const std::vector<std::string>& args, SweepArgs* sa) {
 
 // --emit-jobs: one self-contained line per run: it names the binary, the base scenario and the
 // output by absolute path, so it runs from any directory (GNU parallel, a Slurm array task).
+std::string JobLine(const LoadedSweep& sw, const SweepRun& run, const std::string& out) {
+  std::vector<std::string> quoted = {Quote(SelfExe())};
+  for (const std::string& a : RunArgs(sw, run, out)) quoted.push_back(Quote(a));
+  return absl::StrJoin(quoted, " ");
+}
+
 int EmitJobs(const LoadedSweep& sw, const SweepArgs& sa, const std::string& out) {
   std::string lines;
-  const std::string exe = SelfExe();
-  for (const SweepRun& run : sw.runs) {
-    std::vector<std::string> quoted = {Quote(exe)};
-    for (const std::string& a : RunArgs(sw, run, out)) quoted.push_back(Quote(a));
-    absl::StrAppend(&lines, absl::StrJoin(quoted, " "), "\n");
-  }
+  for (const SweepRun& run : sw.runs) absl::StrAppend(&lines, JobLine(sw, run, out), "\n");
   if (absl::Status st = WriteFileAtomic(sa.emit, lines); !st.ok()) {
     std::fprintf(stderr, "geopbft sweep: %s\n", std::string(st.message()).c_str());
     return 2;
@@ -209,8 +225,27 @@ int SweepCommand(const std::vector<std::string>& args) {
     if (!Exists(out + "/" + run.id + "/summary.json")) todo.push_back(&run);
   }
   long failed = 0;
-  if (!sa.collect_only) failed = RunWorkers(sw, todo, out, sa.jobs);
+  if (sa.slurm && !sa.collect_only && !todo.empty()) {
+    SlurmRequest req{sa.sbatch_options, sa.slurm_tasks, {}, {}};
+    for (const SweepRun* run : todo) {
+      req.commands.push_back(JobLine(sw, *run, out));
+      req.ids.push_back(run->id);
+    }
+    const int submitted = SubmitSlurmArray(sw.name, out, req);
+    if (submitted == 2) return 2;
+    // Without --wait, sbatch returns at once: the runs are still to come.
+    if (!absl::StrContains(sa.sbatch_options, "--wait")) {
+      std::printf("when the job is done: geopbft sweep %s --collect --out=%s\n", sa.file.c_str(), out.c_str());
+      return 0;
+    }
+  } else if (!sa.collect_only && !sa.slurm) {
+    failed = RunWorkers(sw, todo, out, sa.jobs);
+  }
   if (failed < 0) return 2;
+  // Runs that failed in Slurm tasks: reported, not silently missing.
+  for (const std::string& f : SlurmFailures(out)) {
+    std::fprintf(stderr, "geopbft sweep: run %s in a Slurm task (log: %s/logs/)\n", f.c_str(), out.c_str());
+  }
   size_t done = 0;
   std::string csv = ResultsCsv(sw, out, &done);
   if (absl::Status st = WriteFileAtomic(out + "/results.csv", csv); !st.ok()) {
