@@ -9,9 +9,10 @@ A run directory (summary.json, timeseries.csv, replicas.csv, events.csv, maybe r
   reputation.png  every replica's score over time, coloured by role, Byzantine replicas dashed
   messages.png    the message mix: messages sent by type
   traffic.png     messages each replica sent and received, votes, rejected or dropped input
-  report.html     the figures with the summary table
+  report.html     the run in words, a timeline of its events, the figures and the summary (report.py)
 A sweep directory (results.csv) gets one sweep_<axis>.png per axis (throughput and latency against
-the axis, one line per protocol, error bars over seeds) and report.html with the results table. A
+the axis, one line per protocol, error bars over seeds) and report.html with the results table
+(sortable). A
 defence matrix (axes culprit and position, scenarios/defense.sweep.textproto) gets defense.png and
 defense.md instead: throughput in the last third of each run relative to the clean run of the same
 protocol and seed, and how long the culprit kept its role once it turned.
@@ -30,6 +31,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402  (analysis/report.py: the HTML page)
 
 ROLE_COLOURS = {"representative": "tab:red", "committee": "tab:blue", "listener": "tab:gray", "crashed": "black"}
 
@@ -187,31 +191,12 @@ def plot_mix(run_dir, summary):
     return out
 
 
-def write_report(directory, title, images, table_header, table_rows):
-    parts = [f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>",
-             "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
-             "text-align:right}img{max-width:100%}</style>", f"<h1>{html.escape(title)}</h1>"]
-    for img in images:
-        parts.append(f"<p><img src='{html.escape(os.path.basename(img))}'></p>")
-    parts.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table_header) + "</tr>")
-    for row in table_rows:
-        parts.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
-    parts.append("</table>")
-    out = os.path.join(directory, "report.html")
-    with open(out + ".tmp", "w") as f:
-        f.write("\n".join(parts) + "\n")
-    os.replace(out + ".tmp", out)
-    return out
-
-
 def plot_run(run_dir):
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
     images = [p for p in (plot_throughput(run_dir, summary), plot_reputation(run_dir), plot_mix(run_dir, summary),
                           plot_traffic(run_dir)) if p]
-    # (Wall-clock fields stay out: identical runs must give byte-identical reports.)
-    rows = [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in summary.items()
-            if not k.startswith("wall_")]
-    write_report(run_dir, f"geopbft run: {summary.get('scenario', run_dir)}", images, ["field", "value"], rows)
+    path = os.path.join(run_dir, "events.csv")
+    report.write_run_report(run_dir, summary, images, read_csv(path) if os.path.exists(path) else [])
     return images
 
 
@@ -333,7 +318,7 @@ def plot_sweep(sweep_dir):
         keep = ["culprit", "position", "protocol", "seed", "throughput_tps", "view_changes", "representative_changes",
                 "proofs_committed", "leaders_deposed", "byzantine_in_committee_s", "safety_violations"]
         keep = [c for c in keep if c in columns]
-        write_report(sweep_dir, f"geopbft defence matrix: {os.path.basename(os.path.abspath(sweep_dir))}", images, keep,
+        report.write_sweep_report(sweep_dir, f"geopbft defence matrix: {os.path.basename(os.path.abspath(sweep_dir))}", images, keep,
                      [[r[c] for c in keep] for r in rows])
         return images
     axes = columns[1:columns.index("seed")]  # between "run" and "seed"
@@ -376,7 +361,7 @@ def plot_sweep(sweep_dir):
     keep = [c for c in columns if c in axes or c in ("seed", "throughput_tps", "latency_ms_p50", "latency_ms_p99",
                                                           "view_changes", "byzantine_in_committee_s",
                                                           "safety_violations")]
-    write_report(sweep_dir, f"geopbft sweep: {os.path.basename(os.path.abspath(sweep_dir))}", images, keep,
+    report.write_sweep_report(sweep_dir, f"geopbft sweep: {os.path.basename(os.path.abspath(sweep_dir))}", images, keep,
                  [[r[c] for c in keep] for r in rows])
     return images
 

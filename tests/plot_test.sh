@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 for f in throughput.png reputation.png messages.png traffic.png; do
   [[ $(stat -c %s "$work/run/$f" 2>/dev/null || echo 0) -gt 5000 ]] || fail "$f missing or empty"
 done
-grep -q '<img src=.reputation.png' "$work/run/report.html" || fail "report.html does not show the figures"
+grep -q "<img alt='reputation.png'" "$work/run/report.html" || fail "report.html does not show the figures"
 # Identical runs, identical figures and report (no wall-clock time in them).
 "$bin" run "$root/scenarios/default.textproto" --set=duration_s=2 --out="$work/run2" >/dev/null || fail "rerun failed"
 /usr/bin/python3 "$root/analysis/plot.py" "$work/run2" >/dev/null 2>&1 || fail "plot of the rerun failed"
