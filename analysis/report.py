@@ -168,9 +168,12 @@ def num_text(v):
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
 
 
+NOBODY = (None, "", "-1", "4294967295")  # events.csv's "no replica" / "no cluster"
+
+
 def event_words(e):
-    who = f"replica {e['replica']}" if e.get("replica") not in (None, "", "-1") else "the network"
-    where = f" (cluster {e['cluster']})" if e.get("cluster") not in (None, "", "-1") else ""
+    who = f"replica {e['replica']}" if e.get("replica") not in NOBODY else "the network"
+    where = f" (cluster {e['cluster']})" if e.get("cluster") not in NOBODY else ""
     detail = e.get("detail", "")
     kind = e["kind"]
     if kind == "byzantine":

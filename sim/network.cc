@@ -63,6 +63,9 @@ Network::Transit Network::Send(TimeNs now, NodeId from, NodeId to, uint32_t byte
   TimeNs delay =
       uniform_ ? DrawDelay(config_.uniform_delay(), rng) + (link && link->has_jitter() ? DrawDelay(jitter, rng) : 0)
                : one_way_[a * r + b] + DrawDelay(jitter, rng);
+  // A network phase (LINK extra_delay_ms): the link is slower for a while.
+  if (link != nullptr && link->extra_delay_ms() > 0)
+    delay += static_cast<TimeNs>(link->extra_delay_ms() * kMillisecond);
   t.arrival = done + delay;
   if (!rx_free_at_.empty()) {
     start += delay;

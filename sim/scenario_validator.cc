@@ -369,6 +369,8 @@ void Validator::CheckFaults() {
         if (!(f.loss_ratio() >= 0 && f.loss_ratio() < 1))
           Error({{"faults", i}, {"loss_ratio"}}, "loss_ratio must be in [0, 1)");
         if (f.has_jitter()) CheckDistribution({{"faults", i}, {"jitter"}}, f.jitter());
+        if (!(f.extra_delay_ms() >= 0 && f.extra_delay_ms() <= 3.6e6))
+          Error({{"faults", i}, {"extra_delay_ms"}}, "extra_delay_ms must be in [0, 3600000] (an hour)");
         break;
     }
   }

@@ -59,6 +59,21 @@ TEST(FaultScenarios, PartitionStopsCommitsAndHealingRestoresThem) {
   EXPECT_GT(CompletedBetween(*sim, 9, 11), CompletedBetween(*sim, 0, 2) * 9 / 10);
 }
 
+TEST(FaultScenarios, GeoBftRidesOutAPeriodOfAsynchronyAndADelayedLeader) {
+  // Network phases (LINK extra_delay_ms): every WAN link +400 ms from 3 to 5 s, replica 0's links
+  // +150 ms from 7 to 8 s. Throughput falls during each phase and is back after it, without a view
+  // change (nothing is lost, and the remote timeout is longer than the delays).
+  auto sim = RunFile("asynchrony");
+  EXPECT_FALSE(sim->stalled());
+  EXPECT_EQ(sim->view_changes(), 0u);
+  const uint64_t before = CompletedBetween(*sim, 1.5, 3);
+  EXPECT_LT(CompletedBetween(*sim, 3.5, 5), before * 4 / 10);
+  EXPECT_GT(CompletedBetween(*sim, 3.5, 5), 0u);  // slower, not stopped
+  EXPECT_GT(CompletedBetween(*sim, 5.5, 7), before * 8 / 10);
+  EXPECT_LT(CompletedBetween(*sim, 7.2, 8), CompletedBetween(*sim, 6.2, 7) * 6 / 10);
+  EXPECT_GT(CompletedBetween(*sim, 8.5, 10), before * 8 / 10);
+}
+
 TEST(FaultScenarios, LossyWanKeepsCommittingWithoutViewChange) {
   auto sim = RunFile("lossy-wan");
   EXPECT_FALSE(sim->stalled());

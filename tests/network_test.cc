@@ -121,6 +121,19 @@ TEST(Network, JitterFromTheSendersStream) {
   }
 }
 
+TEST(Network, ALinkPhaseAddsItsDelayToThoseLinksOnly) {
+  scenario::Network cfg;
+  Network net = Make(cfg);
+  Rng rng(7);
+  scenario::Fault phase;
+  phase.set_kind(scenario::Fault::LINK);
+  phase.set_extra_delay_ms(250);
+  const TimeNs normal = net.Send(0, 1, 0, 0, rng).arrival;
+  EXPECT_EQ(net.Send(0, 1, 0, 0, rng, &phase).arrival, normal + 250 * kMillisecond);
+  EXPECT_EQ(net.Send(0, 1, 0, 0, rng).arrival, normal);  // (the caller passes the phase only to its links)
+  EXPECT_FALSE(net.Send(0, 1, 0, 0, rng, &phase).lost);  // its loss ratio: 0 unless set
+}
+
 TEST(Distribution, NormalIsClampedAtZero) {
   scenario::Distribution d;
   d.set_kind(scenario::Distribution::NORMAL);
