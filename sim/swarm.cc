@@ -123,7 +123,20 @@ void DrawNetworkFaults(Rng& rng, const SwarmOptions& o, scenario::Scenario& s) {
       case 1:
         f->set_kind(scenario::Fault::LINK);
         for (uint32_t r : side) f->add_replicas(r);
-        f->set_loss_ratio(rng.Uniform(0.01, 0.3));
+        // A lossy link, a network phase (the links slower for a while: asynchrony, or a delayed
+        // leader when `side` holds one), or both.
+        switch (rng.Below(3)) {
+          case 0:
+            f->set_loss_ratio(rng.Uniform(0.01, 0.3));
+            break;
+          case 1:
+            f->set_extra_delay_ms(rng.Uniform(20, 600));
+            break;
+          default:
+            f->set_loss_ratio(rng.Uniform(0.01, 0.3));
+            f->set_extra_delay_ms(rng.Uniform(20, 600));
+            break;
+        }
         break;
       default:
         f->set_kind(scenario::Fault::SLOW);
