@@ -65,6 +65,8 @@ class Simulation {
   // `run --trace`: every PRE-PREPARE, COMMIT and CHECKPOINT a replica sends (as sent, Byzantine
   // rewriting included) goes to `sink` as "<time_ns> <to or -1> <hex envelope>" for the auditor.
   void RecordSentMessages(std::FILE* sink);
+  // `run --trace=FILTER`: which events trace.log shows (the digest still folds every event).
+  void FilterTrace(const TraceFilter& f) { obs_->trace.SetFilter(f); }
   // Attaches an observer of one's own (the caller keeps it alive through Run): it hears every
   // event, send, delivery, step, fault and sample after the built-in observers (sim/observer.h).
   void AddObserver(Observer* o) { obs_->all.Add(o); }

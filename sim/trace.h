@@ -26,10 +26,24 @@ struct TraceRecord {
   bool client = false;  // target is a client (a separate lane in the viewer)
 };
 
+// Which events trace.log shows (`run --trace=replicas:0-3,from:2s,to:4s`): the digest always folds
+// every event; the filter only decides what is written.
+struct TraceFilter {
+  NodeId first_node = 0, last_node = UINT32_MAX;  // the event's target (a replica or client id)
+  TimeNs from = 0, to = INT64_MAX;
+  bool Admits(const TraceRecord& r) const {
+    return r.target >= first_node && r.target <= last_node && r.time >= from && r.time <= to;
+  }
+};
+// Parses "replicas:A-B" (or "replicas:A"), "from:T" and "to:T" (T in s, ms or us: "2s", "1500ms"),
+// comma-separated, in any order. Returns false with `*error` set on anything else.
+bool ParseTraceFilter(std::string_view spec, TraceFilter* filter, std::string* error);
+
 class Trace {
  public:
   // Writes lines to `sink` when not null (the caller owns and closes it).
   explicit Trace(std::FILE* sink = nullptr);
+  void SetFilter(const TraceFilter& f) { filter_ = f; }
 
   // Folds the event into the digest and, when writing, appends its line (`name` is called only
   // then: most runs keep the digest alone, and every event passes here).
@@ -44,7 +58,7 @@ class Trace {
     h ^= r.seq * 0xd6e8feb86659fd93ULL;
     h ^= r.extra * 0xff51afd7ed558ccdULL;
     Mix(h);
-    if (sink_) Write(r, name());
+    if (sink_ && filter_.Admits(r)) Write(r, name());
   }
   // Names a node in the viewer (written once at the start).
   void NameNode(NodeId node, bool is_client, std::string_view label);
@@ -57,6 +71,7 @@ class Trace {
   void Write(const TraceRecord& r, std::string_view name);
   void Mix(uint64_t v) { digest_ = Mix64(digest_ ^ v) * 0x100000001b3ULL; }
   std::FILE* sink_;
+  TraceFilter filter_;
   uint64_t digest_ = 0xcbf29ce484222325ULL;
 };
 

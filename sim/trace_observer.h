@@ -25,6 +25,7 @@ class TraceObserver : public Observer {
   void OnFinish(TimeNs now) override { trace_.Finish(now); }
 
   std::string digest() const { return trace_.DigestHex(); }
+  void SetFilter(const TraceFilter& f) { trace_.SetFilter(f); }
 
  private:
   Trace trace_;

@@ -61,6 +61,17 @@ events=$(json "$work/t/summary.json" "d['events']")
 (( lines > events )) || fail "trace.log has $lines lines for $events events"
 python3 -c "import json,sys; e=json.load(open(sys.argv[1])); assert any(x.get('name')=='COMMIT' for x in e)" "$work/t/trace.log" || fail "trace.log is not a loadable JSON trace"
 [[ $(json "$work/t/summary.json" "d['trace_digest']") == $(json "$work/a/summary.json" "d['trace_digest']") ]] || fail "tracing changed the run"
+# --trace=FILTER: only those nodes and that time window are written; the run (its digest) is the same.
+"$bin" run "$small" --trace=replicas:1-2,from:0.5s,to:1000ms --out="$work/tf" >/dev/null 2>&1 || fail "filtered trace failed"
+python3 -c "
+import json, sys
+e = [x for x in json.load(open(sys.argv[1])) if x.get('ph') == 'i' and x.get('name') != 'end']
+assert e, 'no events'
+assert all(x['tid'] in (1, 2) and 500000 <= x['ts'] <= 1000000 for x in e), 'an event outside the filter'
+assert {x['tid'] for x in e} == {1, 2}" "$work/tf/trace.log" || fail "--trace=replicas:1-2,from:0.5s,to:1000ms wrote other events"
+(( $(wc -l <"$work/tf/trace.log") * 4 < lines )) || fail "the filtered trace is not smaller"
+[[ $(json "$work/tf/summary.json" "d['trace_digest']") == $(json "$work/a/summary.json" "d['trace_digest']") ]] || fail "a filter changed the run"
+"$bin" run "$small" --trace=replicas:x --out="$work/tbad" >/dev/null 2>&1; [[ $? == 2 && ! -e $work/tbad ]] || fail "a bad filter was not refused"
 # A later run without --trace into the same directory must not leave the old trace behind.
 "$bin" run "$small" --out="$work/t" >/dev/null 2>&1 || fail "rerun failed"
 [[ ! -e $work/t/trace.log ]] || fail "stale trace.log left in place"

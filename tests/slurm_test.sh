@@ -13,8 +13,12 @@ for p in slurmctld slurmd munged mungekey sbatch; do
   command -v $p >/dev/null || [[ -x /usr/sbin/$p ]] || fail "$p missing (./geopbft test installs slurmctld slurmd slurm-client munge)"
 done
 export PATH=$PATH:/usr/sbin
-rm -rf "$work"; mkdir -p "$work/state" "$work/spool" "$work/munge"; chmod 700 "$work/munge"
-export SLURM_CONF=$work/slurm.conf
+rm -rf "$work"; mkdir -p "$work"
+# The daemons' own files live under a short path: Unix socket paths are limited to 108 bytes, and
+# slurmd's step sockets (spool/<node>_<job>.<step>) under a deep build tree exceed it.
+daemons=$(mktemp -d /tmp/geopbft-slurm.XXXXXX) || fail "mktemp failed"
+mkdir -p "$daemons/state" "$daemons/spool" "$daemons/munge"; chmod 700 "$daemons/munge"
+export SLURM_CONF=$daemons/slurm.conf
 
 pids=()
 cleanup() {  # stop what we started, and wait until it is gone (its ports and files are ours)
@@ -28,16 +32,17 @@ cleanup() {  # stop what we started, and wait until it is gone (its ports and fi
     sleep 0.1
   done
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$daemons"
   return 0
 }
 started() { [[ -s $1 ]] && pids+=("$(cat "$1")"); }
 trap cleanup EXIT
 
 # Munge, with a key and a socket of its own (the system's munged, if any, is left alone).
-mungekey --create --keyfile="$work/munge/munge.key" >/dev/null 2>&1 || fail "mungekey failed"
-munged --force --socket="$work/munge/socket" --key-file="$work/munge/munge.key" --pid-file="$work/munge/munged.pid" \
-  --log-file="$work/munge/munged.log" --seed-file="$work/munge/seed" >/dev/null 2>&1 || fail "munged did not start"
-started "$work/munge/munged.pid"
+mungekey --create --keyfile="$daemons/munge/munge.key" >/dev/null 2>&1 || fail "mungekey failed"
+munged --force --socket="$daemons/munge/socket" --key-file="$daemons/munge/munge.key" --pid-file="$daemons/munge/munged.pid" \
+  --log-file="$daemons/munge/munged.log" --seed-file="$daemons/munge/seed" >/dev/null 2>&1 || fail "munged did not start"
+started "$daemons/munge/munged.pid"
 
 # Ports of our own: a free pair above 20000 (two runs of the suite never share them).
 port=$(python3 -c "
@@ -58,13 +63,13 @@ SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$work/munge/socket
+AuthInfo=socket=$daemons/munge/socket
 SlurmUser=root
 SlurmdUser=root
-StateSaveLocation=$work/state
-SlurmdSpoolDir=$work/spool
-SlurmctldPidFile=$work/slurmctld.pid
-SlurmdPidFile=$work/slurmd.pid
+StateSaveLocation=$daemons/state
+SlurmdSpoolDir=$daemons/spool
+SlurmctldPidFile=$daemons/slurmctld.pid
+SlurmdPidFile=$daemons/slurmd.pid
 SlurmctldLogFile=$work/slurmctld.log
 SlurmdLogFile=$work/slurmd.log
 ProctrackType=proctrack/linuxproc
@@ -82,8 +87,8 @@ PartitionName=geopbft Nodes=$host Default=YES MaxTime=INFINITE State=UP
 C
 slurmctld -f "$SLURM_CONF" || fail "slurmctld did not start"
 slurmd -f "$SLURM_CONF" || fail "slurmd did not start"
-for i in $(seq 20); do [[ -s $work/slurmctld.pid && -s $work/slurmd.pid ]] && break; sleep 0.1; done
-started "$work/slurmctld.pid"; started "$work/slurmd.pid"
+for i in $(seq 20); do [[ -s $daemons/slurmctld.pid && -s $daemons/slurmd.pid ]] && break; sleep 0.1; done
+started "$daemons/slurmctld.pid"; started "$daemons/slurmd.pid"
 for i in $(seq 60); do sinfo -h -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc)' && break; sleep 0.5; done
 sinfo -h -o %t | grep -qE '^(idle|mix|alloc)' || fail "the node did not come up: $(sinfo 2>&1)"
 
@@ -104,7 +109,7 @@ sweep=$work/tiny.sweep.textproto
 
 # Through Slurm: 8 runs in 3 array tasks (3 + 3 + 2 runs), waited for, then collected.
 cd "$work"
-"$bin" sweep "$sweep" --slurm=--wait --slurm-tasks=3 --out="$work/s" >"$work/s.log" 2>&1 || fail "Slurm sweep failed: $(cat "$work/s.log")"
+timeout 300 "$bin" sweep "$sweep" --slurm="--wait --no-requeue" --slurm-tasks=3 --out="$work/s" >"$work/s.log" 2>&1 || fail "Slurm sweep failed: $(cat "$work/s.log")"
 grep -q '8 runs in 3 Slurm array task(s) of up to 3' "$work/s.log" || fail "not one array of 3 tasks: $(cat "$work/s.log")"
 grep -q 'submitted Slurm job [0-9]' "$work/s.log" || fail "no job id reported: $(cat "$work/s.log")"
 [[ $(ls "$work"/s/slurm/task-*.log | wc -l) == 3 ]] || fail "expected 3 task logs: $(ls "$work/s/slurm")"
@@ -121,14 +126,14 @@ cmp -s <(strip "$work/s/results.csv") <(strip "$work/l/results.csv") || fail "Sl
 
 # Resume: two runs lost; only they are submitted, and the table comes back whole.
 rm -rf "$work/s/p000-s2" "$work/s/p003-s1"
-"$bin" sweep "$sweep" --slurm=--wait --out="$work/s" >"$work/r.log" 2>&1 || fail "resumed Slurm sweep failed: $(cat "$work/r.log")"
+timeout 300 "$bin" sweep "$sweep" --slurm="--wait --no-requeue" --out="$work/s" >"$work/r.log" 2>&1 || fail "resumed Slurm sweep failed: $(cat "$work/r.log")"
 grep -q '2 runs in 2 Slurm array task(s) of up to 1' "$work/r.log" || fail "resume submitted more than the missing runs: $(cat "$work/r.log")"
 cmp -s <(strip "$work/s/results.csv") <(strip "$work/l/results.csv") || fail "resumed results differ"
 
 # A run that cannot write its output fails inside its task: the task fails, sbatch --wait and the
 # sweep exit non-zero, and the sweep names the run.
 rm -rf "$work/s/p001-s1"; echo "in the way" >"$work/s/p001-s1"
-"$bin" sweep "$sweep" --slurm=--wait --out="$work/s" >"$work/f.log" 2>&1; code=$?
+timeout 300 "$bin" sweep "$sweep" --slurm="--wait --no-requeue" --out="$work/s" >"$work/f.log" 2>&1; code=$?
 [[ $code == 1 ]] || fail "a failed Slurm task gave exit $code: $(cat "$work/f.log")"
 grep -q 'run p001-s1 exit 2 in a Slurm task' "$work/f.log" || fail "the failed run is not reported: $(cat "$work/f.log")"
 grep -q 'results.csv: 7 of 8 runs' "$work/f.log" || fail "collect after the failure: $(cat "$work/f.log")"
@@ -137,7 +142,7 @@ grep -q 'results.csv: 7 of 8 runs' "$work/f.log" || fail "collect after the fail
 
 # Without --wait, the sweep returns at once and says how to collect.
 rm -rf "$work/s/p001-s1"
-"$bin" sweep "$sweep" --slurm --out="$work/s" >"$work/n.log" 2>&1 || fail "submission without --wait failed"
+timeout 300 "$bin" sweep "$sweep" --slurm=--no-requeue --out="$work/s" >"$work/n.log" 2>&1 || fail "submission without --wait failed"
 grep -q -- '--collect' "$work/n.log" || fail "no collect instruction: $(cat "$work/n.log")"
 for i in $(seq 120); do [[ -z $(squeue -h 2>/dev/null) ]] && break; sleep 0.5; done
 "$bin" sweep "$sweep" --collect --out="$work/s" >/dev/null 2>&1 || fail "collect after the job failed"

@@ -37,7 +37,10 @@ const std::vector<Command>& Commands() {
        "  --set=PATH=VALUE      override one scenario field, e.g. --set=topology.clusters=6,\n"
        "                        --set=protocol.kind=PBFT, --set=network.loss_ratio=0.02 (repeatable)\n"
        "  --out=DIR             output directory (default: out/<scenario name>)\n"
-       "  --trace               also write trace.log (Chrome trace-event JSON) and signed.log (for audit)\n"
+       "  --trace[=FILTER]      also write trace.log (trace-event JSON, one event per line: Perfetto and\n"
+       "                        chrome://tracing load it) and signed.log (for audit). FILTER keeps the\n"
+       "                        file small: replicas:A-B, from:TIME, to:TIME (TIME in s, ms or us),\n"
+       "                        e.g. --trace=replicas:0-3,from:2s,to:4s\n"
        "  --crypto=real|fast    Ed25519/HMAC through OpenSSL, or keyed tags (same results, faster)\n"
        "  --no-plot             skip the figures (the wrapper draws them after a run)\n",
        {"--seed", "--set", "--out", "--trace", "--crypto", "--no-plot", "--help"}},

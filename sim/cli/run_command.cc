@@ -29,8 +29,9 @@ struct RunArgs {
   std::string out;
   std::vector<std::string> overrides;
   bool trace = false;
-  bool plot = true;    // --no-plot: skip the figures (sweeps' worker runs)
-  std::string crypto;  // "" = the scenario's
+  TraceFilter trace_filter;  // --trace=FILTER
+  bool plot = true;          // --no-plot: skip the figures (sweeps' worker runs)
+  std::string crypto;        // "" = the scenario's
 };
 
 // After a run: the figures and report.html through analysis/plot.py, when the project's analysis
@@ -83,6 +84,13 @@ bool ParseRunArgs(const std::vector<std::string>& args, RunArgs* out) {
       out->crypto = v;
     } else if (a == "--trace") {
       out->trace = true;
+    } else if (FlagValue(a, "--trace", &v)) {
+      out->trace = true;
+      std::string error;
+      if (!ParseTraceFilter(v, &out->trace_filter, &error)) {
+        std::fprintf(stderr, "geopbft run: %s\n", error.c_str());
+        return false;
+      }
     } else if (a == "--no-plot") {
       out->plot = false;
     } else if (absl::StartsWith(a, "-")) {
@@ -228,6 +236,7 @@ int RunCommand(const std::vector<std::string>& args) {
   run = new Simulation(sc, crypto, traces.trace);
   Simulation& sim = *run;
   sim.RecordSentMessages(traces.sent);
+  sim.FilterTrace(ra.trace_filter);
   ProgressBar bar;
   CatchInterrupts();
   sim.Run([&bar, &sim](double f) {
