@@ -144,6 +144,7 @@ class GeoBftReplica : public Replica {
   bool Has(uint64_t round, uint32_t cluster) const;
   void NotePresence(uint64_t round);  // after certs_[round] changed (or came into presence_'s ring)
   MessagePtr Recent(uint64_t round, uint32_t cluster, OpCounts& ops);  // null when forgotten
+  uint32_t SendRepair(uint64_t round, uint32_t cluster, NodeId to, Effects& out);
   int LocalIndexOf(NodeId n) const;
   int ClusterOf(NodeId n) const;
   // A client re-sent a request the global order already executed: answer it again.

@@ -1,11 +1,19 @@
 #include "sim/stall_observer.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 
 namespace geopbft {
 
+void StallObserver::OnFault(TimeNs now, const FaultSeen& f) {
+  if (f.fault.kind() != scenario::Fault::PARTITION && f.fault.kind() != scenario::Fault::LINK) return;
+  network_faults_ += f.start ? 1 : -1;
+  last_progress_ = std::max(last_progress_, now);
+}
+
 void StallObserver::OnSample(TimeNs now, const WorldAtSample& w) {
-  if (w.outstanding == 0) last_progress_ = now;
+  if (w.outstanding == 0 || network_faults_ > 0) last_progress_ = now;
   if (stalled_ || now - last_progress_ < stall_after_) return;
   stalled_ = true;
   Report(now, w);
