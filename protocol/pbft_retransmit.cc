@@ -132,6 +132,18 @@ void PbftReplica::OnStatus(TimeNs now, const MessagePtr& m, Effects& out) {
       if (c->sender != m->sender) out.Send(c, m->sender);
     }
   }
+  // Our own CHECKPOINTs above the sender's stable one, up to what it executed: like our votes, only
+  // we can resend them, and without them a checkpoint short of its quorum (n - f when n > 3f + 1)
+  // never becomes stable and the window stays full. (Found by the swarm, seed 2000407 of
+  // --protocol=pbft: five replicas, two cut off as the group took checkpoint 2000; each side kept
+  // only its own side's CHECKPOINTs, and nothing executed again.)
+  for (auto it = ckpt_.votes.upper_bound(std::max(st.stable_seq(), ckpt_.stable_seq));
+       it != ckpt_.votes.end() && it->first <= st.last_executed(); ++it) {
+    for (const auto& [digest, signers] : it->second) {
+      auto own = signers.find(config_.self_index);
+      if (own != signers.end()) out.Send(own->second, m->sender);
+    }
+  }
   uint64_t from = std::max(st.last_executed(), ckpt_.stable_seq) + 1;
   uint64_t slots = 0;
   for (auto it = log_.lower_bound(from); it != log_.end() && slots < kSlotsPerStatus; ++it) {
