@@ -19,7 +19,6 @@ protocol and seed, and how long the culprit kept its role once it turned.
 Uses Debian's matplotlib (python3-matplotlib) without a display.
 """
 import csv
-import html
 import json
 import math
 import os
