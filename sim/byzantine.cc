@@ -53,17 +53,20 @@ ByzantineBehaviour::ByzantineBehaviour(const scenario::Byzantine& spec, TimeNs d
       from_(MsToNs(spec.from_s() * 1e3)),
       until_(MsToNs(spec.until_s() * 1e3)),
       delay_(spec.delay_ms() > 0 ? MsToNs(spec.delay_ms()) : default_delay),
-      from_round_(spec.from_round()) {}
+      from_round_(spec.from_round()),
+      twin_side_(spec.twin_side().begin(), spec.twin_side().end()) {
+  std::sort(twin_side_.begin(), twin_side_.end());
+}
 
 std::string ByzantineBehaviour::Name() const {
   std::string name = absl::AsciiStrToLower(scenario::Byzantine::Behaviour_Name(kind_));
   absl::StrReplaceAll({{"_", "-"}}, &name);
-  return from_ > 0 || from_round_ > 0 ? absl::StrCat("turncoat-", name) : name;
+  return !twin() && (from_ > 0 || from_round_ > 0) ? absl::StrCat("turncoat-", name) : name;
 }
 
 void ByzantineBehaviour::Apply(TimeNs now, uint64_t rounds, const Identity& self, const std::vector<NodeId>& group,
                                Effects& fx, std::vector<DelayedSend>& delayed) const {
-  if (!Active(now, rounds)) return;
+  if (twin() || !Active(now, rounds)) return;
   std::vector<Outgoing> out;
   out.reserve(fx.sends.size());
   for (Outgoing& o : fx.sends) {
@@ -101,6 +104,8 @@ void ByzantineBehaviour::Apply(TimeNs now, uint64_t rounds, const Identity& self
           continue;
         }
         break;
+      case scenario::Byzantine::TWIN:
+        break;  // each instance is honest: the engine splits the network, not the messages
       case scenario::Byzantine::SLOW_PRIMARY:
         if (t == MsgType::kPrePrepare) {
           delayed.push_back({now + delay_, std::move(o)});

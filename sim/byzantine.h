@@ -5,6 +5,7 @@
 #ifndef GEOPBFT_SIM_BYZANTINE_H_
 #define GEOPBFT_SIM_BYZANTINE_H_
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -24,12 +25,19 @@ class ByzantineBehaviour {
  public:
   ByzantineBehaviour(const scenario::Byzantine& spec, TimeNs default_delay);
 
-  // Active at `now` for a replica that has executed `rounds` rounds.
+  // Active at `now` for a replica that has executed `rounds` rounds. (A twin is Byzantine all along:
+  // its two instances share one identity from the start.)
   bool Active(TimeNs now, uint64_t rounds) const {
-    return now >= from_ && rounds >= from_round_ && (until_ == 0 || now < until_);
+    return twin() || (now >= from_ && rounds >= from_round_ && (until_ == 0 || now < until_));
   }
   // When it turns on, if that is a time (-1 when it waits for a round).
-  TimeNs starts_at() const { return from_round_ == 0 ? from_ : -1; }
+  TimeNs starts_at() const { return twin() ? 0 : from_round_ == 0 ? from_ : -1; }
+
+  // TWIN: the replica runs as two instances (the engine hosts the second one). While `Split(now)`,
+  // instance B talks only with the replicas on its side and instance A only with the others.
+  bool twin() const { return kind_ == scenario::Byzantine::TWIN; }
+  bool Split(TimeNs now) const { return now >= from_ && (until_ == 0 || now < until_); }
+  bool OnSideB(NodeId replica) const { return std::binary_search(twin_side_.begin(), twin_side_.end(), replica); }
   // "honest", or the behaviour's name ("turncoat-" prefixed when it starts mid-run).
   std::string Name() const;
 
@@ -42,6 +50,7 @@ class ByzantineBehaviour {
   scenario::Byzantine::Behaviour kind_;
   TimeNs from_, until_, delay_;
   uint64_t from_round_;
+  std::vector<NodeId> twin_side_;  // sorted
 };
 
 }  // namespace geopbft

@@ -30,6 +30,7 @@ struct EventSeen {
   NodeId source;
   uint64_t timer_id;   // kTimer: the timer; kFault: the transition
   const Message* msg;  // kDeliver, kDelayedSend
+  uint8_t instance;    // 1: a TWIN's instance B is the target (kDelayedSend: the source)
 };
 
 // A message handed to the network.

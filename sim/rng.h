@@ -9,7 +9,7 @@ namespace geopbft {
 
 // Kinds of actor that own a stream. The stream of (kind, id) depends only on the run's seed, the
 // kind and the id, so adding a client does not change any other actor's draws.
-enum class StreamKind : uint64_t { kReplica = 1, kClient = 2 };
+enum class StreamKind : uint64_t { kReplica = 1, kClient = 2, kTwin = 3 };
 
 class Rng {
  public:

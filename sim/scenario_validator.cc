@@ -41,6 +41,7 @@ class Validator {
   void CheckCpu();
   void CheckFaults();
   void CheckByzantine();
+  void CheckTwin(int i);
 
   const scenario::Scenario& s_;
   std::string path_;
@@ -392,6 +393,38 @@ void Validator::CheckByzantine() {
       Error({{"byzantine", i}, {"until_s"}}, "byzantine behaviour ends (until_s) before it starts (from_s)");
     }
     if (!(b.delay_ms() >= 0)) Error({{"byzantine", i}, {"delay_ms"}}, "delay_ms must be >= 0");
+    CheckTwin(i);
+  }
+}
+
+// A twin is two honest instances: nothing else can be layered on it, and its split needs a side.
+void Validator::CheckTwin(int i) {
+  const scenario::Byzantine& b = s_.byzantine(i);
+  if (b.behaviour() != scenario::Byzantine::TWIN) {
+    if (b.twin_side_size() > 0) Error({{"byzantine", i}, {"twin_side"}}, "twin_side is for behaviour TWIN only");
+    return;
+  }
+  if (b.from_round() != 0) Error({{"byzantine", i}, {"from_round"}}, "a TWIN splits by time (from_s), not by round");
+  for (int k = 0; k < b.twin_side_size(); ++k) {
+    const uint32_t r = b.twin_side(k);
+    if (r >= n_) {
+      Error({{"byzantine", i}, {"twin_side", k}},
+            absl::StrFormat("unknown replica %d (replicas are 0..%d)", r, n_ - 1));
+    } else if (std::count(b.replicas().begin(), b.replicas().end(), r) > 0) {
+      Error({{"byzantine", i}, {"twin_side", k}}, absl::StrFormat("replica %d cannot sit beside its own twin", r));
+    }
+  }
+  // Any other entry naming one of these replicas would give the twin a behaviour it does not have.
+  for (int j = 0; j < s_.byzantine_size(); ++j) {
+    if (j == i) continue;
+    for (uint32_t r : s_.byzantine(j).replicas()) {
+      if (std::count(b.replicas().begin(), b.replicas().end(), r) > 0) {
+        Error({{"byzantine", j}, {"replicas"}},
+              absl::StrFormat(
+                  "replica %d is a TWIN (byzantine %d): its instances are honest, it takes no other behaviour", r, i));
+        return;
+      }
+    }
   }
 }
 

@@ -154,6 +154,8 @@ class Simulation {
   // is traffic.
   struct Event {
     EventKind kind = EventKind::kDeliver;
+    // Which of the node's hosts: 1 for a TWIN's instance B (kDelayedSend: of the source), else 0.
+    uint8_t instance = 0;
     NodeId target = 0;
     NodeId source = 0;
     // kTimer: the timer's generation (32 bits: a stale event would need 2^32 re-arms of one node's
@@ -233,24 +235,36 @@ class Simulation {
   };
 
   bool IsClient(NodeId n) const { return n >= replicas_.size(); }
+  // The host of replica `r`'s instance `inst` (1 only for a TWIN: its instance B).
+  ReplicaHost& Host(NodeId r, uint8_t inst) { return inst == 0 ? replicas_[r] : twins_[twin_index_[r]].host; }
   void Schedule(TimeNs at, Event ev) { queue_.Push(at, std::move(ev)); }
   void Dispatch(Event& ev);
-  void Deliver(NodeId to, const MessagePtr& m);
-  void OnReplicaInput(uint32_t r, Input in, uint32_t bytes);
-  void ProcessInbox(uint32_t r);
-  bool Handle(uint32_t r, const Input& in, TimeNs arrived);
+  void Deliver(NodeId to, uint8_t inst, const MessagePtr& m);
+  void OnReplicaInput(uint32_t r, uint8_t inst, Input in, uint32_t bytes);
+  void ProcessInbox(uint32_t r, uint8_t inst);
+  bool Handle(uint32_t r, uint8_t inst, const Input& in, TimeNs arrived);
   TimeNs CpuTime(ReplicaHost& h, uint32_t bytes, TimeNs arrived);
-  void ApplyReplicaEffects(uint32_t r);
+  void ApplyReplicaEffects(uint32_t r, uint8_t inst);
   void StepClient(uint32_t c, const Input& in);
   void ApplyClientEffects(uint32_t c);
-  void ApplyTimers(NodeId node, Timers& timers, const std::vector<TimerOp>& ops);
-  void Transmit(NodeId from, NodeId to, const MessagePtr& m, Rng& rng);
+  void ApplyTimers(NodeId node, uint8_t inst, Timers& timers, const std::vector<TimerOp>& ops);
+  // Hands `m` from `from` (its instance `from_inst`) to the network for `to`: to the instance(s) of
+  // `to` that `from` reaches, when twins are about.
+  void Transmit(NodeId from, uint8_t from_inst, NodeId to, const MessagePtr& m, Rng& rng);
+  void TransmitAmongTwins(NodeId from, uint8_t from_inst, NodeId to, const MessagePtr& m, Rng& rng);
+  void Send(NodeId from, uint8_t from_inst, NodeId to, uint8_t to_inst, const MessagePtr& m, Rng& rng, bool blocked);
+  const ByzantineBehaviour* TwinOf(NodeId node) const {
+    return IsClient(node) || twin_index_.empty() || twin_index_[node] < 0 ? nullptr
+                                                                          : twins_[twin_index_[node]].behaviour;
+  }
   void Sample();
   std::vector<ReplicaAtSample> ReplicasNow() const;
   void ScheduleNextArrival(uint32_t c);
   void ApplyFault(const FaultSchedule::Transition& t);
   void OnTimerEvent(const Event& ev);
   void BuildReplicas(const scenario::Scenario& scenario);
+  void BuildTwins(const scenario::Scenario& scenario);
+  std::unique_ptr<Replica> MakeReplica(const scenario::Scenario& scenario, NodeId r) const;
   void BuildClients(const scenario::Scenario& scenario);
   int MostAdvanced() const;  // the honest, running replica furthest in the global order (-1: none)
 
@@ -263,6 +277,13 @@ class Simulation {
   std::unique_ptr<FaultSchedule> faults_;
   EventQueue<Event> queue_;
   std::vector<ReplicaHost> replicas_;
+  // TWIN replicas' instance B (instance A is the replica's own host), and where each replica's is.
+  struct Twin {
+    ReplicaHost host;
+    const ByzantineBehaviour* behaviour;  // the replica's TWIN entry: when it splits, and its sides
+  };
+  std::vector<Twin> twins_;
+  std::vector<int32_t> twin_index_;  // per replica: its entry in twins_, or -1 (empty: no twins)
   std::vector<ClientHost> clients_;
   std::unique_ptr<Observers> obs_;
   bool record_executions_ = false;

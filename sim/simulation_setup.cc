@@ -68,7 +68,35 @@ void Simulation::RecordSentMessages(std::FILE* sink) {
   obs_->all.Add(obs_->sent_log.get());
 }
 
-// Replicas: plain PBFT replicas, or GeoBFT replicas (each wrapping the PBFT of its group).
+// A replica's state machine: plain PBFT, or GeoBFT (wrapping the PBFT of its cluster).
+std::unique_ptr<Replica> Simulation::MakeReplica(const scenario::Scenario& scenario, NodeId r) const {
+  const auto& p = scenario.protocol();
+  PbftConfig cfg;
+  cfg.members = topo_.groups[topo_.GroupOf(r)];
+  cfg.self_index = topo_.IndexInGroup(r);
+  cfg.f = topo_.f;
+  cfg.batch_size = p.batch_size();
+  cfg.batch_timeout = MsToNs(p.batch_timeout_ms());
+  cfg.window = p.window();
+  cfg.checkpoint_interval = p.pbft().checkpoint_interval();
+  cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
+  cfg.drop_out_of_order = p.pbft().drop_out_of_order();
+  // COMMITs with MACs: flat PBFT's default (the paper's implementation), unless signatures are asked for.
+  cfg.mac_commits = !topo_.layered() && p.pbft().vote_auth() != scenario::Pbft::SIGNATURES;
+  cfg.planted_quorum_shortfall = scenario.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
+  if (!topo_.layered()) return std::make_unique<PbftReplica>(std::move(cfg), Identity(&keys_, r));
+  GeoConfig gc;
+  gc.local = std::move(cfg);
+  gc.cluster = topo_.GroupOf(r);
+  gc.clusters = topo_.groups;
+  gc.reputation = topo_.reputation;
+  gc.params = ToReputationParams(p.reputation());
+  gc.sharing =
+      p.geobft().sharing() == scenario::GeoBft::PRIMARIES_ONLY ? SharingMode::kPrimariesOnly : SharingMode::kFPlusOne;
+  gc.remote_timeout = MsToNs(p.geobft().remote_timeout_ms());
+  return std::make_unique<GeoBftReplica>(std::move(gc), Identity(&keys_, r));
+}
+
 void Simulation::BuildReplicas(const scenario::Scenario& scenario) {
   const auto& p = scenario.protocol();
   replicas_.resize(topo_.replicas);
@@ -76,34 +104,8 @@ void Simulation::BuildReplicas(const scenario::Scenario& scenario) {
     ReplicaHost& h = replicas_[r];
     h.cluster = topo_.ClusterOf(r);
     h.group = &topo_.groups[topo_.GroupOf(r)];
-    PbftConfig cfg;
-    cfg.members = *h.group;
-    cfg.self_index = topo_.IndexInGroup(r);
-    cfg.f = topo_.f;
-    cfg.batch_size = p.batch_size();
-    cfg.batch_timeout = MsToNs(p.batch_timeout_ms());
-    cfg.window = p.window();
-    cfg.checkpoint_interval = p.pbft().checkpoint_interval();
-    cfg.request_timeout = MsToNs(p.pbft().request_timeout_ms());
-    cfg.drop_out_of_order = p.pbft().drop_out_of_order();
-    // COMMITs with MACs: flat PBFT's default (the paper's implementation), unless signatures are asked for.
-    cfg.mac_commits = !topo_.layered() && p.pbft().vote_auth() != scenario::Pbft::SIGNATURES;
-    h.drop_out_of_order = cfg.drop_out_of_order;
-    cfg.planted_quorum_shortfall = scenario.checks().planted_bug() == scenario::Checks::QUORUM_2F ? 1 : 0;
-    if (topo_.layered()) {
-      GeoConfig gc;
-      gc.local = std::move(cfg);
-      gc.cluster = topo_.GroupOf(r);
-      gc.clusters = topo_.groups;
-      gc.reputation = topo_.reputation;
-      gc.params = ToReputationParams(p.reputation());
-      gc.sharing = p.geobft().sharing() == scenario::GeoBft::PRIMARIES_ONLY ? SharingMode::kPrimariesOnly
-                                                                            : SharingMode::kFPlusOne;
-      gc.remote_timeout = MsToNs(p.geobft().remote_timeout_ms());
-      h.sm = std::make_unique<GeoBftReplica>(std::move(gc), Identity(&keys_, r));
-    } else {
-      h.sm = std::make_unique<PbftReplica>(std::move(cfg), Identity(&keys_, r));
-    }
+    h.drop_out_of_order = p.pbft().drop_out_of_order();
+    h.sm = MakeReplica(scenario, r);
     h.rng = Rng::ForStream(scenario.seed(), StreamKind::kReplica, r);
     h.speed = scenario.cpu().speed();
     h.workers.assign(std::max<uint32_t>(scenario.cpu().cores(), 1) - 1, 0);
@@ -114,6 +116,30 @@ void Simulation::BuildReplicas(const scenario::Scenario& scenario) {
     for (uint32_t r : b.replicas()) replicas_[r].byzantine.emplace_back(b, slow_primary_delay);
   }
   for (ReplicaHost& h : replicas_) h.base_speed = h.speed;
+  BuildTwins(scenario);
+}
+
+// A TWIN replica's instance B: the same machine, configuration and keys as its own host (instance
+// A), a state machine of its own, and its own stream of randomness.
+void Simulation::BuildTwins(const scenario::Scenario& scenario) {
+  for (NodeId r = 0; r < topo_.replicas; ++r) {
+    const ReplicaHost& a = replicas_[r];
+    auto twin = std::find_if(a.byzantine.begin(), a.byzantine.end(), [](const auto& b) { return b.twin(); });
+    if (twin == a.byzantine.end()) continue;
+    if (twin_index_.empty()) twin_index_.assign(topo_.replicas, -1);
+    twin_index_[r] = static_cast<int32_t>(twins_.size());
+    Twin& t = twins_.emplace_back();
+    t.behaviour = &*twin;
+    ReplicaHost& b = t.host;
+    b.cluster = a.cluster;
+    b.group = a.group;
+    b.drop_out_of_order = a.drop_out_of_order;
+    b.sm = MakeReplica(scenario, r);
+    b.rng = Rng::ForStream(scenario.seed(), StreamKind::kTwin, r);
+    b.speed = b.base_speed = a.base_speed;
+    b.workers = a.workers;
+    b.byzantine = a.byzantine;
+  }
 }
 
 // Clients, attached to their cluster's region, talking to their cluster's group.

@@ -32,6 +32,7 @@ void Trace::Write(const TraceRecord& r, std::string_view name) {
   if (r.view != 0) absl::StrAppendFormat(&line, ",\"view\":%d", r.view);
   if (r.seq != 0) absl::StrAppendFormat(&line, ",\"seq\":%d", r.seq);
   if (r.extra != 0) absl::StrAppendFormat(&line, ",\"x\":%d", r.extra);
+  if (r.twin) line += ",\"twin\":\"B\"";
   line += "}},\n";
   std::fwrite(line.data(), 1, line.size(), sink_);
 }

@@ -24,6 +24,7 @@ struct TraceRecord {
   uint64_t seq = 0;
   uint64_t extra = 0;   // timer id, message size...
   bool client = false;  // target is a client (a separate lane in the viewer)
+  bool twin = false;    // target (or, for a delayed send, source) is a TWIN's instance B
 };
 
 // Which events trace.log shows (`run --trace=replicas:0-3,from:2s,to:4s`): the digest always folds
@@ -52,7 +53,8 @@ class Trace {
     // The fields are folded with independent multipliers first (their products do not wait on
     // each other), then chained into the digest by one mix: one dependent mix per event, not five.
     uint64_t h = static_cast<uint64_t>(r.time) * 0x9e3779b97f4a7c15ULL;
-    h ^= ((uint64_t{r.kind} << 56) ^ (uint64_t{r.msg_type} << 48) ^ (uint64_t{r.target} << 24) ^ r.source) *
+    h ^= ((uint64_t{r.kind | (r.twin ? 0x80u : 0u)} << 56) ^ (uint64_t{r.msg_type} << 48) ^ (uint64_t{r.target} << 24) ^
+          r.source) *
          0xc2b2ae3d27d4eb4fULL;
     h ^= r.view * 0x165667b19e3779f9ULL;
     h ^= r.seq * 0xd6e8feb86659fd93ULL;

@@ -21,6 +21,7 @@ void TraceObserver::OnEvent(TimeNs now, const EventSeen& e) {
   rec.kind = static_cast<uint32_t>(e.kind);
   rec.target = e.target;
   rec.source = e.source;
+  rec.twin = e.instance != 0;
   if (e.kind == EventKind::kDeliver) {
     rec.msg_type = static_cast<uint32_t>(e.msg->type);
     rec.view = e.msg->view;
