@@ -147,6 +147,46 @@ void DrawNetworkFaults(Rng& rng, const SwarmOptions& o, scenario::Scenario& s) {
   }
 }
 
+// Twins, drawn last (so a seed draws everything before them as it did before twins existed): in a
+// group with room left under f (Byzantine and, in liveness mode, crashed replicas count), perhaps
+// twin replicas that are neither, each split for a while from a random half of the others.
+void DrawTwins(Rng& rng, const SwarmOptions& o, scenario::Scenario& s) {
+  const std::vector<std::vector<NodeId>> groups = Topology::FromScenario(s).groups;
+  const uint32_t total = s.topology().clusters() * s.topology().replicas_per_cluster();
+  std::vector<bool> taken(total, false);
+  for (const auto& b : s.byzantine()) {
+    for (uint32_t r : b.replicas()) taken[r] = true;
+  }
+  std::vector<bool> crashed(total, false);
+  for (const auto& f : s.faults()) {
+    if (f.kind() != scenario::Fault::CRASH) continue;
+    for (uint32_t r : f.replicas()) crashed[r] = true;
+  }
+  for (const std::vector<NodeId>& g : groups) {
+    const uint32_t f = (static_cast<uint32_t>(g.size()) - 1) / 3;
+    uint32_t used = 0;
+    std::vector<uint32_t> free;
+    for (NodeId r : g) {
+      used += taken[r] || (crashed[r] && !o.safety_only);
+      if (!taken[r] && !crashed[r]) free.push_back(r);
+    }
+    if (used >= f || free.empty() || rng.Below(2) == 0) continue;
+    const std::vector<uint32_t> order = Shuffled(rng, free);
+    const uint32_t twins = std::min<uint32_t>(1 + static_cast<uint32_t>(rng.Below(f - used)), order.size());
+    for (uint32_t i = 0; i < twins; ++i) {
+      auto* b = s.add_byzantine();
+      b->add_replicas(order[i]);
+      b->set_behaviour(scenario::Byzantine::TWIN);
+      const double from = rng.Uniform(0, kSwarmHealS - 0.5);
+      b->set_from_s(from);
+      if (!o.safety_only || rng.Below(2)) b->set_until_s(rng.Uniform(from + 0.1, kSwarmHealS));
+      for (uint32_t r = 0; r < total; ++r) {
+        if (r != order[i] && rng.Below(2)) b->add_twin_side(r);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
@@ -166,6 +206,7 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
   DrawWorkload(rng, s);
   DrawReplicaFaults(rng, kind, o, s);
   DrawNetworkFaults(rng, o, s);
+  DrawTwins(rng, o, s);
   s.mutable_checks()->set_expect_liveness(false);          // judged here, after healing
   s.mutable_checks()->set_stall_after_s(kSwarmDurationS);  // run to the end: recovery may come late
   if (o.planted_bug != scenario::Checks::NO_BUG) s.mutable_checks()->set_planted_bug(o.planted_bug);
