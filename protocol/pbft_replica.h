@@ -235,6 +235,7 @@ class PbftReplica : public Replica {
   bool GapOpen() const;
   void OnStatusTimer(TimeNs now, Effects& out);
   void OnStatus(TimeNs now, const MessagePtr& m, Effects& out);
+  void ResendSlots(const wire::Status& st, bool follower, NodeId to, Effects& out);
   void SendStatus(Effects& out);
 
   // pbft_checkpoint.cc: checkpoints, garbage collection, state transfer.

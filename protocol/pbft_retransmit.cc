@@ -115,7 +115,18 @@ void PbftReplica::OnStatus(TimeNs now, const MessagePtr& m, Effects& out) {
     if (follower && vc_.last_new_view) out.Send(vc_.last_new_view, m->sender);
     return;
   }
-  if (st.view() != view_ || view_changing_) return;
+  if (st.view() > view_) {
+    // The sender is in a view we never reached: its NEW-VIEW, or the VIEW-CHANGEs that would have
+    // moved us, were lost (to a partition, say). Ask with our own STATUS, which the members after
+    // us answer with that NEW-VIEW; otherwise we wait out our view-change timer, doubled with
+    // every view we tried alone. (Found by the swarm, seed 4000006 of the recovery bound: six
+    // replicas, two cut off until 4.09 s while the rest moved to view 3; its primary was silent,
+    // so view 3 needed them, and they came back only when their own 4 s timer fired at 7.8 s.)
+    repair_.peer_ahead = true;
+    ArmStatusTimer(now, out, true);
+    return;
+  }
+  if (view_changing_) return;
   if (st.last_executed() >= last_executed_ && log_.upper_bound(last_executed_) == log_.end()) {
     // The sender is stuck with work above a position we share or are behind: ask too, or a proposal
     // lost to us alone is never resent (found by the swarm, seed 315 of --protocol=geobft).
@@ -144,27 +155,33 @@ void PbftReplica::OnStatus(TimeNs now, const MessagePtr& m, Effects& out) {
       if (own != signers.end()) out.Send(own->second, m->sender);
     }
   }
+  ResendSlots(st, follower, m->sender, out);
+}
+
+// The slots above what a STATUS's sender executed, up to kSlotsPerStatus: our own votes (only we
+// can resend them), and from a follower the proposal and a commit certificate of each decided one.
+void PbftReplica::ResendSlots(const wire::Status& st, bool follower, NodeId to, Effects& out) {
   uint64_t from = std::max(st.last_executed(), ckpt_.stable_seq) + 1;
   uint64_t slots = 0;
   for (auto it = log_.lower_bound(from); it != log_.end() && slots < kSlotsPerStatus; ++it) {
     const PbftSlot& slot = it->second;
     if (slot.view != view_ || !slot.pre_prepare) continue;
     ++slots;
-    if (slot.own_prepare) out.Send(slot.own_prepare, m->sender);
-    if (slot.own_commit) out.Send(slot.own_commit, m->sender);
+    if (slot.own_prepare) out.Send(slot.own_prepare, to);
+    if (slot.own_commit) out.Send(slot.own_commit, to);
     if (!follower) continue;
     if (!slot.pre_prepare->env.macs().empty()) {
-      out.Send(slot.pre_prepare, m->sender);
+      out.Send(slot.pre_prepare, to);
     } else if (vc_.last_new_view && slots == 1) {
-      out.Send(vc_.last_new_view, m->sender);  // a re-proposal: its proof is the NEW-VIEW
+      out.Send(vc_.last_new_view, to);  // a re-proposal: its proof is the NEW-VIEW
     }
     if (!slot.committed) continue;
     // A decided slot: forward a commit certificate (2f+1 signed COMMITs), enough to execute.
     uint32_t commits = slot.own_commit ? 1 : 0;
     for (const MessagePtr& c : slot.commit_msgs) {
       if (commits >= CommitQuorum(members_.size(), config_.f)) break;
-      if (c->sender == m->sender || Digest::FromBytes(c->env.commit().digest()) != slot.digest) continue;
-      out.Send(c, m->sender);
+      if (c->sender == to || Digest::FromBytes(c->env.commit().digest()) != slot.digest) continue;
+      out.Send(c, to);
       ++commits;
     }
   }

@@ -124,6 +124,32 @@ TEST(FaultScenarios, CheckpointsLostToAPartitionAreResentAndTheWindowMovesAgain)
   for (uint32_t r = 0; r < sim->num_replicas(); ++r) EXPECT_GT(sim->replica(r).executed_seq, 2000u) << r;
 }
 
+TEST(FaultScenarios, ReplicasCutOffWhileTheGroupChangedViewsCatchUpAtTheHeal) {
+  // Swarm seed 4000006 (the recovery bound): six replicas (a quorum is 4), replica 3 silent,
+  // replicas 4 and 5 cut off from 0.38 to 4.09 s while the other four moved to view 3, whose
+  // primary is the silent one: view 3 needs 4 and 5. They ignored the STATUS of the higher view
+  // and came back only when their own view-change timer, doubled with every view they tried alone,
+  // fired at 7.8 s. Now a STATUS from a higher view makes them ask, and the NEW-VIEW comes back.
+  auto sim = testing::SimulationFromText(R"(
+    name: "swarm-4000006" seed: 4000006 duration_s: 9
+    topology { clusters: 1 replicas_per_cluster: 6 cluster_regions: "iowa" }
+    protocol { kind: PBFT batch_size: 5 batch_timeout_ms: 1 window: 32
+               pbft { checkpoint_interval: 16 request_timeout_ms: 500 } }
+    workload { mode: CLOSED_LOOP clients_per_cluster: 1 outstanding: 10 request_size_bytes: 64
+               retransmit_timeout_ms: 1000 }
+    checks { stall_after_s: 9 expect_liveness: false }
+    faults { kind: SLOW at_s: 0.81017359257289856 until_s: 4.6388220231383483 replicas: [5, 3, 4]
+             speed: 0.78610034166181 }
+    faults { kind: PARTITION at_s: 0.37754646690375393 until_s: 4.0921132093146957 replicas: [5, 4] }
+    byzantine { replicas: 3 behaviour: SILENT })",
+                                         "seed-4000006");
+  sim->Run();
+  EXPECT_EQ(sim->safety_violations(), 0u);
+  EXPECT_EQ(CompletedBetween(*sim, 1, 4), 0u);         // no quorum while they are cut off
+  EXPECT_GT(CompletedBetween(*sim, 4.1, 5.1), 1000u);  // within a second of the heal (was 3.7 s)
+  for (uint32_t r : {0u, 4u, 5u}) EXPECT_EQ(sim->replica(r).view, sim->replica(1).view) << r;
+}
+
 TEST(FaultScenarios, LossyWanKeepsCommittingWithoutViewChange) {
   auto sim = RunFile("lossy-wan");
   EXPECT_FALSE(sim->stalled());
