@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "sim/distribution.h"
 #include "sim/region_catalog.h"
 #include "sim/rng.h"
 #include "sim/simulation.h"
@@ -187,6 +188,51 @@ void DrawTwins(Rng& rng, const SwarmOptions& o, scenario::Scenario& s) {
   }
 }
 
+// When the last benign fault of a drawn scenario ends: crashes, partitions, slow or lossy links,
+// and twins' splits (0: none).
+TimeNs LastHeal(const scenario::Scenario& s) {
+  double last = 0;
+  for (const auto& f : s.faults()) last = std::max(last, f.until_s());
+  for (const auto& b : s.byzantine()) {
+    if (b.behaviour() == scenario::Byzantine::TWIN) last = std::max(last, b.until_s());
+  }
+  return MsToNs(last * 1e3);
+}
+
+// How soon after the last heal every cluster must complete requests again: two of the longest
+// timeout a recovery may have to wait for (a replica's request timeout before it suspects the
+// primary, a client's retransmission of a request lost in the fault, GeoBFT's remote timeout
+// before a silent cluster is asked again). 1 to 4 s for the values drawn; within kSwarmLivenessS.
+TimeNs RecoveryBound(const scenario::Scenario& s) {
+  double longest = std::max(s.protocol().pbft().request_timeout_ms(), s.workload().retransmit_timeout_ms());
+  if (s.protocol().kind() != scenario::Protocol::PBFT)
+    longest = std::max(longest, s.protocol().geobft().remote_timeout_ms());
+  return MsToNs(2 * longest);
+}
+
+// The first request each cluster's clients complete from `after` on.
+class RecoveryWatch : public Observer {
+ public:
+  RecoveryWatch(TimeNs after, uint32_t clusters) : after_(after), first_(clusters, -1) {}
+  uint32_t interests() const override { return kClientSteps; }
+  void OnClientStep(TimeNs now, const ClientStep& s) override {
+    if (now >= after_ && !s.fx.completions.empty() && first_[s.cluster] < 0) first_[s.cluster] = now;
+  }
+  // The last cluster to complete one, and when (-1: a cluster completed none).
+  std::pair<uint32_t, TimeNs> Slowest() const {
+    std::pair<uint32_t, TimeNs> worst{0, 0};
+    for (uint32_t c = 0; c < first_.size(); ++c) {
+      if (first_[c] < 0) return {c, -1};
+      if (first_[c] > worst.second) worst = {c, first_[c]};
+    }
+    return worst;
+  }
+
+ private:
+  TimeNs after_;
+  std::vector<TimeNs> first_;
+};
+
 }  // namespace
 
 scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
@@ -216,6 +262,9 @@ scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& o) {
 SwarmVerdict RunSwarmScenario(const scenario::Scenario& s, const SwarmOptions& o) {
   SwarmVerdict v;
   Simulation sim(s, s.crypto().mode() == scenario::Crypto::REAL ? CryptoMode::kReal : CryptoMode::kFast);
+  const TimeNs healed = LastHeal(s);
+  RecoveryWatch recovery(healed, s.topology().clusters());
+  sim.AddObserver(&recovery);
   sim.Run();
   v.digest = sim.trace_digest();
   v.events = sim.events();
@@ -230,8 +279,19 @@ SwarmVerdict RunSwarmScenario(const scenario::Scenario& s, const SwarmOptions& o
     return v;
   }
   if (o.safety_only) return v;
-  // Liveness: within the bound after the last benign fault healed, requests complete again, and
-  // keep completing (the last 2 s of the run, which ends the bound after healing).
+  // Liveness, promptly: every cluster's clients complete a request within the recovery bound of
+  // the last heal ...
+  const TimeNs bound = RecoveryBound(s);
+  if (auto [cluster, at] = recovery.Slowest(); at < 0 || at > healed + bound) {
+    v.ok = false;
+    v.failure = absl::StrFormat(
+        "liveness: cluster %d completed no request within %.1f s (two of its longest timeouts) of the last "
+        "heal at %.3f s%s",
+        cluster, static_cast<double>(bound) / kSecond, static_cast<double>(healed) / kSecond,
+        at < 0 ? "" : absl::StrFormat(" (its first came %.3f s after it)", static_cast<double>(at - healed) / kSecond));
+    return v;
+  }
+  // ... and keep completing (the last 2 s of the run, which ends kSwarmLivenessS after healing).
   uint64_t at_end = 0;
   for (const IntervalSample& x : sim.samples()) {
     if (x.time_s > kSwarmDurationS - 2 + 1e-9) at_end += x.completed;
