@@ -55,6 +55,15 @@ void GeoBftReplica::OnRemoteTimer(TimeNs now, Effects& out) {
     // Our own cluster is local PBFT's business (no-ops, local view change).
     if (c != config_.cluster && Missing(it->second[c].digest)) SendDrvc(c, next_round_, out);
   }
+  // ... but if we lead it and it has nothing for a round others started, the no-ops are owed now:
+  // the certificates that called for them may have come while we were not primary yet, and nothing
+  // else asks again. (Found by the swarm, seed 1003690 of --protocol=geobft: a cluster's primary
+  // changed while a member was cut off; the new one had heard of round 17 as a backup, proposed
+  // nothing, and every cluster waited for that round for good.)
+  if (Missing(it->second[config_.cluster].digest)) {
+    local_.ProposeNoops(now, next_round_, out);
+    Settle(now, out);
+  }
   FetchOwnCertificates(out);
   ++remote_.attempts;
   // Our own cluster decided a window beyond our global execution, or we have been waiting for three
