@@ -26,8 +26,7 @@ struct SwarmOptions {
 // Timeline of a drawn scenario (seconds).
 inline constexpr double kSwarmHealS = 5;      // every benign fault has ended by then (liveness mode)
 inline constexpr double kSwarmLivenessS = 4;  // ... and the run goes on this long after (every cluster
-                                              // must complete a request within two of the scenario's
-                                              // longest timeouts of the last heal: 4 s at most)
+                                              // must complete a request within it of the last heal)
 inline constexpr double kSwarmDurationS = kSwarmHealS + kSwarmLivenessS;
 
 scenario::Scenario DrawSwarmScenario(uint64_t seed, const SwarmOptions& options);
