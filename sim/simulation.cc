@@ -101,7 +101,7 @@ void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
   switch (f.kind()) {
     case scenario::Fault::CRASH:
       for (uint32_t r : f.replicas()) {
-        for (uint8_t inst = 0; inst < (TwinOf(r) ? 2 : 1); ++inst) {  // a twin's machines crash together
+        for (uint8_t inst = 0; inst < Instances(r); ++inst) {  // a twin's machines crash together
           ReplicaHost& h = Host(r, inst);
           if (t.start && !h.crashed) {
             // Queued inputs, pending timers and work in progress are lost; the state is kept (as on
@@ -124,7 +124,7 @@ void Simulation::ApplyFault(const FaultSchedule::Transition& t) {
     case scenario::Fault::SLOW:
       // The speed of each replica is that of the most recently started active SLOW fault on it.
       for (uint32_t r : f.replicas()) {
-        for (uint8_t inst = 0; inst < (TwinOf(r) ? 2 : 1); ++inst)
+        for (uint8_t inst = 0; inst < Instances(r); ++inst)
           Host(r, inst).speed = faults_->SpeedOf(r, replicas_[r].base_speed);
       }
       return;

@@ -237,6 +237,8 @@ class Simulation {
   bool IsClient(NodeId n) const { return n >= replicas_.size(); }
   // The host of replica `r`'s instance `inst` (1 only for a TWIN: its instance B).
   ReplicaHost& Host(NodeId r, uint8_t inst) { return inst == 0 ? replicas_[r] : twins_[twin_index_[r]].host; }
+  // How many machines run replica `r`: 2 for a TWIN, else 1.
+  uint8_t Instances(NodeId r) const { return TwinOf(r) ? 2 : 1; }
   void Schedule(TimeNs at, Event ev) { queue_.Push(at, std::move(ev)); }
   void Dispatch(Event& ev);
   void Deliver(NodeId to, uint8_t inst, const MessagePtr& m);
