@@ -499,7 +499,10 @@ void PbftReplica::ExecuteCommitted(TimeNs now, Effects& out) {
       ++ex.requests;
       proposer_.in_flight.erase({r.client, r.timestamp});
       if (config_.defer_execution) {
-        rec.executed.Insert(r.timestamp);  // ordered; the global layer executes and answers
+        // Ordered; the global layer executes and answers. The result is kept too: a cluster whose
+        // replicas all skipped the round by a global snapshot can still answer from it.
+        const uint64_t position = (seq - 1) * config_.global_clusters + config_.cluster + 1;
+        rec.Record(r.timestamp, ExecutionResult(position, r.client, r.timestamp));
         continue;
       }
       const uint64_t result = ExecutionResult(seq, r.client, r.timestamp);

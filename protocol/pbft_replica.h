@@ -57,6 +57,9 @@ struct PbftConfig {
   // GeoBFT: a committed batch is a local decision (LocalOutcome::decided, with its commit certificate)
   // for the global layer to share and execute; this replica neither executes it nor replies.
   bool defer_execution = false;
+  // defer_execution: how many clusters execute rounds together (with `cluster`, the global position
+  // of local sequence number s is (s - 1) * global_clusters + cluster + 1).
+  uint32_t global_clusters = 0;
   // Reputation: proposals carry the signed COMMITs of earlier sequence numbers as evidence (and the
   // view they were first proposed in); backups check it. Roles come from InstallRoles.
   bool vote_evidence = false;
@@ -182,6 +185,12 @@ class PbftReplica : public Replica {
   std::vector<LocalDecision> TakeDecisions() { return std::exchange(outcome_.decided, {}); }
   void ClearOutcome() { outcome_ = {}; }
   void ProposeNoops(TimeNs now, uint64_t upto, Effects& out);
+  // defer_execution: the result a request this group ordered gets when its round executes (null if
+  // not ordered here, or forgotten), for a global layer that skipped the round by a snapshot.
+  const uint64_t* OrderedResult(NodeId client, uint64_t timestamp) const {
+    auto rec = clients_.find(client);
+    return rec == clients_.end() ? nullptr : rec->second.results.Find(timestamp);
+  }
   void SuspectPrimary(TimeNs now, Effects& out) {
     StartViewChange(now, view_ + 1, out);
     Settle(now, out);
