@@ -194,6 +194,7 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
     auto rec = clients_.find(it->first.first);
     it = rec != clients_.end() && rec->second.Executed(it->first.second) ? vc_.waiting.erase(it) : std::next(it);
   }
+  ForgetExecutedProposals();
   if (ckpt_.fetching_seq <= ckpt_.stable_seq) {
     ckpt_.fetching_seq = 0;
     timers_.Cancel(kFetchTimer, out);
@@ -202,10 +203,32 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   out.state_transferred_to = ckpt_.stable_seq;
   if (config_.defer_execution) outcome_.state_transferred_to = ckpt_.stable_seq;
   AdoptDeferredProposals(now, out);
+  // A primary that fell behind stopped proposing at the old high watermark; requests that came in
+  // since were queued without waking it, and their retransmissions are duplicates. The window
+  // moved: propose.
+  work_.propose = true;
   ExecuteCommitted(now, out);  // buffered slots above the checkpoint may be ready
   OnProgress(now, true, out);
   // What lies above the checkpoint was probably dropped while we were behind: ask for it now.
   SendStatus(out);
+}
+
+// A state transfer executed requests this replica had queued or proposed: as primary it must not
+// propose them again, and they must not stay in flight for good (that set only shrinks at execution).
+void PbftReplica::ForgetExecutedProposals() {
+  auto executed = [this](NodeId client, uint64_t timestamp) {
+    auto rec = clients_.find(client);
+    return rec != clients_.end() && rec->second.Executed(timestamp);
+  };
+  std::erase_if(proposer_.pending,
+                [&](const MessagePtr& m) { return executed(m->env.request().client(), m->env.request().timestamp()); });
+  for (auto it = proposer_.in_flight.begin(); it != proposer_.in_flight.end();) {
+    if (executed(it->first, it->second)) {
+      proposer_.in_flight.erase(it++);
+    } else {
+      ++it;
+    }
+  }
 }
 
 }  // namespace geopbft

@@ -256,6 +256,7 @@ class PbftReplica : public Replica {
   void RequestState(TimeNs now, Effects& out);
   void OnFetchState(const MessagePtr& m, Effects& out);
   void OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out);
+  void ForgetExecutedProposals();  // after a state transfer: drop queued or proposed requests it executed
   void SendStableState(NodeId to, Effects& out);  // our stable snapshot with its proof
   std::string SnapshotBytes(uint64_t seq) const;
 

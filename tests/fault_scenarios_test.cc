@@ -150,6 +150,31 @@ TEST(FaultScenarios, ReplicasCutOffWhileTheGroupChangedViewsCatchUpAtTheHeal) {
   for (uint32_t r : {0u, 4u, 5u}) EXPECT_EQ(sim->replica(r).view, sim->replica(1).view) << r;
 }
 
+TEST(FaultScenarios, APrimaryThatCaughtUpByStateTransferProposesAgain) {
+  // Swarm seed 1003237 of --protocol=pbft: primary 0 crashed from 2.99 to 4.80 s (under the 2 s
+  // request timeout, so no view change); back, it proposed up to its old high watermark and
+  // stopped, caught up by a state transfer at 5.05 s, but nothing woke its proposer: the requests
+  // queued meanwhile, and every retransmission of them (a duplicate), waited until the backups
+  // changed view at 9 s. Now a state transfer lets the primary propose at once.
+  auto sim = testing::SimulationFromText(R"(
+    name: "swarm-1003237" seed: 1003237 duration_s: 9
+    topology { clusters: 1 replicas_per_cluster: 5 cluster_regions: "taiwan" }
+    protocol { kind: PBFT batch_size: 5 batch_timeout_ms: 1 window: 16
+               pbft { checkpoint_interval: 8 request_timeout_ms: 2000 } }
+    workload { mode: CLOSED_LOOP clients_per_cluster: 1 outstanding: 11 request_size_bytes: 64
+               retransmit_timeout_ms: 2000 }
+    checks { stall_after_s: 9 expect_liveness: false }
+    faults { kind: CRASH at_s: 2.991255024680926 until_s: 4.8026883102807325 replicas: 0 }
+    faults { kind: PARTITION at_s: 1.0854005676229475 until_s: 2.0013998632162426 replicas: 3 }
+    faults { kind: SLOW at_s: 1.4258646102526094 until_s: 3.1421048946441497 replicas: [0, 3]
+             speed: 0.8952682674989707 })",
+                                         "seed-1003237");
+  sim->Run();
+  EXPECT_EQ(sim->safety_violations(), 0u);
+  EXPECT_GT(CompletedBetween(*sim, 5.1, 6.9), 1000u);  // was 0: nothing from 5.01 s to the view change
+  EXPECT_EQ(sim->replica(1).view, 0u);                 // and no view change was needed
+}
+
 TEST(FaultScenarios, ANewGeoBftPrimaryProposesTheNoopsOwedWhenItsRemoteTimerFires) {
   // Swarm seed 1003690 of --protocol=geobft: cluster 1 (replicas 4-7, 4 silent) lost replica 5 to a
   // partition until 4.37 s and changed its primary at 3.34 s; the new primary (6) had heard of
