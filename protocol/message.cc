@@ -250,6 +250,18 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
   return m_ptr;
 }
 
+MessagePtr UnpackRequest(const wire::SignedRequest& r, const Digest& body_digest) {
+  auto [m_ptr, m] = MakeMessage();
+  *m->env.mutable_request() = r.request();
+  m->env.set_sender(r.request().client());
+  m->env.set_signature(r.signature());
+  FillHeader(*m);
+  m->body_bytes = static_cast<uint32_t>(r.request().ByteSizeLong());
+  m->body_digest = body_digest;
+  Finish(*m);
+  return m_ptr;
+}
+
 MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests, const Identity& id,
                           const std::vector<NodeId>* group, OpCounts& ops, wire::Batch* extras, bool sign_header) {
   auto [m_ptr, m] = MakeMessage();

@@ -193,6 +193,9 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
 // `extras` (reputation) supplies the batch's proposer_view and evidence. `sign_header`
 // (reputation's defence): the leader also signs the proposal's header (view, seq, digest), the
 // small, transferable statement that makes an equivocation provable.
+// A client's request carried in a batch, as the client's message again (its signature covers the
+// request body, whose digest the batch's receiver computed): to forward what a dropped proposal held.
+MessagePtr UnpackRequest(const wire::SignedRequest& r, const Digest& body_digest);
 MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<MessagePtr>& requests, const Identity& id,
                           const std::vector<NodeId>* group, OpCounts& ops, wire::Batch* extras = nullptr,
                           bool sign_header = false);

@@ -205,8 +205,8 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   AdoptDeferredProposals(now, out);
   // A primary that fell behind stopped proposing at the old high watermark; requests that came in
   // since were queued without waking it, and their retransmissions are duplicates. The window
-  // moved: propose.
-  work_.propose = true;
+  // moved: propose (and adopt the proposals kept from above it).
+  work_.window_moved = true;
   ExecuteCommitted(now, out);  // buffered slots above the checkpoint may be ready
   OnProgress(now, true, out);
   // What lies above the checkpoint was probably dropped while we were behind: ask for it now.

@@ -24,7 +24,8 @@ PbftReplica::PbftReplica(PbftConfig config, Identity identity)
 size_t PbftReplica::state_entries() const {
   size_t n = log_.size() + ckpt_.snapshots.size() + vc_.waiting.size() + proposer_.pending.size() +
              proposer_.in_flight.size() + rep_.future_proposals.size() + vc_.deferred_proposals.size() +
-             roles_.epochs().size() + defence_.proofs.size() + defence_.complaint_certs.size();
+             repair_.early_proposals.size() + vc_.dropped_requests.size() + roles_.epochs().size() +
+             defence_.proofs.size() + defence_.complaint_certs.size();
   for (const auto& [v, by] : defence_.complaints) n += by.size();
   for (const auto& [seq, votes] : ckpt_.votes) n += votes.size();
   for (const auto& [v, msgs] : vc_.msgs) n += msgs.size();
@@ -43,6 +44,7 @@ std::string PbftReplica::BoundViolation() const {
     return "proposals kept for later roles lie outside the window";
   }
   if (vc_.deferred_proposals.size() > config_.window) return "more deferred re-proposals than a window";
+  if (repair_.early_proposals.size() > config_.window) return "more early proposals than a window";
   if (ckpt_.votes.size() > kMaxCheckpointSeqs) return "CHECKPOINTs kept for too many sequence numbers";
   if (vc_.msgs.size() > kMaxFutureViews) return "VIEW-CHANGEs kept for too many views";
   // Own snapshots: taken every checkpoint interval up to what was executed, at most a window above
@@ -74,6 +76,7 @@ void PbftReplica::Settle(TimeNs now, Effects& out) {
       StartViewChange(now, std::exchange(work_.view_change, 0), out);
     } else if (std::exchange(work_.window_moved, false)) {
       AdoptDeferredProposals(now, out);
+      AdoptEarlyProposals(now, out);
       work_.propose = true;
     } else if (std::exchange(work_.propose, false)) {
       TryPropose(now, out);
@@ -266,13 +269,26 @@ bool PbftReplica::OutOfOrder(uint64_t view, uint64_t seq) {
   return true;
 }
 
+// The window moved: PRE-PREPAREs kept from above it go through the ordinary checks now.
+void PbftReplica::AdoptEarlyProposals(TimeNs now, Effects& out) {
+  while (!repair_.early_proposals.empty() &&
+         repair_.early_proposals.begin()->first <= ckpt_.stable_seq + config_.window) {
+    MessagePtr pp = std::move(repair_.early_proposals.begin()->second);
+    repair_.early_proposals.erase(repair_.early_proposals.begin());
+    OnPrePrepare(now, pp, out);
+  }
+}
+
 void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
   const wire::PrePrepare& pp = m->env.pre_prepare();
   if (pp.view() != view_ || view_changing_ || !InWindow(pp.seq())) {
     // Above our window in our view: the group moved its low watermark and we missed the proof
     // (lost CHECKPOINTs). Ask: the answer to STATUS carries it.
-    if (pp.view() == view_ && !view_changing_ && pp.seq() > ckpt_.stable_seq + config_.window)
+    if (pp.view() == view_ && !view_changing_ && pp.seq() > ckpt_.stable_seq + config_.window) {
+      if (pp.seq() <= ckpt_.stable_seq + 2 * config_.window && members_.Of(m->sender) >= 0)
+        repair_.early_proposals.try_emplace(pp.seq(), m);
       ArmStatusTimer(now, out, true);
+    }
     return;  // stale or not for now
   }
   if (!roles_.Known(pp.seq())) {

@@ -226,6 +226,7 @@ class PbftReplica : public Replica {
   // pbft_replica.cc: normal case.
   void OnRequest(TimeNs now, const MessagePtr& m, Effects& out);
   void OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out);
+  void AdoptEarlyProposals(TimeNs now, Effects& out);  // repair_.early_proposals now in the window
   void OnVote(TimeNs now, const MessagePtr& m, Effects& out);
   void OnTimer(TimeNs now, uint64_t id, Effects& out);
   void TryPropose(TimeNs now, Effects& out);
@@ -277,6 +278,8 @@ class PbftReplica : public Replica {
   void AdoptDeferredProposals(TimeNs now, Effects& out);
   // A NEW-VIEW checked against the committee of one role epoch: the proposals to install.
   absl::StatusOr<NewViewPlan> CheckNewView(const wire::NewView& nv, const RoleEpoch& roles, OpCounts& ops) const;
+  bool IncludesOwnViewChange(const wire::NewView& nv) const;  // was our VIEW-CHANGE among its quorum
+  void KeepProposedRequests();  // a view change: requests of unexecuted proposals, for the new primary
   void OnProgress(TimeNs now, bool waited_request_done, Effects& out);
   // A backup that accepted a proposal it has not executed waits for it like for a client's request
   // (Castro & Liskov: a request received, here inside a PRE-PREPARE, and not executed).

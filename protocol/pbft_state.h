@@ -62,6 +62,9 @@ struct PbftViewChange {
   TimeNs since = 0;
   absl::btree_map<uint64_t, absl::btree_map<uint32_t, MessagePtr>> msgs;  // VIEW-CHANGEs: view -> index
   absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> waiting;       // requests not yet executed
+  // Requests of proposals accepted and not executed when the view change began (the new primary
+  // proposes them; see KeepProposedRequests).
+  absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> dropped_requests;
   MessagePtr last_new_view;  // the NEW-VIEW of the current view, re-sent to replicas left behind
 };
 
@@ -80,6 +83,10 @@ struct PbftRepair {
   // make every member resend what is already on its way.
   uint64_t next_slot_progress = 0;
   uint64_t progress_mark = 0;
+  // PRE-PREPAREs of our view up to a window above ours, come before the checkpoint that moves it
+  // (jitter reorders them): checked and adopted when the window gets there, instead of dropped and
+  // asked for again a status period later.
+  absl::btree_map<uint64_t, MessagePtr> early_proposals;
 };
 
 // pbft_reputation.cc: evidence and roles beyond what is known.

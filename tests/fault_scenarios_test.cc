@@ -150,6 +150,79 @@ TEST(FaultScenarios, ReplicasCutOffWhileTheGroupChangedViewsCatchUpAtTheHeal) {
   for (uint32_t r : {0u, 4u, 5u}) EXPECT_EQ(sim->replica(r).view, sim->replica(1).view) << r;
 }
 
+TEST(FaultScenarios, AReplicaLeftOutOfANewViewAsksForTheVotesItMissed) {
+  // Swarm seed 1001820 of --protocol=pbft: eight replicas, f = 2 faulty (1 silent, 7 voting
+  // against), so a commit needs all six honest replicas. Replicas 0 and 2 were cut off while the
+  // rest moved to view 1; they installed it at the heal (4.74 s) but nobody resent them the view's
+  // PREPAREs until their status timer found them stuck, 1.3 s later, and replica 3, waiting on
+  // replica 0's COMMIT, timed out 7 ms before it came and changed view alone: nothing completed
+  // from the start until 6 s, then again nothing until 10 s. A replica installing a view formed
+  // without its VIEW-CHANGE now asks at once.
+  auto sim = testing::SimulationFromText(R"(
+    name: "swarm-1001820" seed: 1001820 duration_s: 9
+    topology { clusters: 2 replicas_per_cluster: 4 cluster_regions: ["belgium", "sydney"] }
+    network { jitter { kind: NORMAL sd_ms: 0.13891100155336539 } }
+    protocol { kind: PBFT batch_size: 20 batch_timeout_ms: 1 window: 64
+               pbft { checkpoint_interval: 4 request_timeout_ms: 2000 } }
+    workload { mode: CLOSED_LOOP clients_per_cluster: 2 outstanding: 3 request_size_bytes: 64
+               retransmit_timeout_ms: 2000 }
+    checks { stall_after_s: 9 expect_liveness: false }
+    faults { kind: PARTITION at_s: 0.20481746473769674 until_s: 4.7401983883547816 replicas: [2, 0] }
+    byzantine { replicas: 1 behaviour: SILENT }
+    byzantine { replicas: 7 behaviour: VOTE_AGAINST })",
+                                         "seed-1001820");
+  sim->Run();
+  EXPECT_EQ(sim->safety_violations(), 0u);
+  EXPECT_GT(CompletedBetween(*sim, 4.7, 5.7), 0u);  // within a second of the heal (was 1.5 s)
+  EXPECT_GT(CompletedBetween(*sim, 7, 9), 40u);     // and on (was 0: replica 3's lone view change)
+  EXPECT_EQ(sim->replica(3).view, sim->replica(0).view);
+}
+
+TEST(FaultScenarios, ViewChangesBackOffFromTheSecondAttemptAsInCastroLiskov) {
+  // Primaries 0 and 1 crash together (f = 2 of 7). The backups hear of the clients' requests at
+  // their 1 s re-send (2 s), change to view 1 at 3 s, and view 1's primary never answers: the wait
+  // for its NEW-VIEW is the request timeout T, so view 2 starts at 4 s and runs by 4.5 s. (The
+  // back-off used to double from the first view change: view 2 only at 5 s, running by 5.5 s.)
+  auto sim = testing::SimulationFromText(R"(
+    name: "two-faulty-primaries" seed: 7 duration_s: 6
+    topology { clusters: 1 replicas_per_cluster: 7 cluster_regions: "iowa" }
+    protocol { kind: PBFT batch_size: 10 batch_timeout_ms: 1 window: 32
+               pbft { checkpoint_interval: 16 request_timeout_ms: 1000 } }
+    workload { mode: CLOSED_LOOP clients_per_cluster: 1 outstanding: 4 request_size_bytes: 64
+               retransmit_timeout_ms: 1000 }
+    checks { stall_after_s: 6 expect_liveness: false }
+    faults { kind: CRASH at_s: 1 until_s: 6 replicas: [0, 1] })",
+                                         "two-faulty-primaries");
+  sim->Run();
+  EXPECT_EQ(sim->safety_violations(), 0u);
+  EXPECT_EQ(CompletedBetween(*sim, 1.5, 4), 0u);
+  EXPECT_GT(CompletedBetween(*sim, 4, 4.5), 100u);
+  EXPECT_EQ(sim->replica(2).view, 2u);
+}
+
+TEST(FaultScenarios, AReplicaMissingTheNextProposalAsksEvenWhileVotesForItArrive) {
+  // Swarm seed 1005774 of --protocol=pbft: seven replicas, two faulty (6 silent, 2 voting against
+  // from 3 s), so every slot needs all five honest ones. Under 3 ms of jitter three of them got the
+  // PRE-PREPARE of 945 before the checkpoint that moved their window and dropped it; the votes the
+  // stuck others resent each period counted as progress, so they never asked: nothing executed from
+  // 6.5 s until a view change at 8.5 s. A missing proposal with votes or later slots present is lost.
+  auto sim = testing::SimulationFromText(R"(
+    name: "swarm-1005774" seed: 1005774 duration_s: 9
+    topology { clusters: 1 replicas_per_cluster: 7 cluster_regions: "iowa" }
+    network { jitter { kind: NORMAL sd_ms: 2.9871374045725645 } }
+    protocol { kind: PBFT batch_size: 1 batch_timeout_ms: 10 window: 16
+               pbft { checkpoint_interval: 16 request_timeout_ms: 2000 } }
+    workload { mode: CLOSED_LOOP clients_per_cluster: 2 outstanding: 6 request_size_bytes: 64
+               retransmit_timeout_ms: 2000 }
+    checks { stall_after_s: 9 expect_liveness: false }
+    byzantine { replicas: 6 behaviour: SILENT }
+    byzantine { replicas: 2 behaviour: VOTE_AGAINST from_s: 3.0364618081851411 })",
+                                         "seed-1005774");
+  sim->Run();
+  EXPECT_EQ(sim->safety_violations(), 0u);
+  for (double t = 3.5; t < 9; t += 1) EXPECT_GT(CompletedBetween(*sim, t, t + 1), 20u) << t;  // no second without
+}
+
 TEST(FaultScenarios, APrimaryThatCaughtUpByStateTransferProposesAgain) {
   // Swarm seed 1003237 of --protocol=pbft: primary 0 crashed from 2.99 to 4.80 s (under the 2 s
   // request timeout, so no view change); back, it proposed up to its old high watermark and
