@@ -191,8 +191,7 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   CollectGarbage(ckpt_.stable_seq);
   proposer_.next_seq = std::max(proposer_.next_seq, ckpt_.stable_seq);
   for (auto it = vc_.waiting.begin(); it != vc_.waiting.end();) {
-    auto rec = clients_.find(it->first.first);
-    it = rec != clients_.end() && rec->second.Executed(it->first.second) ? vc_.waiting.erase(it) : std::next(it);
+    it = ExecutedHere(it->first.first, it->first.second) ? vc_.waiting.erase(it) : std::next(it);
   }
   ForgetExecutedProposals();
   if (ckpt_.fetching_seq <= ckpt_.stable_seq) {
@@ -213,17 +212,19 @@ void PbftReplica::OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out)
   SendStatus(out);
 }
 
+bool PbftReplica::ExecutedHere(NodeId client, uint64_t timestamp) const {
+  auto rec = clients_.find(client);
+  return rec != clients_.end() && rec->second.Executed(timestamp);
+}
+
 // A state transfer executed requests this replica had queued or proposed: as primary it must not
 // propose them again, and they must not stay in flight for good (that set only shrinks at execution).
 void PbftReplica::ForgetExecutedProposals() {
-  auto executed = [this](NodeId client, uint64_t timestamp) {
-    auto rec = clients_.find(client);
-    return rec != clients_.end() && rec->second.Executed(timestamp);
-  };
-  std::erase_if(proposer_.pending,
-                [&](const MessagePtr& m) { return executed(m->env.request().client(), m->env.request().timestamp()); });
+  std::erase_if(proposer_.pending, [&](const MessagePtr& m) {
+    return ExecutedHere(m->env.request().client(), m->env.request().timestamp());
+  });
   for (auto it = proposer_.in_flight.begin(); it != proposer_.in_flight.end();) {
-    if (executed(it->first, it->second)) {
+    if (ExecutedHere(it->first, it->second)) {
       proposer_.in_flight.erase(it++);
     } else {
       ++it;

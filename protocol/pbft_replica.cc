@@ -24,7 +24,7 @@ PbftReplica::PbftReplica(PbftConfig config, Identity identity)
 size_t PbftReplica::state_entries() const {
   size_t n = log_.size() + ckpt_.snapshots.size() + vc_.waiting.size() + proposer_.pending.size() +
              proposer_.in_flight.size() + rep_.future_proposals.size() + vc_.deferred_proposals.size() +
-             repair_.early_proposals.size() + vc_.dropped_requests.size() + roles_.epochs().size() +
+             repair_.early_proposals.size() + vc_.dropped_proposals.size() + roles_.epochs().size() +
              defence_.proofs.size() + defence_.complaint_certs.size();
   for (const auto& [v, by] : defence_.complaints) n += by.size();
   for (const auto& [seq, votes] : ckpt_.votes) n += votes.size();

@@ -257,6 +257,7 @@ class PbftReplica : public Replica {
   void RequestState(TimeNs now, Effects& out);
   void OnFetchState(const MessagePtr& m, Effects& out);
   void OnStateTransfer(TimeNs now, const MessagePtr& m, Effects& out);
+  bool ExecutedHere(NodeId client, uint64_t timestamp) const;  // the client's request executed here
   void ForgetExecutedProposals();  // after a state transfer: drop queued or proposed requests it executed
   void SendStableState(NodeId to, Effects& out);  // our stable snapshot with its proof
   std::string SnapshotBytes(uint64_t seq) const;
@@ -279,7 +280,8 @@ class PbftReplica : public Replica {
   // A NEW-VIEW checked against the committee of one role epoch: the proposals to install.
   absl::StatusOr<NewViewPlan> CheckNewView(const wire::NewView& nv, const RoleEpoch& roles, OpCounts& ops) const;
   bool IncludesOwnViewChange(const wire::NewView& nv) const;  // was our VIEW-CHANGE among its quorum
-  void KeepProposedRequests();  // a view change: requests of unexecuted proposals, for the new primary
+  void KeepProposedRequests();  // a view change: unexecuted proposals, whose requests the new primary takes
+  absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> DroppedRequests() const;
   void OnProgress(TimeNs now, bool waited_request_done, Effects& out);
   // A backup that accepted a proposal it has not executed waits for it like for a client's request
   // (Castro & Liskov: a request received, here inside a PRE-PREPARE, and not executed).

@@ -62,9 +62,9 @@ struct PbftViewChange {
   TimeNs since = 0;
   absl::btree_map<uint64_t, absl::btree_map<uint32_t, MessagePtr>> msgs;  // VIEW-CHANGEs: view -> index
   absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> waiting;       // requests not yet executed
-  // Requests of proposals accepted and not executed when the view change began (the new primary
-  // proposes them; see KeepProposedRequests).
-  absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> dropped_requests;
+  // Proposals accepted and not executed when the view change began, by sequence number (the new
+  // primary proposes their requests; see KeepProposedRequests).
+  absl::btree_map<uint64_t, MessagePtr> dropped_proposals;
   MessagePtr last_new_view;  // the NEW-VIEW of the current view, re-sent to replicas left behind
 };
 

@@ -8,6 +8,7 @@
 // committed (null requests for the gaps) in a signed NEW-VIEW that carries those VIEW-CHANGEs, and
 // every backup re-runs the selection before accepting it.
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "protocol/pbft_replica.h"
@@ -286,25 +287,32 @@ void PbftReplica::OnNewView(TimeNs now, const MessagePtr& m, Effects& out) {
 
 // The requests of proposals we accepted but did not execute: unless the new view re-proposes their
 // batch, they would wait for their clients to re-send (a client's timeout, and a slow next primary
-// may then hold them just under ours). Kept until the view is installed; the new primary proposes
-// them. (Found by the swarm, seed 1007336 of --protocol=pbft: an equivocating primary's requests
-// were lost with its proposals, came back at the clients' 2 s timeout, and a slow next primary held
-// them another 1.8 s: a cluster's first reply came 4.04 s into the run.)
+// may then hold them just under ours). The proposals are kept until the view is installed; the new
+// primary proposes their requests. (Found by the swarm, seed 1007336 of --protocol=pbft: an
+// equivocating primary's requests were lost with its proposals, came back at the clients' 2 s
+// timeout, and a slow next primary held them another 1.8 s: a cluster's first reply came 4.04 s
+// into the run.)
 void PbftReplica::KeepProposedRequests() {
   for (auto it = log_.upper_bound(last_executed_); it != log_.end(); ++it) {
-    const PbftSlot& slot = it->second;
-    if (!slot.pre_prepare || slot.pre_prepare->type != MsgType::kPrePrepare) continue;
-    const wire::Batch& batch = slot.pre_prepare->env.pre_prepare().batch();
-    const std::vector<Digest>& digests = slot.pre_prepare->request_digests;
-    for (int i = 0; i < batch.requests_size() && static_cast<size_t>(i) < digests.size(); ++i) {
+    const MessagePtr& pp = it->second.pre_prepare;
+    if (pp && pp->type == MsgType::kPrePrepare) vc_.dropped_proposals.try_emplace(it->first, pp);
+  }
+}
+
+// The new primary's share of KeepProposedRequests: each request not executed here, once, as the
+// client's message again (the batch carries its signature).
+absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> PbftReplica::DroppedRequests() const {
+  absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> requests;
+  for (const auto& [seq, pp] : vc_.dropped_proposals) {
+    const wire::Batch& batch = pp->env.pre_prepare().batch();
+    for (int i = 0; i < batch.requests_size() && static_cast<size_t>(i) < pp->request_digests.size(); ++i) {
       const wire::Request& r = batch.requests(i).request();
-      auto rec = clients_.find(r.client());
-      if (rec != clients_.end() && rec->second.Executed(r.timestamp())) continue;
-      if (vc_.dropped_requests.contains({r.client(), r.timestamp()})) continue;
-      vc_.dropped_requests.emplace(std::make_pair(r.client(), r.timestamp()),
-                                   UnpackRequest(batch.requests(i), digests[i]));
+      if (ExecutedHere(r.client(), r.timestamp()) || requests.contains({r.client(), r.timestamp()})) continue;
+      requests.emplace(std::make_pair(r.client(), r.timestamp()),
+                       UnpackRequest(batch.requests(i), pp->request_digests[i]));
     }
   }
+  return requests;
 }
 
 bool PbftReplica::IncludesOwnViewChange(const wire::NewView& nv) const {
@@ -416,11 +424,10 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
   }
   if (IsPrimary()) {
     for (const auto& key : reproposed) proposer_.in_flight.insert(key);
-    for (const auto* requests : {&vc_.waiting, &vc_.dropped_requests}) {
+    const auto dropped = DroppedRequests();
+    for (const auto* requests : {&std::as_const(vc_.waiting), &dropped}) {
       for (const auto& [key, r] : *requests) {
-        auto rec = clients_.find(key.first);
-        if (rec != clients_.end() && rec->second.Executed(key.second)) continue;
-        if (reproposed.contains(key)) continue;
+        if (ExecutedHere(key.first, key.second) || reproposed.contains(key)) continue;
         if (proposer_.in_flight.insert(key).second) proposer_.pending.push_back(r);
       }
     }
@@ -435,7 +442,7 @@ void PbftReplica::InstallView(TimeNs now, uint64_t view, const NewViewPlan& plan
     StopViewChangeTimer(out);
     if (!vc_.waiting.empty() || AwaitsProposal()) ArmViewChangeTimer(now, out);
   }
-  vc_.dropped_requests.clear();
+  vc_.dropped_proposals.clear();
   ExecuteCommitted(now, out);
 }
 
