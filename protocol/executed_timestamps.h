@@ -14,9 +14,9 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 
 #include "absl/container/btree_set.h"
+#include "protocol/ring_deque.h"
 
 namespace geopbft {
 
@@ -87,7 +87,7 @@ class ExecutedTimestamps {
   }
   void SetBit(uint64_t ts) {  // ts in [base_, base_ + kWindow)
     const uint64_t off = ts - base_;
-    if (off / 64 >= words_.size()) words_.resize(off / 64 + 1, 0);
+    if (off / 64 >= words_.size()) words_.grow_to(off / 64 + 1, 0);
     words_[off / 64] |= uint64_t{1} << (off % 64);
   }
   // Moves low up over what executed above it; slides the window, taking in what it now covers.
@@ -123,7 +123,7 @@ class ExecutedTimestamps {
   uint64_t low_ = 0;
   uint64_t base_ = 0;  // the timestamp of bit 0 of words_[0], a multiple of 64, <= low_ + 1
   size_t above_count_ = 0;
-  std::deque<uint64_t> words_;     // bitmap of executed timestamps in [base_, base_ + 64 * size)
+  RingDeque<uint64_t> words_;      // bitmap of executed timestamps in [base_, base_ + 64 * size)
   absl::btree_set<uint64_t> far_;  // executed timestamps >= base_ + kWindow
 };
 

@@ -34,10 +34,10 @@ ReplyChecker::Entry& ReplyChecker::Insert(const Key& key, const Entry& e) {
     const uint64_t low = std::min(ts, w.base), high = std::max(ts + 1, w.base + w.slots.size());
     if (high - low <= kMaxWindowSpan) {
       if (ts < w.base) {
-        w.slots.insert(w.slots.begin(), w.base - ts, Slot{});
+        for (uint64_t k = w.base - ts; k > 0; --k) w.slots.push_front(Slot{});
         w.base = ts;
       } else if (ts - w.base >= w.slots.size()) {
-        w.slots.resize(ts - w.base + 1);
+        w.slots.grow_to(ts - w.base + 1, Slot{});
       }
       Slot& slot = w.slots[ts - w.base];
       slot = Slot{true, e};

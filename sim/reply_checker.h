@@ -7,13 +7,13 @@
 #define GEOPBFT_SIM_REPLY_CHECKER_H_
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "protocol/effects.h"
+#include "protocol/ring_deque.h"
 
 namespace geopbft {
 
@@ -52,7 +52,7 @@ class ReplyChecker {
   };
   struct ClientWindow {
     uint64_t base = 0;  // timestamp of slots.front()
-    std::deque<Slot> slots;
+    RingDeque<Slot> slots;
   };
   static constexpr NodeId kMaxWindowedClient = 1 << 16;
   static constexpr uint64_t kMaxWindowSpan = 1 << 20;
@@ -64,7 +64,7 @@ class ReplyChecker {
   std::vector<ClientWindow> windows_;          // by client id
   absl::flat_hash_map<Key, Entry> elsewhere_;  // keys no window can hold
   size_t tracked_ = 0;
-  std::deque<Key> order_;  // insertion order, to forget the oldest first
+  RingDeque<Key> order_;  // insertion order, to forget the oldest first
   bool forgot_ = false;
   uint64_t violations_ = 0, unverified_ = 0;
   std::string first_violation_;

@@ -1,0 +1,73 @@
+#include "protocol/ring_deque.h"
+
+#include <deque>
+
+#include "gtest/gtest.h"
+#include "protocol/kept_answers.h"
+#include "sim/rng.h"
+
+namespace geopbft {
+namespace {
+
+// The ring behaves as std::deque under any mix of operations, wrapping around its storage and
+// growing and shrinking as it goes.
+TEST(RingDeque, MatchesStdDequeUnderRandomOperations) {
+  RingDeque<uint64_t> ring;
+  std::deque<uint64_t> ref;
+  Rng rng(11);
+  for (int step = 0; step < 200000; ++step) {
+    const uint64_t op = rng.Below(100), v = rng.Below(1u << 30);
+    // Phases that fill and drain it, so it grows and shrinks several times.
+    const bool filling = (step / 20000) % 2 == 0;
+    if (op < (filling ? 35u : 15u)) {
+      ring.push_back(v), ref.push_back(v);
+    } else if (op < (filling ? 50u : 25u)) {
+      ring.push_front(v), ref.push_front(v);
+    } else if (op < 60 && !ref.empty()) {
+      ring.pop_front(), ref.pop_front();
+    } else if (op < 70 && !ref.empty()) {
+      ring.pop_back(), ref.pop_back();
+    } else if (op < 75) {
+      const size_t at = rng.Below(ref.size() + 1);
+      ring.insert(at, v), ref.insert(ref.begin() + static_cast<std::ptrdiff_t>(at), v);
+    } else if (op < 76) {
+      const size_t n = ref.size() + rng.Below(8);
+      ring.grow_to(n, v), ref.resize(n, v);
+    } else if (op == 99 && rng.Below(50) == 0) {
+      ring.clear(), ref.clear();
+    } else if (!ref.empty()) {
+      const size_t at = rng.Below(ref.size());
+      ring[at] = v, ref[at] = v;
+    }
+    ASSERT_EQ(ring.size(), ref.size()) << "step " << step;
+    if (!ref.empty()) {
+      ASSERT_EQ(ring.front(), ref.front()) << "step " << step;
+      ASSERT_EQ(ring.back(), ref.back()) << "step " << step;
+    }
+  }
+  for (size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ring[i], ref[i]);
+}
+
+TEST(RingDeque, GivesMemoryBackWhenItEmpties) {
+  RingDeque<uint64_t> ring;
+  for (uint64_t i = 0; i < 100000; ++i) ring.push_back(i);
+  EXPECT_GE(ring.capacity(), 100000u);
+  while (ring.size() > 3) ring.pop_front();
+  EXPECT_EQ(ring.front(), 99997u);
+  EXPECT_LE(ring.capacity(), 16u);
+}
+
+// Kept answers on the ring: out-of-order answers land in place, the oldest go first.
+TEST(KeptAnswers, KeepsTheHighestTimestampsInOrder) {
+  KeptAnswers kept;
+  for (uint64_t ts : {1, 2, 4, 3, 6, 5, 9, 7, 8}) kept.Add(ts, ts * 10, 5);
+  EXPECT_EQ(kept.size(), 5u);
+  for (uint64_t ts = 1; ts <= 4; ++ts) EXPECT_EQ(kept.Find(ts), nullptr) << ts;
+  for (uint64_t ts = 5; ts <= 9; ++ts) {
+    ASSERT_NE(kept.Find(ts), nullptr) << ts;
+    EXPECT_EQ(*kept.Find(ts), ts * 10);
+  }
+}
+
+}  // namespace
+}  // namespace geopbft
