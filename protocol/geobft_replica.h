@@ -162,6 +162,9 @@ class GeoBftReplica : public Replica {
   Identity identity_;
   PbftReplica local_;
   uint32_t num_clusters_;  // z in the paper
+  // ClusterOf's shortcut: when every cluster is a run of consecutive ids, in cluster order (how the
+  // simulator numbers replicas), each run's first id; empty otherwise (a linear search then).
+  std::vector<NodeId> cluster_starts_;
 
   uint64_t next_round_ = 1;          // the round executed next
   uint64_t executed_positions_ = 0;  // position in the global order: (round - 1) * z + cluster + 1
