@@ -85,6 +85,10 @@ MpiDefault=none
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=geopbft Nodes=$host Default=YES MaxTime=INFINITE State=UP
 C
+# Slurm 22.05's slurmd loads a cgroup plugin even when no configured plugin uses cgroups; its
+# autodetection fails where /sys/fs/cgroup is not mounted (a chroot, some containers). The v1
+# plugin loads without touching the hierarchy, and nothing here asks it for a controller.
+echo "CgroupPlugin=cgroup/v1" >"$daemons/cgroup.conf"
 slurmctld -f "$SLURM_CONF" || fail "slurmctld did not start"
 slurmd -f "$SLURM_CONF" || fail "slurmd did not start"
 for i in $(seq 20); do [[ -s $daemons/slurmctld.pid && -s $daemons/slurmd.pid ]] && break; sleep 0.1; done
