@@ -69,5 +69,23 @@ TEST(KeptAnswers, KeepsTheHighestTimestampsInOrder) {
   }
 }
 
+// An answer far out of order (beyond the few places looked at from the end) still lands in place.
+TEST(KeptAnswers, TakesAnAnswerFarOutOfOrder) {
+  KeptAnswers kept;
+  for (uint64_t ts = 1; ts <= 200; ++ts) {
+    if (ts != 50 && ts != 195) kept.Add(ts, ts + 1000, 256);
+  }
+  kept.Add(195, 2195, 256);  // a few places from the end
+  kept.Add(50, 2050, 256);   // 150 places from the end
+  kept.Add(120, 7, 256);     // already there: replaced
+  EXPECT_EQ(kept.size(), 200u);
+  for (uint64_t ts = 1; ts <= 200; ++ts) {
+    ASSERT_NE(kept.Find(ts), nullptr) << ts;
+    const uint64_t want = ts == 50 ? 2050 : ts == 195 ? 2195 : ts == 120 ? 7 : ts + 1000;
+    EXPECT_EQ(*kept.Find(ts), want) << ts;
+  }
+  EXPECT_EQ(kept.Find(201), nullptr);
+}
+
 }  // namespace
 }  // namespace geopbft
