@@ -33,15 +33,16 @@ GeoBftReplica::GeoBftReplica(GeoConfig config, Identity identity)
       remote_view_(num_clusters_, 0) {
   Effects ignored;
   local_.SetProposalLimit(0, config_.local.window, ignored);
-  for (uint32_t c = 0; c < num_clusters_; ++c) {
-    const std::vector<NodeId>& m = config_.clusters[c];
-    bool run = !m.empty() && (c == 0 || m[0] > cluster_starts_.back() + config_.clusters[c - 1].size() - 1);
+  uint64_t next_free = 0;  // the id after the previous cluster's run
+  for (const std::vector<NodeId>& m : config_.clusters) {
+    bool run = !m.empty() && m[0] >= next_free;
     for (size_t i = 1; run && i < m.size(); ++i) run = m[i] == m[0] + i;
     if (!run) {
       cluster_starts_.clear();
       break;
     }
     cluster_starts_.push_back(m[0]);
+    next_free = uint64_t{m[0]} + m.size();
   }
   for (uint32_t c = 0; c < num_clusters_; ++c) {
     rep_.cluster_roles.push_back(RoleSchedule::Everyone(static_cast<uint32_t>(config_.clusters[c].size())));

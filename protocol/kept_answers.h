@@ -6,8 +6,10 @@
 #ifndef GEOPBFT_PROTOCOL_KEPT_ANSWERS_H_
 #define GEOPBFT_PROTOCOL_KEPT_ANSWERS_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <ranges>
 #include <utility>
 
 #include "protocol/ring_deque.h"
@@ -18,17 +20,8 @@ class KeptAnswers {
   using Entry = std::pair<uint64_t, uint64_t>;  // timestamp, result
   // The first index whose timestamp is >= `timestamp`.
   size_t LowerBound(uint64_t timestamp) const {
-    size_t lo = 0, n = answers_.size();
-    while (n > 0) {
-      const size_t half = n / 2;
-      if (answers_[lo + half].first < timestamp) {
-        lo += half + 1;
-        n -= half + 1;
-      } else {
-        n = half;
-      }
-    }
-    return lo;
+    return *std::ranges::partition_point(std::views::iota(size_t{0}, answers_.size()),
+                                         [&](size_t i) { return answers_[i].first < timestamp; });
   }
   RingDeque<Entry> answers_;
 

@@ -513,7 +513,10 @@ void PbftReplica::ExecuteCommitted(TimeNs now, Effects& out) {
     ClientRecord* client = nullptr;
     NodeId client_id = 0;
     for (const RequestId& r : BatchRequestIds(*slot.pre_prepare)) {
-      if (client == nullptr || r.client != client_id) client_id = r.client, client = &clients_[r.client];
+      if (client == nullptr || r.client != client_id) {
+        client_id = r.client;
+        client = &clients_[r.client];
+      }
       ClientRecord& rec = *client;
       waited_done |= vc_.waiting.erase({r.client, r.timestamp}) > 0;
       if (rec.Executed(r.timestamp)) continue;  // executed before: at most once
