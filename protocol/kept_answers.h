@@ -6,10 +6,8 @@
 #ifndef GEOPBFT_PROTOCOL_KEPT_ANSWERS_H_
 #define GEOPBFT_PROTOCOL_KEPT_ANSWERS_H_
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <ranges>
 #include <utility>
 
 #include "protocol/ring_deque.h"
@@ -18,10 +16,21 @@ namespace geopbft {
 
 class KeptAnswers {
   using Entry = std::pair<uint64_t, uint64_t>;  // timestamp, result
-  // The first index whose timestamp is >= `timestamp`.
+  // The first index whose timestamp is >= `timestamp`. Written out: the ring has no iterators, and
+  // std::views::iota with std::ranges::partition_point does not compile with clang against
+  // libstdc++ 12's ranges (the fuzz build uses clang).
   size_t LowerBound(uint64_t timestamp) const {
-    return *std::ranges::partition_point(std::views::iota(size_t{0}, answers_.size()),
-                                         [&](size_t i) { return answers_[i].first < timestamp; });
+    size_t lo = 0, n = answers_.size();
+    while (n > 0) {
+      const size_t half = n / 2;
+      if (answers_[lo + half].first < timestamp) {
+        lo += half + 1;
+        n -= half + 1;
+      } else {
+        n = half;
+      }
+    }
+    return lo;
   }
   RingDeque<Entry> answers_;
 
