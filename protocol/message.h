@@ -54,11 +54,25 @@ struct ReplyTally {
 ReplyTally TallyReplyReports(const wire::Batch& batch);
 
 struct Message {
-  wire::Envelope env;
+  // Owners (MessagePtr); a copy of the message starts with none.
+  struct RefCount {
+    uint32_t n = 0;
+    RefCount() = default;
+    RefCount(const RefCount&) {}
+    RefCount& operator=(const RefCount&) { return *this; }
+  };
+  // What every delivery reads comes first, in the message's first cache line: the message was
+  // built a WAN latency ago and is cold by the time it arrives, so each further line it touches
+  // is a miss (the owner count, the header the trace folds, the size the receive buffer counts).
+  mutable RefCount refs;
   MsgType type = MsgType::BODY_NOT_SET;
   NodeId sender = 0;
-  uint64_t view = 0;  // of the body, 0 when it has none (trace and metrics only)
+  uint32_t wire_size = 0;  // serialized envelope + payload: what the network carries
+  uint64_t view = 0;       // of the body, 0 when it has none (trace and metrics only)
   uint64_t seq = 0;
+  uint32_t body_bytes = 0;     // serialized body size (what gets hashed)
+  uint32_t payload_bytes = 0;  // modelled application payload carried (requests' payload_size)
+  wire::Envelope env;
   // PREPARE and COMMIT: the voter and digest their body names, decoded once for all receivers
   // (a vote is read by every member; the header is where they look first).
   NodeId voter = 0;
@@ -66,9 +80,6 @@ struct Message {
   Digest body_digest;                   // SHA-256 of the serialized body; what the signature or MACs cover
   Digest batch_digest;                  // PRE-PREPARE, GLOBAL-SHARE: SHA-256 of the serialized batch, computed once
   std::vector<Digest> request_digests;  // PRE-PREPARE: each request's body digest, in batch order
-  uint32_t body_bytes = 0;              // serialized body size (what gets hashed)
-  uint32_t payload_bytes = 0;           // modelled application payload carried (requests' payload_size)
-  uint32_t wire_size = 0;               // serialized envelope + payload: what the network carries
 
   // Memo of CheckEmbeddedSignatures, whose answer depends on the message's bytes alone (the run's
   // keys are fixed): the first receiver checks, the others reuse its answer and are charged the
@@ -94,15 +105,6 @@ struct Message {
     Memo& operator=(Memo&&) = default;
   };
   mutable Memo memo;
-
-  // Owners (MessagePtr); a copy of the message starts with none.
-  struct RefCount {
-    uint32_t n = 0;
-    RefCount() = default;
-    RefCount(const RefCount&) {}
-    RefCount& operator=(const RefCount&) { return *this; }
-  };
-  mutable RefCount refs;
 };
 
 // Shared ownership of an immutable message. Like std::shared_ptr<const Message>, but the count
