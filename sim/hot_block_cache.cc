@@ -23,7 +23,10 @@ namespace {
 
 constexpr size_t kGranule = 16;
 constexpr size_t kClasses = 512 / kGranule;
-constexpr uint32_t kKept = 256;  // per class: a power of two
+// Per class, a power of two. A replica executing a round builds a reply (three blocks) for each of
+// its clients' requests in one go: with 256 such bursts emptied the ring (mi_malloc still 3.4% of
+// a default run's time; 1.3% with 1,024). At most 8.6 MB held over all classes, 270 KB of rings.
+constexpr uint32_t kKept = 1024;
 
 struct SizeClassRing {
   void* blocks[kKept];
