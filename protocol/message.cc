@@ -164,19 +164,18 @@ void Authenticate(Message& m, const Identity& id, Auth auth, OpCounts& ops) {
       ++ops.signs;
       break;
     case Auth::Kind::kMacTo:
-      m.env.set_macs(id.MacFor(auth.to, m.body_digest));
+      id.MacInto(auth.to, m.body_digest, ResizeMacs(m.env, kMacSize));
       ++ops.macs;
       break;
     case Auth::Kind::kMacGroup: {
       // The sender's own slot is kept (zeros) so offsets match group positions.
-      std::string tags(auth.group->size() * kMacSize, '\0');
+      char* tags = ResizeMacs(m.env, auth.group->size() * kMacSize);
       for (size_t i = 0; i < auth.group->size(); ++i) {
         const NodeId member = (*auth.group)[i];
         if (member == id.self()) continue;
-        id.MacInto(member, m.body_digest, tags.data() + i * kMacSize);
+        id.MacInto(member, m.body_digest, tags + i * kMacSize);
         ++ops.macs;
       }
-      m.env.set_macs(std::move(tags));
       break;
     }
   }
@@ -320,7 +319,7 @@ bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCo
     ++ops.verifies;
     return self.Verify(m.sender, m.body_digest, m.env.signature());
   }
-  const std::string_view macs = m.env.macs();
+  const std::string_view macs = MacBytes(m.env);
   ++ops.mac_checks;
   if (macs.size() == kMacSize) return self.VerifyMacFrom(m.sender, m.body_digest, macs);
   if (self_index >= MacCount(m.env)) return false;
@@ -425,7 +424,7 @@ absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
   if (m->env.signature().empty() == m->env.macs().empty()) {
     return absl::InvalidArgumentError("envelope must carry exactly one of signature or MACs");
   }
-  if (m->env.macs().size() % kMacSize != 0) {
+  if (MacBytes(m->env).size() % kMacSize != 0) {
     return absl::InvalidArgumentError("authenticator is not a whole number of MACs");
   }
   FillHeader(*m);

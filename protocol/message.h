@@ -3,6 +3,7 @@
 #ifndef GEOPBFT_PROTOCOL_MESSAGE_H_
 #define GEOPBFT_PROTOCOL_MESSAGE_H_
 
+#include <bit>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -207,10 +208,21 @@ Digest ProposalHeaderDigest(uint64_t view, uint64_t seq, const Digest& digest, N
 bool CheckProposalHeader(uint64_t view, uint64_t seq, const Digest& digest, NodeId leader, std::string_view signature,
                          const Identity& self, OpCounts& ops);
 
-// An authenticator's tags (Envelope.macs): how many, and the one at a group position.
-inline uint32_t MacCount(const wire::Envelope& env) { return static_cast<uint32_t>(env.macs().size() / kMacSize); }
+// An authenticator's bytes (Envelope.macs, packed words: in memory, on a little-endian host, the
+// bytes the wire carries).
+static_assert(std::endian::native == std::endian::little, "Envelope.macs is read as bytes");
+inline std::string_view MacBytes(const wire::Envelope& env) {
+  return {reinterpret_cast<const char*>(env.macs().data()), env.macs().size() * sizeof(uint64_t)};
+}
+// Room for `bytes` bytes of tags (a multiple of 8), zeroed; returns where to write them.
+inline char* ResizeMacs(wire::Envelope& env, size_t bytes) {
+  env.mutable_macs()->Resize(static_cast<int>(bytes / sizeof(uint64_t)), 0);
+  return reinterpret_cast<char*>(env.mutable_macs()->mutable_data());
+}
+// An authenticator's tags: how many, and the one at a group position.
+inline uint32_t MacCount(const wire::Envelope& env) { return static_cast<uint32_t>(MacBytes(env).size() / kMacSize); }
 inline std::string_view MacAt(const wire::Envelope& env, uint32_t index) {
-  return std::string_view(env.macs()).substr(size_t{index} * kMacSize, kMacSize);
+  return MacBytes(env).substr(size_t{index} * kMacSize, kMacSize);
 }
 
 // Checks the authentication of `m` as received by `self` (whose position in its group is

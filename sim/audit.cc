@@ -34,11 +34,11 @@ uint32_t Auditor::GroupOf(NodeId n) const { return flat_ ? 0 : n / per_group_; }
 bool Auditor::Authentic(const Message& m, int64_t to) const {
   if (m.sender >= per_group_ * groups_.size()) return false;  // not a replica
   if (!m.env.signature().empty()) return keys_->Verify(m.sender, m.body_digest, m.env.signature());
-  if (m.env.macs().size() == kMacSize) {
-    return to >= 0 && keys_->VerifyMac(m.sender, static_cast<NodeId>(to), m.body_digest, m.env.macs());
+  if (MacBytes(m.env).size() == kMacSize) {
+    return to >= 0 && keys_->VerifyMac(m.sender, static_cast<NodeId>(to), m.body_digest, MacBytes(m.env));
   }
   const std::vector<NodeId>& members = Members(GroupOf(m.sender));
-  if (MacCount(m.env) != members.size() || m.env.macs().size() % kMacSize != 0) return false;
+  if (MacCount(m.env) != members.size() || MacBytes(m.env).size() % kMacSize != 0) return false;
   for (uint32_t i = 0; i < members.size(); ++i) {
     if (members[i] == m.sender) continue;
     if (!keys_->VerifyMac(m.sender, members[i], m.body_digest, MacAt(m.env, i))) return false;

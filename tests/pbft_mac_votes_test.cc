@@ -26,7 +26,7 @@ TEST(PbftMacVotes, CommitsCarryAnAuthenticatorAndEveryReplicaExecutes) {
     if (m->type == MsgType::kCommit) {
       ++commits;
       EXPECT_TRUE(m->env.signature().empty());
-      EXPECT_EQ(m->env.macs().size(), 4 * kMacSize);  // one tag per member (the sender's left blank)
+      EXPECT_EQ(MacBytes(m->env).size(), 4 * kMacSize);  // one tag per member (the sender's left blank)
     }
     return true;
   });
@@ -44,9 +44,7 @@ TEST(PbftMacVotes, AForgedCommitTagIsRejected) {
     if (m->type != MsgType::kCommit || to != 3) return true;
     // Replica 3's tag in the authenticator, flipped: only replica 3 can tell, and it drops it.
     auto [bad_ptr, bad] = MakeMessage(*m);
-    std::string macs = bad->env.macs();
-    macs[3 * kMacSize] ^= 1;
-    bad->env.set_macs(macs);
+    ResizeMacs(bad->env, MacBytes(bad->env).size())[3 * kMacSize] ^= 1;
     Effects fx = g.replicas[3]->Step(g.now, Input::Deliver(bad_ptr));
     EXPECT_EQ(fx.rejected, 1u);
     return false;
