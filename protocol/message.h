@@ -214,7 +214,8 @@ static_assert(std::endian::native == std::endian::little, "Envelope.macs is read
 inline std::string_view MacBytes(const wire::Envelope& env) {
   return {reinterpret_cast<const char*>(env.macs().data()), env.macs().size() * sizeof(uint64_t)};
 }
-// Room for `bytes` bytes of tags (a multiple of 8), zeroed; returns where to write them.
+// Makes the authenticator `bytes` long (a multiple of 8; bytes added are zero, those kept keep
+// their value) and returns its bytes, to write tags in place.
 inline char* ResizeMacs(wire::Envelope& env, size_t bytes) {
   env.mutable_macs()->Resize(static_cast<int>(bytes / sizeof(uint64_t)), 0);
   return reinterpret_cast<char*>(env.mutable_macs()->mutable_data());

@@ -44,7 +44,8 @@ TEST(PbftMacVotes, AForgedCommitTagIsRejected) {
     if (m->type != MsgType::kCommit || to != 3) return true;
     // Replica 3's tag in the authenticator, flipped: only replica 3 can tell, and it drops it.
     auto [bad_ptr, bad] = MakeMessage(*m);
-    ResizeMacs(bad->env, MacBytes(bad->env).size())[3 * kMacSize] ^= 1;
+    char* tags = ResizeMacs(bad->env, MacBytes(bad->env).size());  // same size: writable, unchanged
+    tags[3 * kMacSize] ^= 1;
     Effects fx = g.replicas[3]->Step(g.now, Input::Deliver(bad_ptr));
     EXPECT_EQ(fx.rejected, 1u);
     return false;
