@@ -37,16 +37,17 @@ void Client::Submit(TimeNs now, Effects& out) {
   r->set_payload_size(config_.payload_size);
   // Report on the oldest accepted request whose grace period is over (late replies had their chance).
   if (config_.reply_evidence && !answered_order_.empty()) {
-    auto oldest = answered_.find(answered_order_.front());
-    if (oldest->second.accepted + config_.reply_grace <= now) {
-      r->set_answered_ts(oldest->first);
-      r->set_answered(std::move(oldest->second.bitmap));
-      answered_.erase(oldest);
+    const uint64_t oldest_ts = answered_order_.front();
+    Answered& oldest = *answered_.Find(oldest_ts);
+    if (oldest.accepted + config_.reply_grace <= now) {
+      r->set_answered_ts(oldest_ts);
+      r->set_answered(std::move(oldest.bitmap));
+      answered_.Erase(oldest_ts);
       answered_order_.pop_front();
     }
   }
   MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
-  Pending& p = pending_[ts];
+  Pending& p = pending_.Insert(ts);
   p.submitted = now;
   p.timeout = config_.retransmit_timeout;
   p.request = m;
@@ -63,12 +64,12 @@ void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
     return;
   }
   uint32_t index = static_cast<uint32_t>(member - config_.replicas.begin());
-  auto it = pending_.find(r.timestamp());
-  if (it == pending_.end()) {
+  Pending* found = pending_.Find(r.timestamp());
+  if (found == nullptr) {
     NoteAnswer(now, r.timestamp(), index, r.result());  // already accepted (late replies are normal)
     return;
   }
-  Pending& p = it->second;
+  Pending& p = *found;
   for (const auto& [who, result] : p.replies) {
     if (who == index) return;  // one vote per replica
   }
@@ -87,11 +88,11 @@ void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
       if (result == r.result()) a.bitmap[who / 8] = static_cast<char>(a.bitmap[who / 8] | (1 << (who % 8)));
     }
     answered_order_.push_back(a.timestamp);
-    answered_.emplace(a.timestamp, std::move(a));
+    answered_.Insert(a.timestamp) = std::move(a);
   }
   out.completions.push_back({r.timestamp(), p.submitted, now, r.result()});
   out.CancelTimer(r.timestamp());
-  pending_.erase(it);
+  pending_.Erase(r.timestamp());
   ++completed_;
   if (config_.mode == LoadMode::kClosedLoop ||
       (config_.mode == LoadMode::kFixedCount && next_timestamp_ < config_.count)) {
@@ -100,18 +101,18 @@ void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
 }
 
 void Client::NoteAnswer(TimeNs now, uint64_t timestamp, uint32_t index, uint64_t result) {
-  auto it = answered_.find(timestamp);
-  if (it == answered_.end()) return;
-  Answered& a = it->second;
+  Answered* found = answered_.Find(timestamp);
+  if (found == nullptr) return;
+  Answered& a = *found;
   if (result == a.result && now <= a.accepted + config_.reply_grace) {
     a.bitmap[index / 8] = static_cast<char>(a.bitmap[index / 8] | (1 << (index % 8)));
   }
 }
 
 void Client::OnTimer(TimeNs now, uint64_t timestamp, Effects& out) {
-  auto it = pending_.find(timestamp);
-  if (it == pending_.end()) return;
-  Pending& p = it->second;
+  Pending* found = pending_.Find(timestamp);
+  if (found == nullptr) return;
+  Pending& p = *found;
   // The primary may be faulty or the request lost: ask every replica.
   for (NodeId replica : config_.replicas) out.Send(p.request, replica);
   p.timeout = std::min(p.timeout * 2, config_.retransmit_timeout * 8);

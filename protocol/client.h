@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "protocol/crypto.h"
 #include "protocol/effects.h"
+#include "protocol/timestamp_window.h"
 
 namespace geopbft {
 
@@ -75,9 +75,9 @@ class Client {
   uint64_t next_timestamp_ = 0;
   uint64_t completed_ = 0;
   uint64_t known_view_ = 0;
-  // By timestamp. Looked up on every reply, never iterated (so their order cannot reach outputs).
-  absl::flat_hash_map<uint64_t, Pending> pending_;
-  absl::flat_hash_map<uint64_t, Answered> answered_;
+  // By timestamp. Looked up on every reply, never iterated (so their layout cannot reach outputs).
+  TimestampWindow<Pending> pending_;
+  TimestampWindow<Answered> answered_;
   std::deque<uint64_t> answered_order_;  // timestamps, oldest acceptance first
 };
 

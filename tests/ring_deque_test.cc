@@ -1,9 +1,12 @@
 #include "protocol/ring_deque.h"
 
 #include <deque>
+#include <map>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "protocol/kept_answers.h"
+#include "protocol/timestamp_window.h"
 #include "sim/rng.h"
 
 namespace geopbft {
@@ -85,6 +88,38 @@ TEST(KeptAnswers, TakesAnAnswerFarOutOfOrder) {
     EXPECT_EQ(*kept.Find(ts), want) << ts;
   }
   EXPECT_EQ(kept.Find(201), nullptr);
+}
+
+// The client's timestamp-keyed tables behave as a map under the client's pattern: keys inserted
+// mostly in increasing order, erased in any order (replies complete requests out of order), a key
+// below the window now and then (an old request accepted late), and values released on erase.
+TEST(TimestampWindow, MatchesAMapUnderAClientsPattern) {
+  TimestampWindow<std::string> window;
+  std::map<uint64_t, std::string> ref;
+  Rng rng(12);
+  uint64_t next = 1;
+  for (int step = 0; step < 200000; ++step) {
+    const uint64_t op = rng.Below(100);
+    if (op < 40 && ref.size() < 400) {
+      window.Insert(next) = std::to_string(next), ref[next] = std::to_string(next);
+      ++next;
+    } else if (op < 45 && next > 1) {
+      const uint64_t ts = next - 1 - rng.Below(std::min<uint64_t>(next - 1, 2000));
+      if (!ref.count(ts)) window.Insert(ts) = "late", ref[ts] = "late";
+    } else if (op < 85 && !ref.empty()) {
+      auto it = ref.begin();
+      std::advance(it, static_cast<std::ptrdiff_t>(rng.Below(std::min<uint64_t>(ref.size(), 50))));
+      window.Erase(it->first), ref.erase(it);
+    } else {
+      const uint64_t ts = rng.Below(next + 10);
+      const std::string* got = window.Find(ts);
+      auto it = ref.find(ts);
+      ASSERT_EQ(got != nullptr, it != ref.end()) << "step " << step << " ts " << ts;
+      if (got) ASSERT_EQ(*got, it->second);
+    }
+    ASSERT_EQ(window.size(), ref.size());
+  }
+  for (const auto& [ts, v] : ref) ASSERT_EQ(*window.Find(ts), v);
 }
 
 }  // namespace
