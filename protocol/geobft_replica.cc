@@ -296,10 +296,10 @@ MessagePtr GeoBftReplica::ShareOf(Certificate& c, uint64_t round, OpCounts& ops)
   g->set_round(round);
   g->set_view(c.view);
   g->set_digest(std::string(c.digest.view()));
-  *g->mutable_batch() = c.own.pre_prepare->env.pre_prepare().batch();
   for (const MessagePtr& commit : c.own.commits) *g->add_commits() = commit->env;
-  // Signed once, so that every receiver (and every relay) shares the same immutable message.
-  c.share = Seal(std::move(env), identity_, Auth::Signature(), ops);
+  // Signed once, so that every receiver (and every relay) shares the same immutable message; its
+  // batch is the proposal's, not a copy.
+  c.share = SealShare(std::move(env), c.own.pre_prepare, identity_, ops);
   return c.share;
 }
 

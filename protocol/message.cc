@@ -229,23 +229,48 @@ std::string_view MsgTypeName(MsgType t) {
   return "NONE";
 }
 
+namespace {
+
+// Seal's work on a message whose envelope is in place.
+void SealInPlace(Message& m, const Identity& id, Auth auth, OpCounts& ops) {
+  m.env.set_sender(id.self());
+  FillHeader(m);
+  if (m.type == MsgType::kGlobalShare) {
+    // Digest the certificate's batch once, for every receiver to compare against.
+    std::string_view batch = SerializeBatch(m.env.global_share().batch());
+    m.batch_digest = Sha256(batch);
+    ops.hashed_bytes += batch.size();
+  }
+  std::string_view body = SerializeBody(m.env);
+  m.body_bytes = static_cast<uint32_t>(body.size());
+  m.body_digest = Sha256(body);
+  ops.hashed_bytes += body.size() + m.payload_bytes;
+  Authenticate(m, id, auth, ops);
+  Finish(m);
+}
+
+}  // namespace
+
 MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops) {
   auto [m_ptr, m] = MakeMessage();
   m->env = std::move(env);
-  m->env.set_sender(id.self());
-  FillHeader(*m);
-  if (m->type == MsgType::kGlobalShare) {
-    // Digest the certificate's batch once, for every receiver to compare against.
-    std::string_view batch = SerializeBatch(m->env.global_share().batch());
-    m->batch_digest = Sha256(batch);
-    ops.hashed_bytes += batch.size();
-  }
-  std::string_view body = SerializeBody(m->env);
-  m->body_bytes = static_cast<uint32_t>(body.size());
-  m->body_digest = Sha256(body);
-  ops.hashed_bytes += body.size() + m->payload_bytes;
-  Authenticate(*m, id, auth, ops);
-  Finish(*m);
+  SealInPlace(*m, id, auth, ops);
+  return m_ptr;
+}
+
+MessagePtr SealShare(wire::Envelope env, const MessagePtr& source, const Identity& id, OpCounts& ops) {
+  auto [m_ptr, m] = MakeMessage();
+  m->env = std::move(env);
+  // The source's batch is lent to the envelope while it is sealed (a swap of pointers, no copy),
+  // so that everything computed from the bytes is what a copy would give, then given back. The
+  // source is shared and immutable, and stays so for everyone else: nothing runs in between (the
+  // simulator is single-threaded).
+  auto* lent = const_cast<wire::Batch*>(&source->env.pre_prepare().batch());
+  wire::Batch* carried = m->env.mutable_global_share()->mutable_batch();
+  carried->Swap(lent);
+  SealInPlace(*m, id, Auth::Signature(), ops);
+  carried->Swap(lent);
+  m->batch_source = source;
   return m_ptr;
 }
 
@@ -364,7 +389,9 @@ bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& o
 
 const wire::Batch* CarriedBatch(const Message& m) {
   if (m.type == MsgType::kPrePrepare) return &m.env.pre_prepare().batch();
-  if (m.type == MsgType::kGlobalShare) return &m.env.global_share().batch();
+  if (m.type == MsgType::kGlobalShare) {
+    return m.batch_source ? &m.batch_source->env.pre_prepare().batch() : &m.env.global_share().batch();
+  }
   return nullptr;
 }
 
@@ -443,6 +470,11 @@ absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
   return m_ptr;
 }
 
-std::string EncodeMessage(const Message& m) { return m.env.SerializeAsString(); }
+std::string EncodeMessage(const Message& m) {
+  if (!m.batch_source) return m.env.SerializeAsString();
+  wire::Envelope full = m.env;  // a share whose batch is its source's: written in as it travels
+  *full.mutable_global_share()->mutable_batch() = *CarriedBatch(m);
+  return full.SerializeAsString();
+}
 
 }  // namespace geopbft

@@ -54,6 +54,42 @@ struct ReplyTally {
 };
 ReplyTally TallyReplyReports(const wire::Batch& batch);
 
+struct Message;
+
+// Shared ownership of an immutable message. Like std::shared_ptr<const Message>, but the count
+// lives in the message and is not atomic: the simulator is single-threaded (each sweep worker is
+// a process), and a broadcast to n replicas copies its pointer into n events, n inboxes and n
+// steps — with std::shared_ptr every one of those copies is a locked instruction.
+class MessagePtr {
+ public:
+  MessagePtr() noexcept = default;
+  MessagePtr(std::nullptr_t) noexcept {}  // NOLINT: a null message, as with shared_ptr
+  inline MessagePtr(const MessagePtr& o) noexcept;
+  MessagePtr(MessagePtr&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+  MessagePtr& operator=(const MessagePtr& o) noexcept {
+    MessagePtr(o).swap(*this);
+    return *this;
+  }
+  MessagePtr& operator=(MessagePtr&& o) noexcept {
+    MessagePtr(std::move(o)).swap(*this);
+    return *this;
+  }
+  inline ~MessagePtr();
+  // Takes ownership of a message nobody owns yet.
+  static inline MessagePtr Adopt(const Message* m) noexcept;
+  void swap(MessagePtr& o) noexcept { std::swap(p_, o.p_); }
+  void reset() noexcept { MessagePtr().swap(*this); }
+  const Message* get() const noexcept { return p_; }
+  const Message* operator->() const noexcept { return p_; }
+  const Message& operator*() const noexcept { return *p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  friend bool operator==(const MessagePtr& a, const MessagePtr& b) noexcept { return a.p_ == b.p_; }
+  friend bool operator==(const MessagePtr& a, std::nullptr_t) noexcept { return a.p_ == nullptr; }
+
+ private:
+  const Message* p_ = nullptr;
+};
+
 struct Message {
   // Owners (MessagePtr); a copy of the message starts with none.
   struct RefCount {
@@ -74,6 +110,10 @@ struct Message {
   uint32_t body_bytes = 0;     // serialized body size (what gets hashed)
   uint32_t payload_bytes = 0;  // modelled application payload carried (requests' payload_size)
   wire::Envelope env;
+  // GLOBAL-SHARE built by SealShare: the PRE-PREPARE whose batch it carries, in place of the
+  // envelope's (empty) batch field. Why: a certificate is kept four windows for repairs by every
+  // replica, and with its own copy of the batch the shares were a third of a GeoBFT run's memory.
+  MessagePtr batch_source;
   // PREPARE and COMMIT: the voter and digest their body names, decoded once for all receivers
   // (a vote is read by every member; the header is where they look first).
   NodeId voter = 0;
@@ -108,48 +148,19 @@ struct Message {
   mutable Memo memo;
 };
 
-// Shared ownership of an immutable message. Like std::shared_ptr<const Message>, but the count
-// lives in the message and is not atomic: the simulator is single-threaded (each sweep worker is
-// a process), and a broadcast to n replicas copies its pointer into n events, n inboxes and n
-// steps — with std::shared_ptr every one of those copies is a locked instruction.
-class MessagePtr {
- public:
-  MessagePtr() noexcept = default;
-  MessagePtr(std::nullptr_t) noexcept {}  // NOLINT: a null message, as with shared_ptr
-  MessagePtr(const MessagePtr& o) noexcept : p_(o.p_) {
-    if (p_ != nullptr) ++p_->refs.n;
-  }
-  MessagePtr(MessagePtr&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
-  MessagePtr& operator=(const MessagePtr& o) noexcept {
-    MessagePtr(o).swap(*this);
-    return *this;
-  }
-  MessagePtr& operator=(MessagePtr&& o) noexcept {
-    MessagePtr(std::move(o)).swap(*this);
-    return *this;
-  }
-  ~MessagePtr() {
-    if (p_ != nullptr && --p_->refs.n == 0) delete p_;
-  }
-  // Takes ownership of a message nobody owns yet.
-  static MessagePtr Adopt(const Message* m) noexcept {
-    MessagePtr p;
-    p.p_ = m;
-    if (m != nullptr) ++m->refs.n;
-    return p;
-  }
-  void swap(MessagePtr& o) noexcept { std::swap(p_, o.p_); }
-  void reset() noexcept { MessagePtr().swap(*this); }
-  const Message* get() const noexcept { return p_; }
-  const Message* operator->() const noexcept { return p_; }
-  const Message& operator*() const noexcept { return *p_; }
-  explicit operator bool() const noexcept { return p_ != nullptr; }
-  friend bool operator==(const MessagePtr& a, const MessagePtr& b) noexcept { return a.p_ == b.p_; }
-  friend bool operator==(const MessagePtr& a, std::nullptr_t) noexcept { return a.p_ == nullptr; }
-
- private:
-  const Message* p_ = nullptr;
-};
+// (Defined here: they reach into the message's owner count.)
+inline MessagePtr::MessagePtr(const MessagePtr& o) noexcept : p_(o.p_) {
+  if (p_ != nullptr) ++p_->refs.n;
+}
+inline MessagePtr::~MessagePtr() {
+  if (p_ != nullptr && --p_->refs.n == 0) delete p_;
+}
+inline MessagePtr MessagePtr::Adopt(const Message* m) noexcept {
+  MessagePtr p;
+  p.p_ = m;
+  if (m != nullptr) ++m->refs.n;
+  return p;
+}
 
 // A new message, filled in through `m` before it is shared through `ptr`.
 struct NewMessage {
@@ -190,6 +201,12 @@ const ReplyTally& BatchReplyTally(const Message& m);
 // Seals `env` (whose body is set) as `id`: serializes the body once, digests it, authenticates it
 // and computes the wire size. `ops` is charged for the work.
 MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops);
+
+// Seals (signed) a GLOBAL-SHARE whose batch is that of the PRE-PREPARE `source`: `env` carries
+// everything else. Sealed exactly as if the batch were copied in (same bytes hashed and sized, same
+// digests, same wire size), but the message keeps `source` instead of a copy (CarriedBatch reads
+// it there; EncodeMessage writes it in).
+MessagePtr SealShare(wire::Envelope env, const MessagePtr& source, const Identity& id, OpCounts& ops);
 
 // Seals a PRE-PREPARE whose batch is made of the given request messages (each sealed by its
 // client). Request digests are reused, not recomputed.

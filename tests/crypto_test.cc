@@ -81,5 +81,57 @@ TEST(Message, GarbageIsRejectedNotFatal) {
   }
 }
 
+// A certificate sealed around its proposal's batch (not a copy) is the message a copy would make:
+// the same bytes on the wire, digests, sizes and charged work; receivers read the proposal's
+// batch through it, and the proposal keeps its batch.
+TEST(Message, AShareBorrowingItsProposalsBatchIsTheShareACopyWouldMake) {
+  KeyRing keys(1, CryptoMode::kFast);
+  Identity leader(&keys, 0);
+  std::vector<MessagePtr> requests;
+  for (uint64_t ts = 1; ts <= 5; ++ts) {
+    wire::Envelope r;
+    r.mutable_request()->set_client(100);
+    r.mutable_request()->set_timestamp(ts);
+    r.mutable_request()->set_payload_size(128);
+    OpCounts ignored;
+    requests.push_back(Seal(r, Identity(&keys, 100), Auth::Signature(), ignored));
+  }
+  std::vector<NodeId> group = {0, 1, 2, 3};
+  OpCounts ignored;
+  MessagePtr pp = SealPrePrepare(0, 1, requests, leader, &group, ignored);
+  const std::string pp_bytes = EncodeMessage(*pp);
+
+  wire::Envelope env;
+  wire::GlobalShare* g = env.mutable_global_share();
+  g->set_cluster(0);
+  g->set_round(1);
+  g->set_digest(std::string(pp->batch_digest.view()));
+  wire::Envelope copied_env = env;
+  *copied_env.mutable_global_share()->mutable_batch() = pp->env.pre_prepare().batch();
+  OpCounts copy_ops, share_ops;
+  MessagePtr copied = Seal(copied_env, leader, Auth::Signature(), copy_ops);
+  MessagePtr share = SealShare(env, pp, leader, share_ops);
+
+  EXPECT_EQ(EncodeMessage(*share), EncodeMessage(*copied));
+  EXPECT_EQ(share->wire_size, copied->wire_size);
+  EXPECT_EQ(share->body_bytes, copied->body_bytes);
+  EXPECT_EQ(share->payload_bytes, copied->payload_bytes);
+  EXPECT_EQ(share->payload_bytes, 5u * 128);
+  EXPECT_EQ(share->body_digest, copied->body_digest);
+  EXPECT_EQ(share->batch_digest, pp->batch_digest);
+  EXPECT_EQ(share_ops.hashed_bytes, copy_ops.hashed_bytes);
+  EXPECT_EQ(share->env.global_share().batch().requests_size(), 0);  // not copied
+  ASSERT_EQ(CarriedBatch(*share), &pp->env.pre_prepare().batch());
+  ASSERT_EQ(BatchRequestIds(*share).size(), 5u);
+  EXPECT_EQ(BatchRequestIds(*share)[4].timestamp, 5u);
+  EXPECT_EQ(EncodeMessage(*pp), pp_bytes);  // the proposal is as it was
+  OpCounts check;
+  EXPECT_TRUE(CheckAuth(*share, Identity(&keys, 5), 0, check));
+  auto decoded = DecodeMessage(EncodeMessage(*share));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ((*decoded)->body_digest, share->body_digest);
+  EXPECT_EQ((*decoded)->batch_digest, share->batch_digest);
+}
+
 }  // namespace
 }  // namespace geopbft
