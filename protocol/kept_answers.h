@@ -16,11 +16,25 @@ namespace geopbft {
 
 class KeptAnswers {
   using Entry = std::pair<uint64_t, uint64_t>;  // timestamp, result
-  // The first index whose timestamp is >= `timestamp`. Written out: the ring has no iterators, and
-  // std::views::iota with std::ranges::partition_point does not compile with clang against
-  // libstdc++ 12's ranges (the fuzz build uses clang).
+  // The first index whose timestamp is >= `timestamp`.
+  //
+  // Timestamps are distinct and sorted, so the entry k places before the end is at most back - k:
+  // `timestamp` cannot sit before index size-1-(back-timestamp). A client's timestamps are nearly
+  // dense, so that index usually holds it: one probe, where a binary search over the ring touched a
+  // cache line per step (an eighth of a default run's execution time went to those misses).
+  // Otherwise a binary search of what is left finds the same index. Written out: the ring has no
+  // iterators, and std::views::iota with std::ranges::partition_point does not compile with clang
+  // against libstdc++ 12's ranges (the fuzz build uses clang).
   size_t LowerBound(uint64_t timestamp) const {
     size_t lo = 0, n = answers_.size();
+    if (n == 0 || answers_.back().first < timestamp) return n;
+    const uint64_t behind = answers_.back().first - timestamp;
+    if (behind < n) {
+      lo = n - 1 - static_cast<size_t>(behind);
+      if (answers_[lo].first >= timestamp) return lo;  // (== : dense; > cannot happen)
+      ++lo;
+      n -= lo;
+    }
     while (n > 0) {
       const size_t half = n / 2;
       if (answers_[lo + half].first < timestamp) {

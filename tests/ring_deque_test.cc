@@ -3,6 +3,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "protocol/kept_answers.h"
@@ -88,6 +89,40 @@ TEST(KeptAnswers, TakesAnAnswerFarOutOfOrder) {
     EXPECT_EQ(*kept.Find(ts), want) << ts;
   }
   EXPECT_EQ(kept.Find(201), nullptr);
+}
+
+// Kept answers agree with a map of the cap highest timestamps, whatever the order and the gaps:
+// dense runs (where the lookup takes its one-probe path), answers far out of order, timestamps
+// that never come (where it falls back to the search).
+TEST(KeptAnswers, MatchesTheHighestTimestampsOfAMap) {
+  constexpr size_t kCap = 64;
+  KeptAnswers kept;
+  std::map<uint64_t, uint64_t> ref;
+  Rng rng(13);
+  std::vector<uint64_t> late;
+  for (uint64_t ts = 1; ts <= 50000; ++ts) {
+    const uint64_t r = rng.Below(100);
+    if (r < 10) continue;  // never executed here
+    if (r < 25) {
+      late.push_back(ts);  // executed later, out of order
+      continue;
+    }
+    kept.Add(ts, ts * 7, kCap), ref[ts] = ts * 7;
+    while (!late.empty() && rng.Below(3) == 0) {
+      const size_t at = rng.Below(late.size());
+      const uint64_t t = late[at];
+      late.erase(late.begin() + static_cast<std::ptrdiff_t>(at));
+      kept.Add(t, t * 7, kCap), ref[t] = t * 7;
+    }
+    while (ref.size() > kCap) ref.erase(ref.begin());
+    ASSERT_EQ(kept.size(), ref.size());
+    for (uint64_t probe : {ts, ts - 1, ts - rng.Below(2 * kCap), rng.Below(ts + 2)}) {
+      auto it = ref.find(probe);
+      const uint64_t* got = kept.Find(probe);
+      ASSERT_EQ(got != nullptr, it != ref.end()) << "ts " << ts << " probe " << probe;
+      if (got) ASSERT_EQ(*got, it->second);
+    }
+  }
 }
 
 // The client's timestamp-keyed tables behave as a map under the client's pattern: keys inserted
