@@ -30,8 +30,8 @@ void Client::Step(TimeNs now, const Input& in, Effects& out) {
 
 void Client::Submit(TimeNs now, Effects& out) {
   uint64_t ts = ++next_timestamp_;
-  wire::Envelope env;
-  wire::Request* r = env.mutable_request();
+  NewMessage built = MakeMessage();
+  wire::Request* r = built.m->env.mutable_request();
   r->set_client(identity_.self());
   r->set_timestamp(ts);
   r->set_payload_size(config_.payload_size);
@@ -46,7 +46,7 @@ void Client::Submit(TimeNs now, Effects& out) {
       answered_order_.pop_front();
     }
   }
-  MessagePtr m = Seal(std::move(env), identity_, Auth::Signature(), out.ops);
+  MessagePtr m = Seal(std::move(built), identity_, Auth::Signature(), out.ops);
   Pending& p = pending_.Insert(ts);
   p.submitted = now;
   p.timeout = config_.retransmit_timeout;

@@ -210,14 +210,7 @@ bool GeoBftReplica::AnswerExecuted(const MessagePtr& m, Effects& out) {
 }
 
 void GeoBftReplica::SendReply(NodeId client, uint64_t timestamp, uint64_t result, Effects& out) {
-  wire::Envelope env;
-  wire::Reply* reply = env.mutable_reply();
-  reply->set_view(local_.view());
-  reply->set_client(client);
-  reply->set_timestamp(timestamp);
-  reply->set_replica(identity_.self());
-  reply->set_result(result);
-  out.Send(Seal(std::move(env), identity_, Auth::MacTo(client), out.ops), client);
+  out.Send(SealReply(local_.view(), client, timestamp, result, identity_, out.ops), client);
 }
 
 // GeoBFT's settle loop, run after anything that may have moved the local PBFT: what it reported

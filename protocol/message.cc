@@ -258,6 +258,23 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
   return m_ptr;
 }
 
+MessagePtr Seal(NewMessage built, const Identity& id, Auth auth, OpCounts& ops) {
+  SealInPlace(*built.m, id, auth, ops);
+  return std::move(built.ptr);
+}
+
+MessagePtr SealReply(uint64_t view, NodeId client, uint64_t timestamp, uint64_t result, const Identity& id,
+                     OpCounts& ops) {
+  NewMessage built = MakeMessage();
+  wire::Reply* r = built.m->env.mutable_reply();
+  r->set_view(view);
+  r->set_client(client);
+  r->set_timestamp(timestamp);
+  r->set_replica(id.self());
+  r->set_result(result);
+  return Seal(std::move(built), id, Auth::MacTo(client), ops);
+}
+
 MessagePtr SealShare(wire::Envelope env, const MessagePtr& source, const Identity& id, OpCounts& ops) {
   auto [m_ptr, m] = MakeMessage();
   m->env = std::move(env);

@@ -567,14 +567,7 @@ void PbftReplica::ExecuteCommitted(TimeNs now, Effects& out) {
 }
 
 void PbftReplica::SendReply(NodeId client, uint64_t timestamp, uint64_t result, Effects& out) {
-  wire::Envelope env;
-  wire::Reply* r = env.mutable_reply();
-  r->set_view(view_);
-  r->set_client(client);
-  r->set_timestamp(timestamp);
-  r->set_replica(identity_.self());
-  r->set_result(result);
-  out.Send(Seal(std::move(env), identity_, Auth::MacTo(client), out.ops), client);
+  out.Send(SealReply(view_, client, timestamp, result, identity_, out.ops), client);
 }
 
 std::string PbftReplica::Describe() const {
