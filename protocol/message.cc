@@ -414,6 +414,9 @@ const wire::Batch* CarriedBatch(const Message& m) {
 
 namespace {
 Message::Memo::BatchReading& BatchReadingOf(const Message& m) {
+  // A share that carries its proposal's batch reads it through the proposal's memo: one reading
+  // of each batch, where the proposal and its certificate each read it.
+  if (m.batch_source) return BatchReadingOf(*m.batch_source);
   std::unique_ptr<Message::Memo::BatchReading>& reading = m.memo.batch;
   if (!reading) {
     reading = std::make_unique<Message::Memo::BatchReading>();

@@ -124,6 +124,8 @@ TEST(Message, AShareBorrowingItsProposalsBatchIsTheShareACopyWouldMake) {
   ASSERT_EQ(CarriedBatch(*share), &pp->env.pre_prepare().batch());
   ASSERT_EQ(BatchRequestIds(*share).size(), 5u);
   EXPECT_EQ(BatchRequestIds(*share)[4].timestamp, 5u);
+  EXPECT_EQ(&BatchRequestIds(*share), &BatchRequestIds(*pp));  // read once, for both
+  EXPECT_EQ(&BatchReplyTally(*share), &BatchReplyTally(*pp));
   EXPECT_EQ(EncodeMessage(*pp), pp_bytes);  // the proposal is as it was
   OpCounts check;
   EXPECT_TRUE(CheckAuth(*share, Identity(&keys, 5), 0, check));
