@@ -5,12 +5,14 @@
 // the client, the hottest lookup of a GeoBFT run after execution itself).
 //
 // The window spans the lowest to the highest key present; slots of absent keys inside it stay
-// empty, and the front is dropped as soon as it is empty. Never iterated, so its layout cannot
+// empty, and empty slots at either end are dropped at once. Never iterated, so its layout cannot
 // reach outputs. Keys are expected to stay within a bounded span (a request in flight for a long
-// time holds the window open behind it, one empty slot per later request).
+// time holds the window open behind it, one empty slot per later request); a user that cannot
+// promise it checks SpanWith first (the reply checker keeps far keys elsewhere).
 #ifndef GEOPBFT_PROTOCOL_TIMESTAMP_WINDOW_H_
 #define GEOPBFT_PROTOCOL_TIMESTAMP_WINDOW_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -50,6 +52,12 @@ class TimestampWindow {
       slots_.pop_front();
       ++base_;
     }
+    while (!slots_.empty() && !slots_.back().present) slots_.pop_back();
+  }
+  // How many slots the window would span with `ts` added.
+  uint64_t SpanWith(uint64_t ts) const {
+    if (slots_.empty()) return 1;
+    return std::max(ts + 1, base_ + slots_.size()) - std::min(ts, base_);
   }
   size_t size() const { return present_; }
   bool empty() const { return present_ == 0; }

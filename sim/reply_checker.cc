@@ -11,12 +11,8 @@ void ReplyChecker::Violation(std::string what) {
 ReplyChecker::Entry* ReplyChecker::Find(const Key& key) {
   const auto& [client, ts] = key;
   if (client < windows_.size()) {
-    ClientWindow& w = windows_[client];
-    if (ts >= w.base && ts - w.base < w.slots.size()) {
-      Slot& slot = w.slots[ts - w.base];
-      if (slot.present) return &slot.entry;
-      // (Not here; it may have gone elsewhere before the window came to cover it.)
-    }
+    if (Entry* e = windows_[client].Find(ts)) return e;
+    // (Not there; it may have gone elsewhere before the window came to cover it.)
   }
   if (elsewhere_.empty()) return nullptr;
   auto it = elsewhere_.find(key);
@@ -28,42 +24,19 @@ ReplyChecker::Entry& ReplyChecker::Insert(const Key& key, const Entry& e) {
   const auto& [client, ts] = key;
   if (client < kMaxWindowedClient) {
     if (client >= windows_.size()) windows_.resize(client + 1);
-    ClientWindow& w = windows_[client];
-    if (w.slots.empty()) w.base = ts;
+    TimestampWindow<Entry>& w = windows_[client];
     // Within reach of the window (a timestamp far from the client's others goes elsewhere).
-    const uint64_t low = std::min(ts, w.base), high = std::max(ts + 1, w.base + w.slots.size());
-    if (high - low <= kMaxWindowSpan) {
-      if (ts < w.base) {
-        for (uint64_t k = w.base - ts; k > 0; --k) w.slots.push_front(Slot{});
-        w.base = ts;
-      } else if (ts - w.base >= w.slots.size()) {
-        w.slots.grow_to(ts - w.base + 1, Slot{});
-      }
-      Slot& slot = w.slots[ts - w.base];
-      slot = Slot{true, e};
-      return slot.entry;
-    }
+    if (w.SpanWith(ts) <= kMaxWindowSpan) return w.Insert(ts) = e;
   }
   return elsewhere_.emplace(key, e).first->second;
 }
 
 void ReplyChecker::Erase(const Key& key) {
   const auto& [client, ts] = key;
-  if (client < windows_.size()) {
-    ClientWindow& w = windows_[client];
-    if (ts >= w.base && ts - w.base < w.slots.size()) {
-      Slot& slot = w.slots[ts - w.base];
-      if (slot.present) {
-        slot.present = false;
-        --tracked_;
-        while (!w.slots.empty() && !w.slots.front().present) {  // the window starts at its oldest request
-          w.slots.pop_front();
-          ++w.base;
-        }
-        while (!w.slots.empty() && !w.slots.back().present) w.slots.pop_back();
-        return;
-      }
-    }
+  if (client < windows_.size() && windows_[client].Find(ts) != nullptr) {
+    windows_[client].Erase(ts);
+    --tracked_;
+    return;
   }
   tracked_ -= elsewhere_.erase(key);
 }

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "protocol/effects.h"
 #include "protocol/ring_deque.h"
+#include "protocol/timestamp_window.h"
 
 namespace geopbft {
 
@@ -44,16 +45,9 @@ class ReplyChecker {
   // The tracked requests: a key-value table with the oldest insertion forgotten first. Looked up
   // once per request per executing replica (every replica executes every request), so it is laid
   // out for that: each client's requests in a window indexed by timestamp (a client numbers its
-  // requests in order, and a batch executes runs of one client's requests), anything else in a
-  // hash map. Never iterated: the layout cannot reach outputs.
-  struct Slot {
-    bool present = false;
-    Entry entry;
-  };
-  struct ClientWindow {
-    uint64_t base = 0;  // timestamp of slots.front()
-    RingDeque<Slot> slots;
-  };
+  // requests in order, and a batch executes runs of one client's requests), anything else (a
+  // timestamp far from the client's others) in a hash map. Never iterated: the layout cannot
+  // reach outputs.
   static constexpr NodeId kMaxWindowedClient = 1 << 16;
   static constexpr uint64_t kMaxWindowSpan = 1 << 20;
   Entry* Find(const Key& key);
@@ -61,8 +55,8 @@ class ReplyChecker {
   void Erase(const Key& key);
 
   uint32_t honest_;
-  std::vector<ClientWindow> windows_;          // by client id
-  absl::flat_hash_map<Key, Entry> elsewhere_;  // keys no window can hold
+  std::vector<TimestampWindow<Entry>> windows_;  // by client id
+  absl::flat_hash_map<Key, Entry> elsewhere_;    // keys no window can hold
   size_t tracked_ = 0;
   RingDeque<Key> order_;  // insertion order, to forget the oldest first
   bool forgot_ = false;

@@ -153,6 +153,8 @@ TEST(TimestampWindow, MatchesAMapUnderAClientsPattern) {
       if (got) ASSERT_EQ(*got, it->second);
     }
     ASSERT_EQ(window.size(), ref.size());
+    // Empty slots at either end are dropped: it spans exactly the lowest to the highest key.
+    if (!ref.empty()) ASSERT_EQ(window.SpanWith(ref.begin()->first), ref.rbegin()->first - ref.begin()->first + 1);
   }
   for (const auto& [ts, v] : ref) ASSERT_EQ(*window.Find(ts), v);
 }
