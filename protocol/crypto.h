@@ -3,8 +3,11 @@
 // REAL mode computes Ed25519 signatures and HMAC-SHA256 tags through OpenSSL EVP. FAST mode
 // substitutes keyed 64-bit-mixing tags of the same length: an actor that only holds its own key
 // (see Identity) still cannot produce another principal's tag, but nothing expensive is computed.
-// Digests are SHA-256 in both modes, so message contents, sizes, simulated CPU cost and therefore
-// results and trace digest are identical across modes; only wall time differs.
+// Digests that messages carry or compare (batches, checkpoints, state, a proposal's signed header)
+// are SHA-256 in both modes. The digest an authenticator covers (a message body's, see BodyDigest)
+// is SHA-256 in REAL mode and a fast 256-bit hash in FAST mode: nothing but that mode's tags reads
+// it. So message contents, sizes, simulated CPU cost (charged per byte hashed, whatever computes
+// it) and therefore results and trace digest are identical across modes; only wall time differs.
 //
 // All keys are derived deterministically from the run's seed and the principal's node id.
 #ifndef GEOPBFT_PROTOCOL_CRYPTO_H_
@@ -31,6 +34,16 @@ inline constexpr size_t kMacSize = 32;        // HMAC-SHA256
 // SHA-256 of arbitrary bytes (OpenSSL EVP).
 Digest Sha256(std::string_view data);
 
+// A 256-bit non-cryptographic hash of arbitrary bytes (two 64-bit multiply-fold lanes, expanded):
+// FAST mode's body digest. Any change of the bytes changes it with overwhelming probability, which
+// is all a FAST tag needs: no actor in the simulator searches for collisions. Why: a default run
+// seals a million replies of one SHA-256 block each, and hashing them was a tenth of its time.
+Digest FastDigest(std::string_view data);
+
+// The digest a signature or MAC over these body bytes covers: SHA-256 in REAL mode, FastDigest in
+// FAST mode (whose tags are not cryptographic either).
+Digest BodyDigest(std::string_view bytes, CryptoMode mode);
+
 class KeyRing {
  public:
   KeyRing(uint64_t seed, CryptoMode mode);
@@ -39,6 +52,7 @@ class KeyRing {
   KeyRing& operator=(const KeyRing&) = delete;
 
   CryptoMode mode() const { return mode_; }
+  Digest BodyDigest(std::string_view bytes) const { return geopbft::BodyDigest(bytes, mode_); }
 
   std::string Sign(NodeId signer, const Digest& d) const;
   bool Verify(NodeId signer, const Digest& d, std::string_view signature) const;
@@ -84,6 +98,8 @@ class Identity {
  public:
   Identity(const KeyRing* keys, NodeId self) : keys_(keys), self_(self) {}
   NodeId self() const { return self_; }
+  CryptoMode mode() const { return keys_->mode(); }
+  Digest BodyDigest(std::string_view bytes) const { return keys_->BodyDigest(bytes); }
   std::string Sign(const Digest& d) const { return keys_->Sign(self_, d); }
   std::string MacFor(NodeId to, const Digest& d) const { return keys_->Mac(self_, to, d); }
   void MacInto(NodeId to, const Digest& d, char* out) const { keys_->MacInto(self_, to, d, out); }

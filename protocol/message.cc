@@ -231,19 +231,27 @@ std::string_view MsgTypeName(MsgType t) {
 
 namespace {
 
-// Seal's work on a message whose envelope is in place.
-void SealInPlace(Message& m, const Identity& id, Auth auth, OpCounts& ops) {
+// Seal's work on a message whose envelope is in place. `batch_of`: the PRE-PREPARE whose batch a
+// GLOBAL-SHARE carries (SealShare), whose digest of those very bytes is taken instead of hashing
+// them again (charged all the same).
+void SealInPlace(Message& m, const Identity& id, Auth auth, OpCounts& ops, const Message* batch_of = nullptr) {
   m.env.set_sender(id.self());
   FillHeader(m);
   if (m.type == MsgType::kGlobalShare) {
     // Digest the certificate's batch once, for every receiver to compare against.
-    std::string_view batch = SerializeBatch(m.env.global_share().batch());
-    m.batch_digest = Sha256(batch);
-    ops.hashed_bytes += batch.size();
+    const wire::Batch& carried = m.env.global_share().batch();
+    if (batch_of != nullptr) {
+      m.batch_digest = batch_of->batch_digest;
+      ops.hashed_bytes += carried.ByteSizeLong();
+    } else {
+      std::string_view batch = SerializeBatch(carried);
+      m.batch_digest = Sha256(batch);
+      ops.hashed_bytes += batch.size();
+    }
   }
   std::string_view body = SerializeBody(m.env);
   m.body_bytes = static_cast<uint32_t>(body.size());
-  m.body_digest = Sha256(body);
+  m.body_digest = id.BodyDigest(body);
   ops.hashed_bytes += body.size() + m.payload_bytes;
   Authenticate(m, id, auth, ops);
   Finish(m);
@@ -285,7 +293,7 @@ MessagePtr SealShare(wire::Envelope env, const MessagePtr& source, const Identit
   auto* lent = const_cast<wire::Batch*>(&source->env.pre_prepare().batch());
   wire::Batch* carried = m->env.mutable_global_share()->mutable_batch();
   carried->Swap(lent);
-  SealInPlace(*m, id, Auth::Signature(), ops);
+  SealInPlace(*m, id, Auth::Signature(), ops, source.get());
   carried->Swap(lent);
   m->batch_source = source;
   return m_ptr;
@@ -329,7 +337,7 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
   ops.hashed_bytes += batch.size() + m->payload_bytes;
   std::string_view body = SerializeBody(m->env);
   m->body_bytes = static_cast<uint32_t>(body.size());
-  m->body_digest = Sha256(body);
+  m->body_digest = id.BodyDigest(body);
   ops.hashed_bytes += body.size();
   Authenticate(*m, id, Auth::MacGroup(group), ops);
   Finish(*m);
@@ -373,7 +381,7 @@ bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Iden
   std::string_view body = SerializeBody(env);
   ops.checked_bytes += body.size();
   ++ops.verifies;
-  return self.Verify(signer, Sha256(body), env.signature());
+  return self.Verify(signer, self.BodyDigest(body), env.signature());
 }
 
 bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& ops, uint32_t known) {
@@ -460,7 +468,7 @@ const ReplyTally& BatchReplyTally(const Message& m) {
   return reading.tally;
 }
 
-absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
+absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes, CryptoMode mode) {
   auto [m_ptr, m] = MakeMessage();
   if (!m->env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InvalidArgumentError("unparseable envelope");
@@ -477,13 +485,13 @@ absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes) {
   FillHeader(*m);
   std::string_view body = SerializeBody(m->env);
   m->body_bytes = static_cast<uint32_t>(body.size());
-  m->body_digest = Sha256(body);
+  m->body_digest = BodyDigest(body, mode);
   if (m->type == MsgType::kGlobalShare) m->batch_digest = Sha256(SerializeBatch(m->env.global_share().batch()));
   if (m->type == MsgType::kPrePrepare) {
     const wire::PrePrepare& pp = m->env.pre_prepare();
     m->batch_digest = Sha256(SerializeBatch(pp.batch()));
     for (const auto& r : pp.batch().requests()) {
-      m->request_digests.push_back(Sha256(r.request().SerializeAsString()));
+      m->request_digests.push_back(BodyDigest(r.request().SerializeAsString(), mode));
     }
   }
   Finish(*m);

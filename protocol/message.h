@@ -118,7 +118,7 @@ struct Message {
   // (a vote is read by every member; the header is where they look first).
   NodeId voter = 0;
   Digest vote_digest;
-  Digest body_digest;                   // SHA-256 of the serialized body; what the signature or MACs cover
+  Digest body_digest;                   // BodyDigest of the serialized body: what the signature or MACs cover
   Digest batch_digest;                  // PRE-PREPARE, GLOBAL-SHARE: SHA-256 of the serialized batch, computed once
   std::vector<Digest> request_digests;  // PRE-PREPARE: each request's body digest, in batch order
 
@@ -268,8 +268,9 @@ bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Iden
 bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& ops, uint32_t known = 0);
 
 // Parses bytes received from the wire into a sealed message: the path a Byzantine peer's garbage
-// takes. Rejects anything malformed; never aborts.
-absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes);
+// takes. Rejects anything malformed; never aborts. `mode`: the run's crypto mode, which decides
+// the body digests its tags cover (BodyDigest).
+absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes, CryptoMode mode);
 
 // Serializes a sealed message as it travels on the wire.
 std::string EncodeMessage(const Message& m);

@@ -51,7 +51,7 @@ bool Auditor::AddLine(absl::string_view line) {
   int64_t time = 0, to = 0;
   if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &time) || !absl::SimpleAtoi(parts[1], &to)) return false;
   std::string bytes = absl::HexStringToBytes(parts[2]);
-  absl::StatusOr<MessagePtr> m = DecodeMessage(bytes);
+  absl::StatusOr<MessagePtr> m = DecodeMessage(bytes, keys_->mode());
   if (!m.ok()) return false;
   Add(time, to, *m);
   return true;

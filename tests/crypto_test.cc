@@ -1,5 +1,6 @@
 #include "protocol/crypto.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "gtest/gtest.h"
 #include "protocol/message.h"
 
@@ -55,8 +56,38 @@ TEST(Crypto, Sha256KnownAnswer) {
   EXPECT_EQ(d.bytes[31], 0xad);
 }
 
-TEST(Message, SealedMessagesRoundTripThroughTheWire) {
-  KeyRing keys(1, CryptoMode::kFast);
+// Body digests: SHA-256 in REAL mode, FastDigest in FAST mode; either way any change of the bytes
+// (including their length) changes the digest, and each mode's receivers check what its senders
+// sealed.
+TEST_P(CryptoModes, BodyDigestsFollowTheMode) {
+  KeyRing keys(1, GetParam());
+  const std::string body = "a reply body of some twenty bytes";
+  EXPECT_EQ(keys.BodyDigest(body), GetParam() == CryptoMode::kReal ? Sha256(body) : FastDigest(body));
+  EXPECT_NE(FastDigest(body), Sha256(body));
+}
+
+TEST(Crypto, FastDigestSeesEveryByteAndTheLength) {
+  std::string bytes(100, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7);
+  absl::flat_hash_set<std::string> seen;
+  for (size_t len = 0; len <= bytes.size(); ++len) {
+    const std::string prefix = bytes.substr(0, len);
+    EXPECT_TRUE(seen.insert(std::string(FastDigest(prefix).view())).second) << "length " << len;
+    EXPECT_EQ(FastDigest(prefix), FastDigest(std::string(prefix)));  // a function of the bytes alone
+    for (size_t i = 0; i < len; ++i) {
+      for (int bit = 0; bit < 8; ++bit) {
+        std::string flipped = prefix;
+        flipped[i] = static_cast<char>(flipped[i] ^ (1 << bit));
+        EXPECT_TRUE(seen.insert(std::string(FastDigest(flipped).view())).second) << len << " " << i << " " << bit;
+      }
+    }
+  }
+  // Zero bytes appended are a different body too (the tail is padded with zeros internally).
+  EXPECT_NE(FastDigest(std::string("x")), FastDigest(std::string("x\0", 2)));
+}
+
+TEST_P(CryptoModes, SealedMessagesRoundTripThroughTheWire) {
+  KeyRing keys(1, GetParam());
   Identity id(&keys, 2);
   OpCounts ops;
   wire::Envelope env;
@@ -66,7 +97,7 @@ TEST(Message, SealedMessagesRoundTripThroughTheWire) {
   std::vector<NodeId> group = {0, 1, 2, 3};
   MessagePtr m = Seal(env, id, Auth::MacGroup(&group), ops);
   EXPECT_EQ(ops.macs, 3u);  // one per other member
-  auto decoded = DecodeMessage(EncodeMessage(*m));
+  auto decoded = DecodeMessage(EncodeMessage(*m), keys.mode());
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ((*decoded)->body_digest, m->body_digest);
   EXPECT_EQ((*decoded)->wire_size, m->wire_size);
@@ -77,7 +108,7 @@ TEST(Message, SealedMessagesRoundTripThroughTheWire) {
 
 TEST(Message, GarbageIsRejectedNotFatal) {
   for (std::string bytes : {std::string("\xff\xff\xff", 3), std::string(), std::string("\x0a\x00", 2)}) {
-    EXPECT_FALSE(DecodeMessage(bytes).ok());
+    EXPECT_FALSE(DecodeMessage(bytes, CryptoMode::kFast).ok());
   }
 }
 
@@ -129,7 +160,7 @@ TEST(Message, AShareBorrowingItsProposalsBatchIsTheShareACopyWouldMake) {
   EXPECT_EQ(EncodeMessage(*pp), pp_bytes);  // the proposal is as it was
   OpCounts check;
   EXPECT_TRUE(CheckAuth(*share, Identity(&keys, 5), 0, check));
-  auto decoded = DecodeMessage(EncodeMessage(*share));
+  auto decoded = DecodeMessage(EncodeMessage(*share), keys.mode());
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ((*decoded)->body_digest, share->body_digest);
   EXPECT_EQ((*decoded)->batch_digest, share->batch_digest);

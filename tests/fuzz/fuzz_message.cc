@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   GeoBftReplica geo(gc, Identity(&keys, 0));
 
   // Raw bytes through the wire decoder.
-  absl::StatusOr<MessagePtr> decoded = DecodeMessage(body);
+  absl::StatusOr<MessagePtr> decoded = DecodeMessage(body, CryptoMode::kFast);
   if (decoded.ok()) {
     Deliver(pbft, *decoded);
     Deliver(geo, *decoded);
