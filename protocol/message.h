@@ -102,6 +102,15 @@ struct Message {
   // built a WAN latency ago and is cold by the time it arrives, so each further line it touches
   // is a miss (the owner count, the header the trace folds, the size the receive buffer counts).
   mutable RefCount refs;
+  // Built by SealReply: when its last owner lets go it is kept for the next reply (ReleaseMessage).
+  // A copy is another message (tests and Byzantine behaviours alter copies): it is freed.
+  struct PoolMark {
+    bool reply = false;
+    PoolMark() = default;
+    PoolMark(const PoolMark&) {}
+    PoolMark& operator=(const PoolMark&) { return *this; }
+  };
+  PoolMark pooled;
   MsgType type = MsgType::BODY_NOT_SET;
   NodeId sender = 0;
   uint32_t wire_size = 0;  // serialized envelope + payload: what the network carries
@@ -152,8 +161,10 @@ struct Message {
 inline MessagePtr::MessagePtr(const MessagePtr& o) noexcept : p_(o.p_) {
   if (p_ != nullptr) ++p_->refs.n;
 }
+// Frees a message nobody owns any more, or keeps a reply for the next SealReply.
+void ReleaseMessage(const Message* m) noexcept;
 inline MessagePtr::~MessagePtr() {
-  if (p_ != nullptr && --p_->refs.n == 0) delete p_;
+  if (p_ != nullptr && --p_->refs.n == 0) ReleaseMessage(p_);
 }
 inline MessagePtr MessagePtr::Adopt(const Message* m) noexcept {
   MessagePtr p;
@@ -207,7 +218,13 @@ MessagePtr Seal(wire::Envelope env, const Identity& id, Auth auth, OpCounts& ops
 // default run, whose messages are mostly replies built this way).
 MessagePtr Seal(NewMessage built, const Identity& id, Auth auth, OpCounts& ops);
 
-// A REPLY from `id` to `client`, MAC'd to it: what PBFT and GeoBFT replicas answer.
+// A Reply body as protobuf serializes it (fields in order, zeros omitted, varints), written to
+// `out` (kMaxReplyBody bytes at least); returns its length.
+inline constexpr size_t kMaxReplyBody = 5 * 11;
+size_t WriteReplyBody(uint64_t view, NodeId client, uint64_t timestamp, NodeId replica, uint64_t result, uint8_t* out);
+
+// A REPLY from `id` to `client`, MAC'd to it: what PBFT and GeoBFT replicas answer. The same
+// message Seal makes of that envelope, built without the generic serializer.
 MessagePtr SealReply(uint64_t view, NodeId client, uint64_t timestamp, uint64_t result, const Identity& id,
                      OpCounts& ops);
 
