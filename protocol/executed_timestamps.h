@@ -34,14 +34,33 @@ class ExecutedTimestamps {
   }
 
   // Records `ts` as executed; false when it already was.
+  //
+  // One test-and-set of its bit, where a lookup, an insertion and a drain each found it again:
+  // batches arrive shuffled by the clients' jitter, so half the executions land above a gap and
+  // this is every replica's work for every request. Only `ts` == low + 1 can move low (after each
+  // insertion low + 1 is absent), so only then is there anything to drain.
   bool Insert(uint64_t ts) {
-    if (ts == low_ + 1 && above_count_ == 0) {  // the usual case: in order, nothing pending above
-      low_ = ts;
+    if (ts <= low_) return false;
+    if (above_count_ == 0) {
+      if (ts == low_ + 1) {  // in order, nothing pending above
+        low_ = ts;
+        return true;
+      }
+      StartWindow();
+    }
+    const uint64_t off = ts - base_;
+    if (off >= kWindow) {  // (ts > low + 1: nothing to drain)
+      if (!far_.insert(ts).second) return false;
+      ++above_count_;
       return true;
     }
-    if (Contains(ts)) return false;
-    Add(ts);
-    Drain();
+    if (off / 64 >= words_.size()) words_.grow_to(off / 64 + 1, 0);
+    uint64_t& word = words_[off / 64];
+    const uint64_t bit = uint64_t{1} << (off % 64);
+    if (word & bit) return false;
+    word |= bit;
+    ++above_count_;
+    if (ts == low_ + 1) Drain();
     return true;
   }
 
@@ -73,11 +92,14 @@ class ExecutedTimestamps {
     return off / 64 < words_.size() && (words_[off / 64] >> (off % 64)) & 1;
   }
   // `ts` > low and not yet recorded.
+  // Nothing recorded above low (in-order execution moved it alone): the bitmap is all zero; it
+  // starts again just above low.
+  void StartWindow() {
+    words_.clear();
+    base_ = Aligned(low_ + 1);
+  }
   void Add(uint64_t ts) {
-    if (above_count_ == 0) {  // nothing recorded above low (in-order execution moved it alone)
-      words_.clear();         // all zero: start the window at low
-      base_ = Aligned(low_ + 1);
-    }
+    if (above_count_ == 0) StartWindow();
     ++above_count_;
     if (ts - base_ >= kWindow) {
       far_.insert(ts);
