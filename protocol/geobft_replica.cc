@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "protocol/client_lookaside.h"
 #include "protocol/pbft_certificates.h"
 #include "protocol/quorum.h"
 
@@ -422,24 +423,15 @@ bool GeoBftReplica::ExecuteReadyRounds(TimeNs now, Effects& out) {
       Certificate& c = r[cl];
       uint64_t position = (next_round_ - 1) * num_clusters_ + cl + 1;
       Execution ex{position, c.view, c.digest, 0};
-      // A batch holds runs of one client's requests: its tables are looked up once per run. (Only
-      // the current client's entries are held: adding another client's may move them.)
-      NodeId client = 0;
-      ExecutedTimestamps* done_by_client = nullptr;
-      KeptAnswers* kept = nullptr;
+      ClientLookaside done_by_client(clients_);
+      ClientLookaside kept(answers_);
       for (const RequestId& req : BatchRequestIds(CarrierOf(c))) {
-        if (done_by_client == nullptr || req.client != client) {
-          client = req.client;
-          done_by_client = &clients_[client];
-          kept = nullptr;
-        }
-        if (!done_by_client->Insert(req.timestamp)) continue;  // at most once
+        if (!done_by_client[req.client].Insert(req.timestamp)) continue;  // at most once
         ++ex.requests;
         const uint64_t result = ExecutionResult(position, req.client, req.timestamp);
         out.results.push_back({req.client, req.timestamp, result});
         if (cl != config_.cluster) continue;  // each cluster answers its own clients
-        if (kept == nullptr) kept = &answers_[client];
-        kept->Add(req.timestamp, result, kKeptAnswers);
+        kept[req.client].Add(req.timestamp, result, kKeptAnswers);
         SendReply(req.client, req.timestamp, result, out);
       }
       out.executed.push_back(ex);

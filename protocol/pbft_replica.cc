@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "protocol/client_lookaside.h"
 #include "protocol/quorum.h"
 
 namespace geopbft {
@@ -508,16 +509,9 @@ void PbftReplica::ExecuteCommitted(TimeNs now, Effects& out) {
     it->second.executed_digest = it->second.digest;
     const Slot& slot = it->second;
     Execution ex{seq, view_, slot.digest, 0};
-    // A batch holds runs of one client's requests: its record is looked up once per run (only the
-    // current one is held: adding another client's may move it).
-    ClientRecord* client = nullptr;
-    NodeId client_id = 0;
+    ClientLookaside records(clients_);
     for (const RequestId& r : BatchRequestIds(*slot.pre_prepare)) {
-      if (client == nullptr || r.client != client_id) {
-        client_id = r.client;
-        client = &clients_[r.client];
-      }
-      ClientRecord& rec = *client;
+      ClientRecord& rec = records[r.client];
       waited_done |= vc_.waiting.erase({r.client, r.timestamp}) > 0;
       if (rec.Executed(r.timestamp)) continue;  // executed before: at most once
       ++ex.requests;
