@@ -487,6 +487,19 @@ bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& o
   return memo.embedded_valid == 1;
 }
 
+uint32_t FirstUnsignedRequest(const Message& m, const Identity& self) {
+  int32_t& first = m.memo.first_unsigned_request;
+  if (first < 0) {
+    const auto& requests = m.env.pre_prepare().batch().requests();
+    first = 0;
+    while (first < requests.size() && static_cast<size_t>(first) < m.request_digests.size() &&
+           self.Verify(requests[first].request().client(), m.request_digests[first], requests[first].signature())) {
+      ++first;
+    }
+  }
+  return static_cast<uint32_t>(first);
+}
+
 const wire::Batch* CarriedBatch(const Message& m) {
   if (m.type == MsgType::kPrePrepare) return &m.env.pre_prepare().batch();
   if (m.type == MsgType::kGlobalShare) {

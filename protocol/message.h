@@ -140,6 +140,9 @@ struct Message {
     // GLOBAL-SHARE: distinct members of its cluster whose COMMITs it carries, -1 when malformed,
     // -2 when not counted yet (a function of the bytes and the run's fixed topology).
     int32_t certificate_signers = -2;
+    // PRE-PREPARE: the first request of its batch not signed by its client (the batch's size when
+    // every one is), -1 when not checked yet (see FirstUnsignedRequest).
+    int32_t first_unsigned_request = -1;
     // PRE-PREPARE and GLOBAL-SHARE: what every receiver reads of the batch (see BatchRequestIds,
     // BatchReplyTally). Apart, so that the many messages without a batch stay small.
     struct BatchReading {
@@ -283,6 +286,12 @@ bool CheckEmbeddedSignature(const wire::Envelope& env, NodeId signer, const Iden
 // `known`: how many of the embedded signatures this receiver verified already, on the very same
 // signed messages received directly (it compares bytes instead of verifying again); not charged.
 bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& ops, uint32_t known = 0);
+
+// The first request of a PRE-PREPARE's batch whose signature is not its client's over the
+// request's digest (request_digests), or the batch's size when every one is. Checked once for all
+// receivers (a function of the bytes and the run's fixed keys); each receiver is still charged a
+// verify per request it looks at.
+uint32_t FirstUnsignedRequest(const Message& m, const Identity& self);
 
 // Parses bytes received from the wire into a sealed message: the path a Byzantine peer's garbage
 // takes. Rejects anything malformed; never aborts. `mode`: the run's crypto mode, which decides

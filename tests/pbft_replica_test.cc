@@ -189,6 +189,32 @@ TEST(PbftReplica, RequestsFromReplicasOrWithBadSignaturesAreRejected) {
   EXPECT_EQ(g.replicas[0]->pending_requests(), 0u);
 }
 
+// A proposal carrying a request its client did not sign is refused by every backup, not only by
+// the first to check it (the check is shared between the receivers of the same message), and each
+// is charged a verify per request up to the forged one; an honest proposal is taken by all.
+TEST(PbftReplica, EveryBackupRefusesAProposalWithAForgedRequest) {
+  PbftGroup g;
+  auto [forged_ptr, forged] = MakeMessage(*g.Request(2));
+  forged->env.set_signature(std::string(kSignatureSize, 'x'));
+  std::vector<MessagePtr> requests = {g.Request(1), forged_ptr, g.Request(3)};
+  OpCounts ignored;
+  MessagePtr bad = SealPrePrepare(0, 1, requests, Identity(&g.keys, 0), &g.members_, ignored);
+  for (NodeId backup = 1; backup < 4; ++backup) {
+    Effects fx = g.replicas[backup]->Step(0, Input::Deliver(bad));
+    EXPECT_EQ(fx.rejected, 1u) << "backup " << backup;
+    EXPECT_EQ(fx.ops.verifies, 2u) << "backup " << backup;
+    EXPECT_EQ(CountType(fx, MsgType::kPrepare), 0);
+  }
+  requests[1] = g.Request(2);
+  MessagePtr good = SealPrePrepare(0, 1, requests, Identity(&g.keys, 0), &g.members_, ignored);
+  for (NodeId backup = 1; backup < 4; ++backup) {
+    Effects fx = g.replicas[backup]->Step(0, Input::Deliver(good));
+    EXPECT_EQ(fx.rejected, 0u) << "backup " << backup;
+    EXPECT_EQ(fx.ops.verifies, 3u) << "backup " << backup;
+    EXPECT_EQ(CountType(fx, MsgType::kPrepare), 1);
+  }
+}
+
 TEST(PbftReplica, ExecutesInOrderAndAgreesAcrossReplicas) {
   PbftGroup g(/*batch_size=*/1);
   for (uint64_t ts = 1; ts <= 20; ++ts) g.StepAndRoute(0, Input::Deliver(g.Request(ts)));
