@@ -10,8 +10,9 @@
 
 namespace geopbft {
 
+bool PbftReplica::ClientRecord::Execute(uint64_t ts) { return executed.Insert(ts); }
+
 void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
-  executed.Insert(ts);
   // Keep the results of the most recent requests only: memory stays bounded per client.
   results.Add(ts, result, kKeptResults);
 }
@@ -514,7 +515,7 @@ void PbftReplica::ExecuteCommitted(TimeNs now, Effects& out) {
     for (const RequestId& r : BatchRequestIds(*slot.pre_prepare)) {
       ClientRecord& rec = records[r.client];
       waited_done |= vc_.waiting.erase({r.client, r.timestamp}) > 0;
-      if (rec.Executed(r.timestamp)) continue;  // executed before: at most once
+      if (!rec.Execute(r.timestamp)) continue;  // executed before: at most once
       ++ex.requests;
       proposer_.in_flight.erase({r.client, r.timestamp});
       if (config_.defer_execution) {

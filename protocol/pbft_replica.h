@@ -215,6 +215,9 @@ class PbftReplica : public Replica {
     ExecutedTimestamps executed;
     KeptAnswers results;  // of the latest kKeptResults timestamps
     bool Executed(uint64_t ts) const { return executed.Contains(ts); }
+    // Marks `ts` executed; false when it already was (at most once).
+    bool Execute(uint64_t ts);
+    // Keeps the result of an executed `ts`, to answer it again.
     void Record(uint64_t ts, uint64_t result);
   };
   using CheckpointVotes = PbftCheckpointVotes;
