@@ -424,16 +424,16 @@ bool GeoBftReplica::ExecuteReadyRounds(TimeNs now, Effects& out) {
       uint64_t position = (next_round_ - 1) * num_clusters_ + cl + 1;
       Execution ex{position, c.view, c.digest, 0};
       ClientLookaside done_by_client(clients_);
-      ClientLookaside kept(answers_);
       for (const RequestId& req : BatchRequestIds(CarrierOf(c))) {
         if (!done_by_client[req.client].Insert(req.timestamp)) continue;  // at most once
         ++ex.requests;
         const uint64_t result = ExecutionResult(position, req.client, req.timestamp);
         out.results.push_back({req.client, req.timestamp, result});
         if (cl != config_.cluster) continue;  // each cluster answers its own clients
-        kept[req.client].Add(req.timestamp, result, kKeptAnswers);
+        batch_answers_.Add(req.client, req.timestamp, result);
         SendReply(req.client, req.timestamp, result, out);
       }
+      batch_answers_.KeepIn([this](NodeId client) -> KeptAnswers& { return answers_[client]; }, kKeptAnswers);
       out.executed.push_back(ex);
       executed_positions_ = position;
       if (cl == config_.cluster) {

@@ -185,6 +185,7 @@ class GeoBftReplica : public Replica {
   // a request whose replies it lost. Not part of the global snapshot: a replica that caught up by
   // state transfer leaves those answers to its peers.
   absl::btree_map<NodeId, KeptAnswers> answers_;
+  BatchAnswers batch_answers_;  // of the batch executing (scratch: empty between steps)
 
   uint64_t late_shares_ = 0;
 

@@ -6,11 +6,14 @@
 #ifndef GEOPBFT_PROTOCOL_KEPT_ANSWERS_H_
 #define GEOPBFT_PROTOCOL_KEPT_ANSWERS_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "protocol/ring_deque.h"
+#include "protocol/types.h"
 
 namespace geopbft {
 
@@ -64,12 +67,70 @@ class KeptAnswers {
     }
     while (answers_.size() > cap) answers_.pop_front();
   }
+  // The same as Add of each of `in[0..k)` in turn (ascending, distinct timestamps). One batch's
+  // answers for a client arrive shuffled by the network's jitter, and Add shifted the ring behind
+  // each late one (an eighth of execution's instructions); here those below the newest kept merge
+  // in from the back, each kept entry moving once at most.
+  template <typename Answer>  // with .timestamp and .result
+  void AddSorted(const Answer* in, size_t k, size_t cap) {
+    size_t lows = 0;  // in[0..lows) are at or below the newest kept
+    while (lows < k && !answers_.empty() && in[lows].timestamp <= answers_.back().first) ++lows;
+    bool distinct = true;  // from those kept (always, after at-most-once; else Add's rule, one by one)
+    for (size_t j = 0; j < lows && distinct; ++j) distinct = Find(in[j].timestamp) == nullptr;
+    if (!distinct) {
+      for (size_t j = 0; j < k; ++j) Add(in[j].timestamp, in[j].result, cap);
+      return;
+    }
+    const size_t old = answers_.size();
+    for (size_t j = 0; j < lows; ++j) answers_.push_back({});
+    size_t write = old + lows, from = old, j = lows;  // (one past each)
+    while (j > 0) {
+      if (from > 0 && answers_[from - 1].first > in[j - 1].timestamp) {
+        answers_[--write] = answers_[--from];
+      } else {
+        --j;
+        answers_[--write] = {in[j].timestamp, in[j].result};
+      }
+    }
+    for (size_t h = lows; h < k; ++h) answers_.push_back({in[h].timestamp, in[h].result});
+    while (answers_.size() > cap) answers_.pop_front();
+  }
   // The result of `timestamp`, if kept.
   const uint64_t* Find(uint64_t timestamp) const {
     const size_t at = LowerBound(timestamp);
     return at < answers_.size() && answers_[at].first == timestamp ? &answers_[at].second : nullptr;
   }
   size_t size() const { return answers_.size(); }
+};
+
+// The answers of one batch, gathered while it executes and kept per client once it is done
+// (KeptAnswers::AddSorted). Nothing reads a client's kept answers between two executions of one
+// batch, so keeping them at its end is keeping them one by one.
+class BatchAnswers {
+ public:
+  struct Answer {
+    NodeId client = 0;
+    uint64_t timestamp = 0;
+    uint64_t result = 0;
+  };
+  void Add(NodeId client, uint64_t timestamp, uint64_t result) { answers_.push_back({client, timestamp, result}); }
+  // Adds them to `kept_of(client)` (a KeptAnswers&) for each client, then forgets them.
+  template <typename KeptOf>
+  void KeepIn(KeptOf&& kept_of, size_t cap) {
+    std::sort(answers_.begin(), answers_.end(), [](const Answer& a, const Answer& b) {
+      return a.client != b.client ? a.client < b.client : a.timestamp < b.timestamp;
+    });
+    for (size_t i = 0; i < answers_.size();) {
+      size_t end = i + 1;
+      while (end < answers_.size() && answers_[end].client == answers_[i].client) ++end;
+      kept_of(answers_[i].client).AddSorted(&answers_[i], end - i, cap);
+      i = end;
+    }
+    answers_.clear();
+  }
+
+ private:
+  std::vector<Answer> answers_;  // (its storage is kept from batch to batch)
 };
 
 }  // namespace geopbft

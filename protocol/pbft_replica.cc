@@ -12,11 +12,6 @@ namespace geopbft {
 
 bool PbftReplica::ClientRecord::Execute(uint64_t ts) { return executed.Insert(ts); }
 
-void PbftReplica::ClientRecord::Record(uint64_t ts, uint64_t result) {
-  // Keep the results of the most recent requests only: memory stays bounded per client.
-  results.Add(ts, result, kKeptResults);
-}
-
 PbftReplica::PbftReplica(PbftConfig config, Identity identity)
     : config_(std::move(config)),
       identity_(identity),
@@ -522,14 +517,16 @@ void PbftReplica::ExecuteCommitted(TimeNs now, Effects& out) {
         // Ordered; the global layer executes and answers. The result is kept too: a cluster whose
         // replicas all skipped the round by a global snapshot can still answer from it.
         const uint64_t position = (seq - 1) * config_.global_clusters + config_.cluster + 1;
-        rec.Record(r.timestamp, ExecutionResult(position, r.client, r.timestamp));
+        batch_answers_.Add(r.client, r.timestamp, ExecutionResult(position, r.client, r.timestamp));
         continue;
       }
       const uint64_t result = ExecutionResult(seq, r.client, r.timestamp);
-      rec.Record(r.timestamp, result);
+      batch_answers_.Add(r.client, r.timestamp, result);
       out.results.push_back({r.client, r.timestamp, result});
       SendReply(r.client, r.timestamp, result, out);
     }
+    // Keep the results of the most recent requests only: memory stays bounded per client.
+    batch_answers_.KeepIn([this](NodeId client) -> KeptAnswers& { return clients_[client].results; }, kKeptResults);
     if (config_.defer_execution) {
       // The decision and its certificate: our COMMIT (if we sent one) and others' matching ones.
       // (Committee members' only: a listener's COMMIT, which an honest one never sends, is no vote.)

@@ -217,8 +217,6 @@ class PbftReplica : public Replica {
     bool Executed(uint64_t ts) const { return executed.Contains(ts); }
     // Marks `ts` executed; false when it already was (at most once).
     bool Execute(uint64_t ts);
-    // Keeps the result of an executed `ts`, to answer it again.
-    void Record(uint64_t ts, uint64_t result);
   };
   using CheckpointVotes = PbftCheckpointVotes;
 
@@ -332,6 +330,7 @@ class PbftReplica : public Replica {
   Digest chain_;  // hash chain of executed batches: the replicated application state
   absl::btree_map<uint64_t, Slot> log_;
   absl::btree_map<NodeId, ClientRecord> clients_;  // ordered: it is part of the checkpointed state
+  BatchAnswers batch_answers_;                     // of the batch executing (scratch: empty between steps)
   uint64_t out_of_order_dropped_ = 0;
   RoleSchedule roles_;    // reputation: who votes and leads at each sequence number
   TimerTable timers_;     // kBatchTimer, kViewChangeTimer, kFetchTimer, kStatusTimer

@@ -125,6 +125,42 @@ TEST(KeptAnswers, MatchesTheHighestTimestampsOfAMap) {
   }
 }
 
+// A batch's answers kept at its end (BatchAnswers, KeptAnswers::AddSorted) leave every client's
+// kept answers exactly as adding them one by one in execution order does: batches of interleaved
+// clients shuffled as jitter shuffles them, late answers far below the newest, a full ring (the
+// lowest evicted), and answers already kept (Add's rule: the new result replaces the old).
+TEST(KeptAnswers, ABatchKeptAtItsEndIsKeptOneByOne) {
+  constexpr size_t kCap = 32;
+  std::map<NodeId, KeptAnswers> batched, one_by_one;
+  BatchAnswers batch;
+  Rng rng(21);
+  uint64_t next[3] = {1, 1, 1};
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<BatchAnswers::Answer> answers;
+    for (NodeId client = 0; client < 3; ++client) {
+      const uint64_t n = rng.Below(12);
+      for (uint64_t i = 0; i < n; ++i) answers.push_back({client, next[client]++, rng.Below(1000)});
+      if (rng.Below(20) == 0 && next[client] > 80) {
+        answers.push_back({client, next[client] - 40 - rng.Below(40), 5});  // late, or already kept
+      }
+    }
+    for (size_t i = answers.size(); i > 1; --i) std::swap(answers[i - 1], answers[rng.Below(i)]);
+    for (const auto& a : answers) {
+      one_by_one[a.client].Add(a.timestamp, a.result, kCap);
+      batch.Add(a.client, a.timestamp, a.result);
+    }
+    batch.KeepIn([&](NodeId client) -> KeptAnswers& { return batched[client]; }, kCap);
+    for (NodeId client = 0; client < 3; ++client) {
+      ASSERT_EQ(batched[client].size(), one_by_one[client].size()) << "round " << round;
+      for (uint64_t ts = next[client] > 100 ? next[client] - 100 : 1; ts < next[client]; ++ts) {
+        const uint64_t *got = batched[client].Find(ts), *want = one_by_one[client].Find(ts);
+        ASSERT_EQ(got != nullptr, want != nullptr) << "round " << round << " client " << client << " ts " << ts;
+        if (got) ASSERT_EQ(*got, *want) << "round " << round << " client " << client << " ts " << ts;
+      }
+    }
+  }
+}
+
 // The client's timestamp-keyed tables behave as a map under the client's pattern: keys inserted
 // mostly in increasing order, erased in any order (replies complete requests out of order), a key
 // below the window now and then (an old request accepted late), and values released on erase.
