@@ -424,10 +424,14 @@ bool GeoBftReplica::ExecuteReadyRounds(TimeNs now, Effects& out) {
       uint64_t position = (next_round_ - 1) * num_clusters_ + cl + 1;
       Execution ex{position, c.view, c.digest, 0};
       ClientLookaside done_by_client(clients_);
-      for (const RequestId& req : BatchRequestIds(CarrierOf(c))) {
+      const Message& carrier = CarrierOf(c);
+      const std::vector<RequestId>& requests = BatchRequestIds(carrier);
+      const std::vector<uint64_t>& results = BatchResults(carrier, position);
+      for (size_t i = 0; i < requests.size(); ++i) {
+        const RequestId& req = requests[i];
         if (!done_by_client[req.client].Insert(req.timestamp)) continue;  // at most once
         ++ex.requests;
-        const uint64_t result = ExecutionResult(position, req.client, req.timestamp);
+        const uint64_t result = results[i];
         out.results.push_back({req.client, req.timestamp, result});
         if (cl != config_.cluster) continue;  // each cluster answers its own clients
         batch_answers_.Add(req.client, req.timestamp, result);

@@ -529,6 +529,18 @@ Message::Memo::BatchReading& BatchReadingOf(const Message& m) {
 
 const std::vector<RequestId>& BatchRequestIds(const Message& m) { return BatchReadingOf(m).request_ids; }
 
+const std::vector<uint64_t>& BatchResults(const Message& m, uint64_t position) {
+  Message::Memo::BatchReading& reading = BatchReadingOf(m);
+  if (reading.results_position != position || reading.results.size() != reading.request_ids.size()) {
+    reading.results_position = position;
+    reading.results.clear();
+    reading.results.reserve(reading.request_ids.size());
+    for (const RequestId& r : reading.request_ids)
+      reading.results.push_back(ExecutionResult(position, r.client, r.timestamp));
+  }
+  return reading.results;
+}
+
 ReplyTally TallyReplyReports(const wire::Batch& batch) {
   ReplyTally t;
   for (const wire::SignedRequest& sr : batch.requests()) {

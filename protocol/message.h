@@ -149,6 +149,8 @@ struct Message {
       std::vector<RequestId> request_ids;
       bool tallied = false;
       ReplyTally tally;
+      uint64_t results_position = 0;  // what `results` were worked out for (0: not yet)
+      std::vector<uint64_t> results;
     };
     std::unique_ptr<BatchReading> batch;
     Memo() = default;
@@ -208,6 +210,10 @@ const wire::Batch* CarriedBatch(const Message& m);
 // messages. Read from the envelope once per message and shared: every replica executes every
 // request of every batch, and reading them from the protobuf chases two pointers per request.
 const std::vector<RequestId>& BatchRequestIds(const Message& m);
+// ExecutionResult of each request of the batch a PRE-PREPARE or GLOBAL-SHARE carries (in batch
+// order) when it executes at `position`: worked out once per message and position and shared, as
+// every replica executes every batch at the same position (the local layer of its cluster too).
+const std::vector<uint64_t>& BatchResults(const Message& m, uint64_t position);
 // The reply reports of the batch a PRE-PREPARE or GLOBAL-SHARE carries, counted once per message
 // and shared: every replica scores every batch, and each report is a string in a request.
 const ReplyTally& BatchReplyTally(const Message& m);

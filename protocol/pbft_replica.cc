@@ -507,21 +507,22 @@ void PbftReplica::ExecuteCommitted(TimeNs now, Effects& out) {
     const Slot& slot = it->second;
     Execution ex{seq, view_, slot.digest, 0};
     ClientLookaside records(clients_);
-    for (const RequestId& r : BatchRequestIds(*slot.pre_prepare)) {
+    // Deferred: ordered here, executed and answered by the global layer at this position. The
+    // results are kept too: a cluster whose replicas all skipped the round by a global snapshot
+    // can still answer from them.
+    const uint64_t position = config_.defer_execution ? (seq - 1) * config_.global_clusters + config_.cluster + 1 : seq;
+    const std::vector<RequestId>& requests = BatchRequestIds(*slot.pre_prepare);
+    const std::vector<uint64_t>& results = BatchResults(*slot.pre_prepare, position);
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const RequestId& r = requests[i];
       ClientRecord& rec = records[r.client];
       waited_done |= vc_.waiting.erase({r.client, r.timestamp}) > 0;
       if (!rec.Execute(r.timestamp)) continue;  // executed before: at most once
       ++ex.requests;
       proposer_.in_flight.erase({r.client, r.timestamp});
-      if (config_.defer_execution) {
-        // Ordered; the global layer executes and answers. The result is kept too: a cluster whose
-        // replicas all skipped the round by a global snapshot can still answer from it.
-        const uint64_t position = (seq - 1) * config_.global_clusters + config_.cluster + 1;
-        batch_answers_.Add(r.client, r.timestamp, ExecutionResult(position, r.client, r.timestamp));
-        continue;
-      }
-      const uint64_t result = ExecutionResult(seq, r.client, r.timestamp);
+      const uint64_t result = results[i];
       batch_answers_.Add(r.client, r.timestamp, result);
+      if (config_.defer_execution) continue;
       out.results.push_back({r.client, r.timestamp, result});
       SendReply(r.client, r.timestamp, result, out);
     }

@@ -199,6 +199,13 @@ TEST(Message, AShareBorrowingItsProposalsBatchIsTheShareACopyWouldMake) {
   EXPECT_EQ(BatchRequestIds(*share)[4].timestamp, 5u);
   EXPECT_EQ(&BatchRequestIds(*share), &BatchRequestIds(*pp));  // read once, for both
   EXPECT_EQ(&BatchReplyTally(*share), &BatchReplyTally(*pp));
+  // Results worked out once per position, shared, and worked out again for another position.
+  for (uint64_t position : {uint64_t{9}, uint64_t{9}, uint64_t{14}}) {
+    const std::vector<uint64_t>& results = BatchResults(*share, position);
+    EXPECT_EQ(&results, &BatchResults(*pp, position));
+    ASSERT_EQ(results.size(), 5u);
+    for (size_t i = 0; i < 5; ++i) EXPECT_EQ(results[i], ExecutionResult(position, 100, i + 1)) << position << " " << i;
+  }
   EXPECT_EQ(EncodeMessage(*pp), pp_bytes);  // the proposal is as it was
   OpCounts check;
   EXPECT_TRUE(CheckAuth(*share, Identity(&keys, 5), 0, check));
