@@ -1,6 +1,7 @@
 #include "protocol/message.h"
 
 #include <bit>
+#include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -374,11 +375,20 @@ MessagePtr SealShare(wire::Envelope env, const MessagePtr& source, const Identit
   return m_ptr;
 }
 
+void SetSignature(wire::SignedRequest& r, std::string_view bytes) {
+  const size_t words = (bytes.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t);
+  r.mutable_signature()->Resize(static_cast<int>(words), 0);
+  if (words > 0) {
+    r.mutable_signature()->mutable_data()[words - 1] = 0;  // (padding of a short last word)
+    std::memcpy(r.mutable_signature()->mutable_data(), bytes.data(), bytes.size());
+  }
+}
+
 MessagePtr UnpackRequest(const wire::SignedRequest& r, const Digest& body_digest) {
   auto [m_ptr, m] = MakeMessage();
   *m->env.mutable_request() = r.request();
   m->env.set_sender(r.request().client());
-  m->env.set_signature(r.signature());
+  m->env.set_signature(std::string(SignatureOf(r)));
   FillHeader(*m);
   m->body_bytes = static_cast<uint32_t>(r.request().ByteSizeLong());
   m->body_digest = body_digest;
@@ -397,7 +407,7 @@ MessagePtr SealPrePrepare(uint64_t view, uint64_t seq, const std::vector<Message
   for (const MessagePtr& r : requests) {
     wire::SignedRequest* sr = pp->mutable_batch()->add_requests();
     *sr->mutable_request() = r->env.request();
-    sr->set_signature(r->env.signature());
+    SetSignature(*sr, r->env.signature());
     m->request_digests.push_back(r->body_digest);
   }
   std::string_view batch = SerializeBatch(pp->batch());
@@ -493,7 +503,7 @@ uint32_t FirstUnsignedRequest(const Message& m, const Identity& self) {
     const auto& requests = m.env.pre_prepare().batch().requests();
     first = 0;
     while (first < requests.size() && static_cast<size_t>(first) < m.request_digests.size() &&
-           self.Verify(requests[first].request().client(), m.request_digests[first], requests[first].signature())) {
+           self.Verify(requests[first].request().client(), m.request_digests[first], SignatureOf(requests[first]))) {
       ++first;
     }
   }

@@ -272,6 +272,14 @@ inline char* ResizeMacs(wire::Envelope& env, size_t bytes) {
   env.mutable_macs()->Resize(static_cast<int>(bytes / sizeof(uint64_t)), 0);
   return reinterpret_cast<char*>(env.mutable_macs()->mutable_data());
 }
+// A batched request's signature bytes (SignedRequest.signature, packed words as Envelope.macs).
+inline std::string_view SignatureOf(const wire::SignedRequest& r) {
+  return {reinterpret_cast<const char*>(r.signature().data()), r.signature().size() * sizeof(uint64_t)};
+}
+// Sets it to `bytes` (whose length is a multiple of 8; a signature is 64 bytes; anything else is
+// padded with zeros, which no signature check accepts).
+void SetSignature(wire::SignedRequest& r, std::string_view bytes);
+
 // An authenticator's tags: how many, and the one at a group position.
 inline uint32_t MacCount(const wire::Envelope& env) { return static_cast<uint32_t>(MacBytes(env).size() / kMacSize); }
 inline std::string_view MacAt(const wire::Envelope& env, uint32_t index) {

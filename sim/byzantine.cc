@@ -29,7 +29,7 @@ MessagePtr AlternativeProposal(const Message& pp, const Identity& self, const st
   for (int i = 0; i < p.batch().requests_size(); ++i) {
     auto [r_ptr, r] = MakeMessage();
     *r->env.mutable_request() = p.batch().requests(i).request();
-    r->env.set_signature(p.batch().requests(i).signature());
+    r->env.set_signature(std::string(SignatureOf(p.batch().requests(i))));
     r->body_digest = pp.request_digests[i];
     requests.push_back(std::move(r_ptr));
   }

@@ -148,6 +148,20 @@ TEST_P(CryptoModes, AReplyIsTheMessageSealWouldMake) {
   }
 }
 
+// A batched request's signature, held as packed words, travels as the bytes field it replaced:
+// tag 2 (length-delimited), length 64, the signature's bytes.
+TEST(Message, ABatchedSignatureIsOnTheWireAsBytes) {
+  std::string sig(kSignatureSize, '\0');
+  for (size_t i = 0; i < sig.size(); ++i) sig[i] = static_cast<char>(i * 37 + 1);
+  wire::SignedRequest r;
+  SetSignature(r, sig);
+  EXPECT_EQ(SignatureOf(r), sig);
+  EXPECT_EQ(r.SerializeAsString(), std::string("\x12\x40", 2) + sig);
+  wire::SignedRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(std::string("\x12\x40", 2) + sig));
+  EXPECT_EQ(SignatureOf(parsed), sig);
+}
+
 TEST(Message, GarbageIsRejectedNotFatal) {
   for (std::string bytes : {std::string("\xff\xff\xff", 3), std::string(), std::string("\x0a\x00", 2)}) {
     EXPECT_FALSE(DecodeMessage(bytes, CryptoMode::kFast).ok());
