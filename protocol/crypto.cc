@@ -104,9 +104,25 @@ Digest FastDigest(std::string_view data) {
     a = MulFold(w0 ^ k1 ^ a, w1 ^ k2);
     b = MulFold(w1 ^ k3 ^ b, w0 ^ k0);
   }
-  char tail[16] = {};
-  std::memcpy(tail, p, n);
-  const uint64_t w0 = Word(tail), w1 = Word(tail + 8);
+  // The last 0-15 bytes, read as whole words without copying them (most bodies are one or two
+  // blocks, and a variable-length copy was a library call): overlapping the block before when
+  // there is one, else from both ends of the input. Every byte is read, and the length is mixed
+  // in, so two inputs of one length that differ anywhere give different words.
+  uint64_t w0 = 0, w1 = 0;
+  const char* end = data.data() + data.size();
+  if (n > 0 && data.size() >= 16) {
+    w0 = Word(end - 16), w1 = Word(end - 8);
+  } else if (n >= 8) {
+    w0 = Word(p), w1 = Word(end - 8);
+  } else if (n >= 4) {
+    uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, end - 4, 4);
+    w0 = (uint64_t{hi} << 32) | lo;
+  } else if (n > 0) {
+    w0 = uint64_t{static_cast<uint8_t>(p[0])} | uint64_t{static_cast<uint8_t>(p[n / 2])} << 8 |
+         uint64_t{static_cast<uint8_t>(p[n - 1])} << 16;
+  }
   a = MulFold(w0 ^ k1 ^ a, w1 ^ k2 ^ n);
   b = MulFold(w1 ^ k3 ^ b, w0 ^ k0 ^ (n << 32));
   Digest d;
