@@ -197,22 +197,20 @@ TEST(PbftReplica, EveryBackupRefusesAProposalWithAForgedRequest) {
   auto [forged_ptr, forged] = MakeMessage(*g.Request(2));
   forged->env.set_signature(std::string(kSignatureSize, 'x'));
   std::vector<MessagePtr> requests = {g.Request(1), forged_ptr, g.Request(3)};
-  OpCounts ignored;
-  MessagePtr bad = SealPrePrepare(0, 1, requests, Identity(&g.keys, 0), &g.members_, ignored);
-  for (NodeId backup = 1; backup < 4; ++backup) {
-    Effects fx = g.replicas[backup]->Step(0, Input::Deliver(bad));
-    EXPECT_EQ(fx.rejected, 1u) << "backup " << backup;
-    EXPECT_EQ(fx.ops.verifies, 2u) << "backup " << backup;
-    EXPECT_EQ(CountType(fx, MsgType::kPrepare), 0);
-  }
+  // Every backup gets the proposal: refused or not, charged `verifies`, answering with PREPAREs.
+  auto deliver = [&g](const std::vector<MessagePtr>& batch, uint32_t rejected, uint32_t verifies, int prepares) {
+    OpCounts ignored;
+    MessagePtr pp = SealPrePrepare(0, 1, batch, Identity(&g.keys, 0), &g.members_, ignored);
+    for (NodeId backup = 1; backup < 4; ++backup) {
+      Effects fx = g.replicas[backup]->Step(0, Input::Deliver(pp));
+      EXPECT_EQ(fx.rejected, rejected) << "backup " << backup;
+      EXPECT_EQ(fx.ops.verifies, verifies) << "backup " << backup;
+      EXPECT_EQ(CountType(fx, MsgType::kPrepare), prepares) << "backup " << backup;
+    }
+  };
+  deliver(requests, 1, 2, 0);
   requests[1] = g.Request(2);
-  MessagePtr good = SealPrePrepare(0, 1, requests, Identity(&g.keys, 0), &g.members_, ignored);
-  for (NodeId backup = 1; backup < 4; ++backup) {
-    Effects fx = g.replicas[backup]->Step(0, Input::Deliver(good));
-    EXPECT_EQ(fx.rejected, 0u) << "backup " << backup;
-    EXPECT_EQ(fx.ops.verifies, 3u) << "backup " << backup;
-    EXPECT_EQ(CountType(fx, MsgType::kPrepare), 1);
-  }
+  deliver(requests, 0, 3, 1);
 }
 
 TEST(PbftReplica, ExecutesInOrderAndAgreesAcrossReplicas) {
