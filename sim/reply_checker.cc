@@ -140,10 +140,6 @@ void ReplyChecker::Forget(const Key& key) {
 
 void ReplyChecker::OnExecutedBatch(NodeId replica, uint64_t position, const RequestResult* results, size_t n,
                                    TimeNs now) {
-  if (position > UINT32_MAX) {  // (beyond what an entry can name: one by one)
-    for (size_t i = 0; i < n; ++i) OnExecuted(replica, results[i], now);
-    return;
-  }
   auto it = batches_.find(position);
   if (it != batches_.end() && !it->second.per_request && it->second.results.size() == n &&
       std::equal(results, results + n, it->second.results.begin(), [](const RequestResult& a, const RequestResult& b) {
@@ -172,7 +168,7 @@ void ReplyChecker::OnExecutedBatch(NodeId replica, uint64_t position, const Requ
   if (owns) {
     b.results.assign(results, results + n);
     for (size_t i = 0; i < n; ++i) {
-      if (Entry* e = Find(Key{results[i].client, results[i].timestamp})) e->batch = static_cast<uint32_t>(position);
+      if (Entry* e = Find(Key{results[i].client, results[i].timestamp})) e->batch = position;
     }
   }
   batch_order_.push_back(position);

@@ -42,9 +42,7 @@ class ReplyChecker {
     NodeId first_replica = 0;
     uint32_t executions = 0;  // by honest replicas (not yet counting its batch's repeats)
     bool accepted = false;
-    // The position of the batch whose repeats it has yet to count (0: none). 32 bits, so that an
-    // entry stays 24 bytes: a lagging replica's requests stay tracked by the ten thousand.
-    uint32_t batch = 0;
+    uint64_t batch = 0;  // the position of the batch whose repeats it has yet to count; 0: none
   };
   using Key = std::pair<NodeId, uint64_t>;  // (client, timestamp)
   // A position reported by a first replica, whose entries it alone created (else, or once any of
@@ -56,9 +54,7 @@ class ReplyChecker {
     uint32_t repeats = 0;
     bool per_request = false;
   };
-  // Positions whose reports are awaited (about four simulated seconds of a default run: a replica
-  // that lags further, or skipped them by state transfer, reports them one by one).
-  static constexpr size_t kMaxBatches = 1 << 12;
+  static constexpr size_t kMaxBatches = 1 << 14;
   // The entry's executions with its batch's repeats.
   uint32_t Executions(const Entry& e) const;
   // Counts a batch's repeats into its entries (erasing those now complete and accepted).
