@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 
 namespace geopbft {
 namespace {
@@ -297,17 +298,13 @@ void ReleaseMessage(const Message* m) noexcept {
 }
 
 namespace {
-uint8_t* PutVarint(uint64_t v, uint8_t* p) {
-  for (; v >= 0x80; v >>= 7) *p++ = static_cast<uint8_t>(v | 0x80);
-  *p++ = static_cast<uint8_t>(v);
-  return p;
-}
-size_t VarintSize(uint64_t v) { return (static_cast<size_t>(std::bit_width(v | 1)) + 6) / 7; }
+using google::protobuf::io::CodedOutputStream;
+size_t VarintSize(uint64_t v) { return CodedOutputStream::VarintSize64(v); }
 // A proto3 varint field: omitted when zero.
 uint8_t* PutField(uint32_t field, uint64_t v, uint8_t* p) {
   if (v == 0) return p;
   *p++ = static_cast<uint8_t>(field << 3);
-  return PutVarint(v, p);
+  return CodedOutputStream::WriteVarint64ToArray(v, p);
 }
 }  // namespace
 
