@@ -1,5 +1,7 @@
 #include "sim/reply_checker.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 
 namespace geopbft {
@@ -44,17 +46,23 @@ void ReplyChecker::Erase(const Key& key) {
 void ReplyChecker::OnExecuted(NodeId replica, const RequestResult& r, TimeNs now) {
   const Key key{r.client, r.timestamp};
   Entry* e = Find(key);
+  if (e != nullptr && e->batch != 0) {
+    // A request of a batch whose repeats are not counted in yet, reported from elsewhere: count
+    // them in, and take that batch's later reports one by one (its counts are exact from now on).
+    const uint64_t position = e->batch;
+    Batch& b = batches_.at(position);
+    Settle(position, b);
+    b.per_request = true;
+    e = Find(key);  // (still there: settling erases only what is complete and accepted)
+  }
   if (e == nullptr) {
     // A crashed replica, or one that caught up by state transfer, never executes some requests:
     // forget the oldest rather than grow without bound.
     while (order_.size() >= kMaxTracked) {
-      if (Find(order_.front()) != nullptr) {
-        forgot_ = true;
-        Erase(order_.front());
-      }
+      Forget(order_.front());
       order_.pop_front();
     }
-    e = &Insert(key, Entry{r.result, replica, 0, false});
+    e = &Insert(key, Entry{r.result, replica, 0, false, 0});
     order_.push_back(key);
   } else if (e->result != r.result) {
     Violation(absl::StrFormat(
@@ -83,7 +91,99 @@ void ReplyChecker::OnAccepted(NodeId client, const Completion& c) {
         static_cast<double>(c.completed) / kSecond, client, c.result, c.timestamp, e->first_replica, e->result));
   }
   e->accepted = true;
-  if (e->executions >= honest_) Erase(Key{client, c.timestamp});
+  if (Executions(*e) < honest_) return;
+  const Key key{client, c.timestamp};
+  if (e->batch != 0) {
+    // Complete before its batch's last report (more reports than honest replicas): the batch's
+    // later reports must find it gone, as OnExecuted would. (Settling erases it.)
+    const uint64_t position = e->batch;
+    Batch& b = batches_.at(position);
+    Settle(position, b);
+    b.per_request = true;
+    return;
+  }
+  Erase(key);
+}
+
+uint32_t ReplyChecker::Executions(const Entry& e) const {
+  if (e.batch == 0) return e.executions;
+  auto it = batches_.find(e.batch);
+  return e.executions + (it == batches_.end() ? 0 : it->second.repeats);
+}
+
+void ReplyChecker::Settle(uint64_t position, Batch& b) {
+  for (const RequestResult& r : b.results) {
+    const Key key{r.client, r.timestamp};
+    Entry* e = Find(key);
+    if (e == nullptr || e->batch != position) continue;  // erased (or another's since)
+    e->executions += b.repeats;
+    e->batch = 0;
+    if (e->executions >= honest_ && e->accepted) Erase(key);
+  }
+  b.repeats = 0;
+}
+
+void ReplyChecker::Forget(const Key& key) {
+  Entry* e = Find(key);
+  if (e == nullptr) return;
+  forgot_ = true;
+  if (e->batch != 0) {
+    // Its batch's later reports must find it gone, as OnExecuted would: one by one from now on.
+    const uint64_t position = e->batch;
+    Batch& b = batches_.at(position);
+    Settle(position, b);
+    b.per_request = true;
+    if (Find(key) == nullptr) return;  // (settled complete)
+  }
+  Erase(key);
+}
+
+void ReplyChecker::OnExecutedBatch(NodeId replica, uint64_t position, const RequestResult* results, size_t n,
+                                   TimeNs now) {
+  if (position > UINT32_MAX) {  // (beyond what an entry can name: one by one)
+    for (size_t i = 0; i < n; ++i) OnExecuted(replica, results[i], now);
+    return;
+  }
+  auto it = batches_.find(position);
+  if (it != batches_.end() && !it->second.per_request && it->second.results.size() == n &&
+      std::equal(results, results + n, it->second.results.begin(), [](const RequestResult& a, const RequestResult& b) {
+        return a.client == b.client && a.timestamp == b.timestamp && a.result == b.result;
+      })) {
+    Batch& b = it->second;
+    if (++b.repeats + 1 >= honest_) {  // every honest replica has reported it
+      Settle(position, b);
+      batches_.erase(it);
+    }
+    return;
+  }
+  if (it != batches_.end()) {  // a different report: compared request by request from now on
+    Settle(position, it->second);
+    it->second.per_request = true;
+  }
+  // The first report of the position creates its entries, unless some existed already.
+  bool owns = it == batches_.end();
+  for (size_t i = 0; i < n; ++i) {
+    owns = owns && Find(Key{results[i].client, results[i].timestamp}) == nullptr;
+    OnExecuted(replica, results[i], now);
+  }
+  if (it != batches_.end()) return;
+  Batch& b = batches_[position];
+  b.per_request = !owns;
+  if (owns) {
+    b.results.assign(results, results + n);
+    for (size_t i = 0; i < n; ++i) {
+      if (Entry* e = Find(Key{results[i].client, results[i].timestamp})) e->batch = static_cast<uint32_t>(position);
+    }
+  }
+  batch_order_.push_back(position);
+  while (batch_order_.size() > kMaxBatches) {
+    auto old = batches_.find(batch_order_.front());
+    if (old != batches_.end()) {
+      Settle(old->first, old->second);
+      batches_.erase(old);
+    }
+    batch_order_.pop_front();
+  }
 }
 
 }  // namespace geopbft

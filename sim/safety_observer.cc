@@ -14,7 +14,14 @@ void SafetyObserver::OnReplicaStep(TimeNs now, const ReplicaStep& s) {
     }
     while (roles_by_round_.size() > 4096) roles_by_round_.erase(roles_by_round_.begin());
   }
-  for (const RequestResult& x : s.fx.results) replies_.OnExecuted(s.replica, x, now);
+  // Each execution's results follow one another in the step's results (ex.requests of them).
+  size_t next = 0;
+  for (const Execution& ex : s.fx.executed) {
+    if (ex.requests > s.fx.results.size() - next) break;  // (not laid out so: one by one below)
+    replies_.OnExecutedBatch(s.replica, ex.seq, s.fx.results.data() + next, ex.requests, now);
+    next += ex.requests;
+  }
+  for (; next < s.fx.results.size(); ++next) replies_.OnExecuted(s.replica, s.fx.results[next], now);
   for (const Execution& ex : s.fx.executed) agreement_.OnExecuted(s.replica, ex, now);
 }
 

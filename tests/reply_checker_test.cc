@@ -63,49 +63,52 @@ TEST(ReplyChecker, ForgetsTheOldestWhenReplicasNeverExecute) {
   EXPECT_EQ(c.unverified(), 1u);
 }
 
+// The checker's semantics written plainly: a table of (client, timestamp) entries, the oldest
+// insertion forgotten first.
+struct Model {
+  struct E {
+    uint64_t result;
+    uint32_t executions = 0;
+    bool accepted = false;
+  };
+  uint32_t honest = 0;
+  std::map<std::pair<NodeId, uint64_t>, E> table;
+  std::deque<std::pair<NodeId, uint64_t>> order;
+  bool forgot = false;
+  uint64_t violations = 0, unverified = 0;
+  void Executed(NodeId client, uint64_t ts, uint64_t result) {
+    auto key = std::make_pair(client, ts);
+    auto it = table.find(key);
+    if (it == table.end()) {
+      while (order.size() >= (size_t{1} << 16)) {
+        if (table.erase(order.front()) > 0) forgot = true;
+        order.pop_front();
+      }
+      it = table.emplace(key, E{result}).first;
+      order.push_back(key);
+    } else if (it->second.result != result) {
+      ++violations;
+    }
+    if (++it->second.executions >= honest && it->second.accepted) table.erase(it);
+  }
+  void Accepted(NodeId client, uint64_t ts, uint64_t result) {
+    auto it = table.find({client, ts});
+    if (it == table.end()) {
+      forgot ? ++unverified : ++violations;
+      return;
+    }
+    if (it->second.result != result) ++violations;
+    it->second.accepted = true;
+    if (it->second.executions >= honest) table.erase(it);
+  }
+};
+
 // The checker's table is laid out for speed (a window per client, a hash map for the rest); it
 // must keep the plain semantics: a table of (client, timestamp) entries, oldest insertion forgotten
 // first. A reference model with those semantics and the checker see the same random history —
 // shuffled timestamps, clients with far-apart and far-future timestamps, huge client ids, replicas
 // that skip requests, accepted results right and wrong — and must count alike throughout.
 TEST(ReplyChecker, KeepsThePlainTableSemanticsUnderAnyHistory) {
-  struct Model {
-    struct E {
-      uint64_t result;
-      uint32_t executions = 0;
-      bool accepted = false;
-    };
-    uint32_t honest = 0;
-    std::map<std::pair<NodeId, uint64_t>, E> table;
-    std::deque<std::pair<NodeId, uint64_t>> order;
-    bool forgot = false;
-    uint64_t violations = 0, unverified = 0;
-    void Executed(NodeId client, uint64_t ts, uint64_t result) {
-      auto key = std::make_pair(client, ts);
-      auto it = table.find(key);
-      if (it == table.end()) {
-        while (order.size() >= (size_t{1} << 16)) {
-          if (table.erase(order.front()) > 0) forgot = true;
-          order.pop_front();
-        }
-        it = table.emplace(key, E{result}).first;
-        order.push_back(key);
-      } else if (it->second.result != result) {
-        ++violations;
-      }
-      if (++it->second.executions >= honest && it->second.accepted) table.erase(it);
-    }
-    void Accepted(NodeId client, uint64_t ts, uint64_t result) {
-      auto it = table.find({client, ts});
-      if (it == table.end()) {
-        forgot ? ++unverified : ++violations;
-        return;
-      }
-      if (it->second.result != result) ++violations;
-      it->second.accepted = true;
-      if (it->second.executions >= honest) table.erase(it);
-    }
-  };
   std::mt19937_64 rng(7);
   const std::vector<NodeId> clients = {3, 10, 11, 40000, 70000, 0xfffffff0u};
   for (uint32_t honest : {2u, 4u}) {
@@ -143,6 +146,69 @@ TEST(ReplyChecker, KeepsThePlainTableSemanticsUnderAnyHistory) {
     }
     EXPECT_GT(m.violations, 0u);
     EXPECT_GT(m.unverified, 0u);
+  }
+}
+
+// Batches reported whole (OnExecutedBatch) keep the semantics of reporting each request: every
+// replica reports each position, most of them identically, some with a result of their own or a
+// request missing or added, some never (a crashed replica); positions that share a request;
+// acceptances at any time, right and wrong; and enough positions that the oldest entries are
+// forgotten. The checker and the plain table count alike throughout.
+TEST(ReplyChecker, ABatchReportedWholeIsEachOfItsRequestsReported) {
+  std::mt19937_64 rng(11);
+  for (uint32_t honest : {1u, 3u, 4u}) {
+    ReplyChecker c(honest);
+    Model m;
+    m.honest = honest;
+    struct Pending {
+      uint64_t position;
+      std::vector<RequestResult> results;
+      uint32_t reports = 0;
+    };
+    std::deque<Pending> open;
+    uint64_t next_ts = 1, position = 0;
+    for (int step = 0; step < 120000; ++step) {
+      const uint64_t roll = rng() % 100;
+      if (roll < 8 || open.empty()) {  // a new position: a batch of shuffled, interleaved requests
+        Pending p{++position, {}};
+        const size_t n = rng() % 20;
+        for (size_t i = 0; i < n; ++i) {
+          const NodeId client = static_cast<NodeId>(3 + rng() % 3);
+          const uint64_t ts = next_ts + rng() % 40;
+          p.results.push_back({client, ts, ts * 7 + position % 3});
+        }
+        if (rng() % 20 == 0 && !open.empty() && !open.back().results.empty()) {
+          p.results.push_back(open.back().results[0]);  // a request another position holds too
+        }
+        next_ts += 20;
+        open.push_back(std::move(p));
+      } else if (roll < 85) {  // a replica reports an open position, now and then differently
+        const size_t at = rng() % std::min<size_t>(open.size(), 8);
+        Pending& p = open[open.size() - 1 - at];
+        std::vector<RequestResult> report = p.results;
+        const uint64_t odd = rng() % 40;
+        if (odd == 0 && !report.empty()) report[rng() % report.size()].result ^= 1;
+        if (odd == 1 && !report.empty()) report.pop_back();
+        if (odd == 2) report.push_back({6, next_ts + 1000 + rng() % 1000, 5});
+        c.OnExecutedBatch(static_cast<NodeId>(rng() % 5), p.position, report.data(), report.size(), 0);
+        for (const RequestResult& r : report) m.Executed(r.client, r.timestamp, r.result);
+        if (++p.reports >= honest + rng() % 2 && rng() % 2 == 0) {
+          open.erase(open.end() - 1 - static_cast<std::ptrdiff_t>(at));  // (some get one report more)
+        }
+      } else {  // a client accepts a result of an open position (now and then a wrong one)
+        const Pending& p = open[rng() % open.size()];
+        if (p.results.empty()) continue;
+        const RequestResult& r = p.results[rng() % p.results.size()];
+        const uint64_t result = r.result ^ (rng() % 50 == 0 ? 1 : 0);
+        c.OnAccepted(r.client, {r.timestamp, 0, 0, result});
+        m.Accepted(r.client, r.timestamp, result);
+      }
+      ASSERT_EQ(c.violations(), m.violations) << "honest " << honest << " step " << step;
+      ASSERT_EQ(c.unverified(), m.unverified) << "honest " << honest << " step " << step;
+      ASSERT_EQ(c.tracked(), m.table.size()) << "honest " << honest << " step " << step;
+    }
+    EXPECT_GT(m.violations, 0u);
+    EXPECT_TRUE(m.forgot) << "honest " << honest;  // (the oldest entries were forgotten)
   }
 }
 
