@@ -56,43 +56,45 @@ void Client::Submit(TimeNs now, Effects& out) {
 }
 
 void Client::OnReply(TimeNs now, const MessagePtr& m, Effects& out) {
-  const wire::Reply& r = m->env.reply();
+  // The reply as its header holds it (decoded once, in the message's first line: see Message):
+  // timestamp and view in seq and view.
+  const uint64_t timestamp = m->seq, result = m->reply_result;
   auto member = std::find(config_.replicas.begin(), config_.replicas.end(), m->sender);
-  if (member == config_.replicas.end() || r.replica() != m->sender || r.client() != identity_.self() ||
+  if (member == config_.replicas.end() || !m->reply_from_sender || m->reply_client != identity_.self() ||
       !CheckAuth(*m, identity_, 0, out.ops)) {
     ++out.rejected;
     return;
   }
   uint32_t index = static_cast<uint32_t>(member - config_.replicas.begin());
-  Pending* found = pending_.Find(r.timestamp());
+  Pending* found = pending_.Find(timestamp);
   if (found == nullptr) {
-    NoteAnswer(now, r.timestamp(), index, r.result());  // already accepted (late replies are normal)
+    NoteAnswer(now, timestamp, index, result);  // already accepted (late replies are normal)
     return;
   }
   Pending& p = *found;
-  for (const auto& [who, result] : p.replies) {
+  for (const auto& [who, said] : p.replies) {
     if (who == index) return;  // one vote per replica
   }
-  p.replies.push_back({index, r.result()});
+  p.replies.push_back({index, result});
   uint32_t matching = 0;
-  for (const auto& [who, result] : p.replies) matching += result == r.result();
+  for (const auto& [who, said] : p.replies) matching += said == result;
   if (matching < ReplyQuorum(config_.f)) return;
 
-  known_view_ = std::max(known_view_, r.view());
+  known_view_ = std::max(known_view_, m->view);
   // Watch a bounded number of accepted requests: when full, new ones go unwatched until reports
   // drain it (one per new request), so reports keep flowing at any load.
   constexpr size_t kMaxWatched = 1024;
   if (config_.reply_evidence && answered_.size() < kMaxWatched) {
-    Answered a{r.timestamp(), r.result(), now, std::string((config_.replicas.size() + 7) / 8, '\0')};
-    for (const auto& [who, result] : p.replies) {
-      if (result == r.result()) a.bitmap[who / 8] = static_cast<char>(a.bitmap[who / 8] | (1 << (who % 8)));
+    Answered a{timestamp, result, now, std::string((config_.replicas.size() + 7) / 8, '\0')};
+    for (const auto& [who, said] : p.replies) {
+      if (said == result) a.bitmap[who / 8] = static_cast<char>(a.bitmap[who / 8] | (1 << (who % 8)));
     }
     answered_order_.push_back(a.timestamp);
     answered_.Insert(a.timestamp) = std::move(a);
   }
-  out.completions.push_back({r.timestamp(), p.submitted, now, r.result()});
-  out.CancelTimer(r.timestamp());
-  pending_.Erase(r.timestamp());
+  out.completions.push_back({timestamp, p.submitted, now, result});
+  out.CancelTimer(timestamp);
+  pending_.Erase(timestamp);
   ++completed_;
   if (config_.mode == LoadMode::kClosedLoop ||
       (config_.mode == LoadMode::kFixedCount && next_timestamp_ < config_.count)) {

@@ -101,6 +101,8 @@ struct Message {
   // What every delivery reads comes first, in the message's first cache line: the message was
   // built a WAN latency ago and is cold by the time it arrives, so each further line it touches
   // is a miss (the owner count, the header the trace folds, the size the receive buffer counts).
+  // A REPLY's receiver reads nothing else (see SealedTag): replies are two thirds of a GeoBFT
+  // run's messages, and their client read the body and the tag, two lines more, for each.
   mutable RefCount refs;
   // Built by SealReply: when its last owner lets go it is kept for the next reply (ReleaseMessage).
   // A copy is another message (tests and Byzantine behaviours alter copies): it is freed.
@@ -111,23 +113,43 @@ struct Message {
     PoolMark& operator=(const PoolMark&) { return *this; }
   };
   PoolMark pooled;
+  bool reply_from_sender = false;  // REPLY: its body names its sender as the replica that answers
   MsgType type = MsgType::BODY_NOT_SET;
   NodeId sender = 0;
-  uint32_t wire_size = 0;  // serialized envelope + payload: what the network carries
-  uint64_t view = 0;       // of the body, 0 when it has none (trace and metrics only)
-  uint64_t seq = 0;
+  uint32_t wire_size = 0;      // serialized envelope + payload: what the network carries
   uint32_t body_bytes = 0;     // serialized body size (what gets hashed)
+  uint64_t view = 0;           // of the body, 0 when it has none (trace and metrics only)
+  uint64_t seq = 0;            // (a REPLY's: its request's timestamp)
   uint32_t payload_bytes = 0;  // modelled application payload carried (requests' payload_size)
+  // PREPARE and COMMIT: the voter their body names, decoded once for all receivers (a vote is read
+  // by every member; the header is where they look first).
+  NodeId voter = 0;
+  NodeId reply_client = 0;  // REPLY: the client its body names
+  // FAST crypto: whom the authenticator is good for when Seal computed it as the message's sender:
+  // the receiver of its single MAC, or anyone for a signature (kNone otherwise). It is valid by
+  // construction, so such a receiver's CheckAuth is charged the check without reading the tag (as
+  // with the body digest, which receivers are charged for and never recompute). A copy starts
+  // without it: tests and Byzantine behaviours alter copies, and their tags are checked for real.
+  struct SealedTag {
+    static constexpr NodeId kNone = UINT32_MAX;
+    static constexpr NodeId kSignature = UINT32_MAX - 1;
+    NodeId receiver = kNone;
+    SealedTag() = default;
+    SealedTag(const SealedTag&) {}
+    SealedTag& operator=(const SealedTag&) {
+      receiver = kNone;
+      return *this;
+    }
+  };
+  SealedTag sealed_tag;
+  uint64_t reply_result = 0;  // REPLY: the result its body names
   wire::Envelope env;
+  Digest body_digest;  // BodyDigest of the serialized body: what the signature or MACs cover
+  Digest vote_digest;  // PREPARE and COMMIT: the digest their body names (see voter)
   // GLOBAL-SHARE built by SealShare: the PRE-PREPARE whose batch it carries, in place of the
   // envelope's (empty) batch field. Why: a certificate is kept four windows for repairs by every
   // replica, and with its own copy of the batch the shares were a third of a GeoBFT run's memory.
   MessagePtr batch_source;
-  // PREPARE and COMMIT: the voter and digest their body names, decoded once for all receivers
-  // (a vote is read by every member; the header is where they look first).
-  NodeId voter = 0;
-  Digest vote_digest;
-  Digest body_digest;                   // BodyDigest of the serialized body: what the signature or MACs cover
   Digest batch_digest;                  // PRE-PREPARE, GLOBAL-SHARE: SHA-256 of the serialized batch, computed once
   std::vector<Digest> request_digests;  // PRE-PREPARE: each request's body digest, in batch order
 

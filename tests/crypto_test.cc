@@ -142,10 +142,52 @@ TEST_P(CryptoModes, AReplyIsTheMessageSealWouldMake) {
           EXPECT_EQ(got_ops.macs, want_ops.macs);
           OpCounts check;
           EXPECT_TRUE(CheckAuth(*got, Identity(&keys, client), 0, check));
+          // The header a receiver reads the reply from, as decoding the bytes fills it in.
+          auto decoded = DecodeMessage(EncodeMessage(*got), keys.mode());
+          ASSERT_TRUE(decoded.ok());
+          EXPECT_EQ(got->reply_client, (*decoded)->reply_client);
+          EXPECT_EQ(got->reply_result, (*decoded)->reply_result);
+          EXPECT_EQ(got->reply_from_sender, (*decoded)->reply_from_sender);
+          EXPECT_TRUE(got->reply_from_sender);
+          EXPECT_EQ(got->reply_client, client);
+          EXPECT_EQ(got->reply_result, result);
         }
       }
     }
   }
+}
+
+// A tag Seal made is trusted without being read (Message::SealedTag) only by whom it is for, and
+// never in a copy: a copy with its tag or signature altered fails as it would from the wire, and
+// the work charged is the same either way.
+TEST_P(CryptoModes, OnlyTheReceiverOfASealedTagSkipsReadingIt) {
+  KeyRing keys(9, GetParam());
+  const Identity replica(&keys, 2), client(&keys, 7), other(&keys, 8);
+  OpCounts ops;
+  const MessagePtr reply = SealReply(1, 7, 40, 99, replica, ops);
+  OpCounts trusted, checked, bad;
+  EXPECT_TRUE(CheckAuth(*reply, client, 0, trusted));
+  EXPECT_FALSE(CheckAuth(*reply, other, 0, checked));  // made for 7: fails for 8 (checked for real)
+  NewMessage copy = MakeMessage(*reply);
+  EXPECT_EQ(copy.m->sealed_tag.receiver, Message::SealedTag::kNone);
+  checked = {};
+  EXPECT_TRUE(CheckAuth(*copy.m, client, 0, checked));
+  EXPECT_EQ(checked.mac_checks, trusted.mac_checks);
+  EXPECT_EQ(checked.checked_bytes, trusted.checked_bytes);
+  ResizeMacs(copy.m->env, kMacSize)[3] ^= 1;
+  EXPECT_FALSE(CheckAuth(*copy.m, client, 0, bad));
+
+  wire::Envelope env;
+  env.mutable_checkpoint()->set_seq(16);
+  const MessagePtr signed_msg = Seal(env, replica, Auth::Signature(), ops);
+  trusted = {};
+  EXPECT_TRUE(CheckAuth(*signed_msg, other, 0, trusted));
+  EXPECT_EQ(trusted.verifies, 1u);
+  NewMessage forged = MakeMessage(*signed_msg);
+  std::string sig = forged.m->env.signature();
+  sig[5] ^= 1;
+  forged.m->env.set_signature(sig);
+  EXPECT_FALSE(CheckAuth(*forged.m, other, 0, bad));
 }
 
 // A batched request's signature, held as packed words, travels as the bytes field it replaced:
