@@ -78,6 +78,16 @@ std::string_view SerializeBatch(const wire::Batch& batch) {
   return Serialized(batch, scratch);
 }
 
+// The modelled application payload a message carries: a request's, or a batch's requests'.
+void FillPayload(Message& m) {
+  if (m.type == MsgType::kRequest) m.payload_bytes = m.env.request().payload_size();
+  if (const wire::Batch* batch = CarriedBatch(m)) {
+    uint64_t payload = 0;
+    for (const auto& r : batch->requests()) payload += r.request().payload_size();
+    m.payload_bytes = static_cast<uint32_t>(std::min<uint64_t>(payload, UINT32_MAX));
+  }
+}
+
 void FillHeader(Message& m) {
   const wire::Envelope& e = m.env;
   m.type = e.body_case();
@@ -153,13 +163,7 @@ void FillHeader(Message& m) {
     case MsgType::BODY_NOT_SET:
       break;
   }
-  if (m.type == MsgType::kRequest) m.payload_bytes = e.request().payload_size();
-  // Batches carry their requests' modelled payload.
-  if (const wire::Batch* batch = CarriedBatch(m)) {
-    uint64_t payload = 0;
-    for (const auto& r : batch->requests()) payload += r.request().payload_size();
-    m.payload_bytes = static_cast<uint32_t>(std::min<uint64_t>(payload, UINT32_MAX));
-  }
+  FillPayload(m);
 }
 
 // After `id` put its authenticator on `m`: a MAC for `to`, or a signature (see Message::SealedTag).
