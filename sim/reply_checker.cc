@@ -1,7 +1,5 @@
 #include "sim/reply_checker.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_format.h"
 
 namespace geopbft {
@@ -67,10 +65,7 @@ void ReplyChecker::OnExecuted(NodeId replica, const RequestResult& r, TimeNs now
   if (e != nullptr && e->batch != 0) {
     // A request of a batch whose repeats are not counted in yet, reported from elsewhere: count
     // them in, and take that batch's later reports one by one (its counts are exact from now on).
-    const uint64_t position = e->batch;
-    Batch& b = batches_.at(position);
-    Settle(position, b);
-    b.per_request = true;
+    SettleForGood(e->batch);
     e = Find(key);  // (still there: settling erases only what is complete and accepted)
   }
   if (e == nullptr) {
@@ -114,10 +109,7 @@ void ReplyChecker::OnAccepted(NodeId client, const Completion& c) {
   if (e->batch != 0) {
     // Complete before its batch's last report (more reports than honest replicas): the batch's
     // later reports must find it gone, as OnExecuted would. (Settling erases it.)
-    const uint64_t position = e->batch;
-    Batch& b = batches_.at(position);
-    Settle(position, b);
-    b.per_request = true;
+    SettleForGood(e->batch);
     return;
   }
   Erase(key);
@@ -141,16 +133,19 @@ void ReplyChecker::Settle(uint64_t position, Batch& b) {
   b.repeats = 0;
 }
 
+void ReplyChecker::SettleForGood(uint64_t position) {
+  Batch& b = batches_.at(position);
+  Settle(position, b);
+  b.per_request = true;
+}
+
 void ReplyChecker::Forget(const Key& key) {
   Entry* e = Find(key);
   if (e == nullptr) return;
   forgot_ = true;
   if (e->batch != 0) {
     // Its batch's later reports must find it gone, as OnExecuted would: one by one from now on.
-    const uint64_t position = e->batch;
-    Batch& b = batches_.at(position);
-    Settle(position, b);
-    b.per_request = true;
+    SettleForGood(e->batch);
     if (Find(key) == nullptr) return;  // (settled complete)
   }
   Erase(key);
@@ -173,10 +168,7 @@ void ReplyChecker::OnExecutedBatch(NodeId replica, uint64_t position, const Requ
     }
     return;
   }
-  if (it != batches_.end()) {  // a different report: compared request by request from now on
-    Settle(position, it->second);
-    it->second.per_request = true;
-  }
+  if (it != batches_.end()) SettleForGood(position);  // a different report
   // The first report of the position creates its entries, unless some existed already.
   bool owns = it == batches_.end();
   for (size_t i = 0; i < n; ++i) {

@@ -70,6 +70,10 @@ class ReplyChecker {
   uint32_t Executions(const Entry& e) const;
   // Counts a batch's repeats into its entries (erasing those now complete and accepted).
   void Settle(uint64_t position, Batch& b);
+  // Settles the batch at `position` and takes its later reports one by one (its counts are exact
+  // from then on): when one of its requests is reported from elsewhere, completed early or
+  // forgotten, or a report of it differs.
+  void SettleForGood(uint64_t position);
   void Forget(const Key& key);  // the oldest entry, to bound memory
   static constexpr size_t kMaxTracked = 1 << 16;
   void Violation(std::string what);
