@@ -98,6 +98,7 @@ class Identity {
  public:
   Identity(const KeyRing* keys, NodeId self) : keys_(keys), self_(self) {}
   NodeId self() const { return self_; }
+  const KeyRing* keys() const { return keys_; }
   CryptoMode mode() const { return keys_->mode(); }
   Digest BodyDigest(std::string_view bytes) const { return keys_->BodyDigest(bytes); }
   std::string Sign(const Digest& d) const { return keys_->Sign(self_, d); }

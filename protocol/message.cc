@@ -342,13 +342,6 @@ MessagePtr SealReply(uint64_t view, NodeId client, uint64_t timestamp, uint64_t 
     built.ptr = MessagePtr::Adopt(built.m);
   }
   Message& m = *built.m;
-  wire::Reply* r = m.env.mutable_reply();
-  r->set_view(view);
-  r->set_client(client);
-  r->set_timestamp(timestamp);
-  r->set_replica(id.self());
-  r->set_result(result);
-  m.env.set_sender(id.self());
   // What Seal would work out, written out: the body's bytes as protobuf serializes them, the
   // envelope's size (sender, body, one tag; no signature). Replies are two thirds of a GeoBFT run's
   // messages, and going through the generic serializer twice (for the digest, then the size) cost
@@ -363,15 +356,39 @@ MessagePtr SealReply(uint64_t view, NodeId client, uint64_t timestamp, uint64_t 
   uint8_t body[kMaxReplyBody];
   const size_t n = WriteReplyBody(view, client, timestamp, id.self(), result, body);
   m.body_bytes = static_cast<uint32_t>(n);
-  m.body_digest = id.BodyDigest({reinterpret_cast<const char*>(body), n});
   ops.hashed_bytes += n + m.payload_bytes;
-  id.MacInto(client, m.body_digest, ResizeMacs(m.env, kMacSize));
   ++ops.macs;
-  NoteSealedTag(m, id, client);
   const size_t sender = id.self() == 0 ? 0 : 1 + VarintSize(id.self());
   const size_t tag = 1 + VarintSize(kMacSize) + kMacSize;
   m.wire_size = static_cast<uint32_t>(sender + 1 + VarintSize(n) + n + tag) + m.payload_bytes;
+  m.reply_keys = id.keys();
+  m.reply_unsealed = true;
+  NoteSealedTag(m, id, client);
+  // REAL crypto computes what it charges, at once; FAST leaves it to whoever reads it (if anyone).
+  if (m.sealed_tag.receiver == Message::SealedTag::kNone) SealedEnvelope(m);
   return std::move(built.ptr);
+}
+
+const wire::Envelope& SealedEnvelope(const Message& m) {
+  if (!m.reply_unsealed) return m.env;
+  // (The message was made non-const and is shared read-only; nothing runs in between: the
+  // simulator is single-threaded. Every field is written from the header, so what a pooled reply
+  // held before cannot show.)
+  Message& w = const_cast<Message&>(m);
+  const Identity id(m.reply_keys, m.sender);
+  wire::Reply* r = w.env.mutable_reply();
+  r->set_view(m.view);
+  r->set_client(m.reply_client);
+  r->set_timestamp(m.seq);
+  r->set_replica(m.sender);
+  r->set_result(m.reply_result);
+  w.env.set_sender(m.sender);
+  uint8_t body[kMaxReplyBody];
+  const size_t n = WriteReplyBody(m.view, m.reply_client, m.seq, m.sender, m.reply_result, body);
+  w.body_digest = id.BodyDigest({reinterpret_cast<const char*>(body), n});
+  id.MacInto(m.reply_client, w.body_digest, ResizeMacs(w.env, kMacSize));
+  w.reply_unsealed = false;
+  return m.env;
 }
 
 MessagePtr SealShare(wire::Envelope env, const MessagePtr& source, const Identity& id, OpCounts& ops) {
@@ -474,6 +491,7 @@ bool CheckAuth(const Message& m, const Identity& self, uint32_t self_index, OpCo
     ++ops.mac_checks;
     return true;
   }
+  SealedEnvelope(m);
   if (!m.env.signature().empty()) {
     ++ops.verifies;
     return self.Verify(m.sender, m.body_digest, m.env.signature());
@@ -633,7 +651,7 @@ absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes, CryptoMode mode
 }
 
 std::string EncodeMessage(const Message& m) {
-  if (!m.batch_source) return m.env.SerializeAsString();
+  if (!m.batch_source) return SealedEnvelope(m).SerializeAsString();
   wire::Envelope full = m.env;  // a share whose batch is its source's: written in as it travels
   *full.mutable_global_share()->mutable_batch() = *CarriedBatch(m);
   return full.SerializeAsString();

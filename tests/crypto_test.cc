@@ -167,7 +167,10 @@ TEST_P(CryptoModes, OnlyTheReceiverOfASealedTagSkipsReadingIt) {
   const MessagePtr reply = SealReply(1, 7, 40, 99, replica, ops);
   OpCounts trusted, checked, bad;
   EXPECT_TRUE(CheckAuth(*reply, client, 0, trusted));
+  // FAST: its client read the header alone, so the envelope, digest and tag were never written.
+  EXPECT_EQ(reply->reply_unsealed, GetParam() == CryptoMode::kFast);
   EXPECT_FALSE(CheckAuth(*reply, other, 0, checked));  // made for 7: fails for 8 (checked for real)
+  EXPECT_FALSE(reply->reply_unsealed);                 // (which had to write them)
   NewMessage copy = MakeMessage(*reply);
   EXPECT_EQ(copy.m->sealed_tag.receiver, Message::SealedTag::kNone);
   checked = {};

@@ -52,7 +52,8 @@ TEST(PbftReplica, NormalCasePhasesStepByStep) {
   }
   ASSERT_EQ(g.to_client.size(), 8u);
   std::map<uint64_t, std::set<uint64_t>> results;  // timestamp -> distinct results
-  for (const MessagePtr& m : g.to_client) results[m->env.reply().timestamp()].insert(m->env.reply().result());
+  for (const MessagePtr& m : g.to_client)
+    results[SealedEnvelope(*m).reply().timestamp()].insert(SealedEnvelope(*m).reply().result());
   EXPECT_EQ(results.size(), 2u);
   for (const auto& [ts, set] : results) EXPECT_EQ(set.size(), 1u) << "replicas disagree on ts " << ts;
 }
@@ -238,7 +239,7 @@ TEST(PbftReplica, AtMostOnceAndRepliesAgainToARetransmission) {
   // The client re-sends to a backup: it answers from its record and does not execute again.
   Effects fx = g.StepAndRoute(2, Input::Deliver(req));
   EXPECT_EQ(CountType(fx, MsgType::kReply), 1);
-  EXPECT_EQ(fx.sends[0].msg->env.reply().result(), g.to_client[0]->env.reply().result());
+  EXPECT_EQ(SealedEnvelope(*fx.sends[0].msg).reply().result(), SealedEnvelope(*g.to_client[0]).reply().result());
   EXPECT_TRUE(fx.executed.empty());
   // And the primary does not propose it a second time.
   fx = g.StepAndRoute(0, Input::Deliver(req));

@@ -100,7 +100,7 @@ std::vector<Case> ReadTranscript(const std::string& path) {
 
 std::string Describe(const Message& m) {
   std::string s(MsgTypeName(m.type));
-  const wire::Envelope& e = m.env;
+  const wire::Envelope& e = SealedEnvelope(m);
   switch (m.type) {
     case MsgType::kPrePrepare:
       return absl::StrCat(s, "(v", e.pre_prepare().view(), ",s", e.pre_prepare().seq(), ")");
@@ -255,9 +255,10 @@ class Transcript {
       std::map<std::pair<uint32_t, uint64_t>, std::set<uint64_t>> results;  // (client, ts) -> results
       std::map<std::pair<uint32_t, uint64_t>, std::set<NodeId>> from;
       for (const MessagePtr& m : g_->to_client) {
-        const std::pair<uint32_t, uint64_t> key{m->env.reply().client(), m->env.reply().timestamp()};
-        results[key].insert(m->env.reply().result());
-        from[key].insert(m->env.reply().replica());
+        const std::pair<uint32_t, uint64_t> key{SealedEnvelope(*m).reply().client(),
+                                                SealedEnvelope(*m).reply().timestamp()};
+        results[key].insert(SealedEnvelope(*m).reply().result());
+        from[key].insert(SealedEnvelope(*m).reply().replica());
       }
       std::string out;
       for (const auto& [key, set] : results) {
