@@ -340,6 +340,9 @@ MessagePtr SealReply(uint64_t view, NodeId client, uint64_t timestamp, uint64_t 
   } else {
     built.m = reply_pool.free[--reply_pool.count];
     built.ptr = MessagePtr::Adopt(built.m);
+    // Replies go out in bursts (a batch's, at its execution): fetch the next one's first line,
+    // the only one a FAST reply writes, while this one is built.
+    if (reply_pool.count > 0) __builtin_prefetch(reply_pool.free[reply_pool.count - 1], 1);
   }
   Message& m = *built.m;
   // What Seal would work out, written out: the body's bytes as protobuf serializes them, the

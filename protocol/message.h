@@ -204,7 +204,9 @@ inline MessagePtr::~MessagePtr() {
 inline MessagePtr MessagePtr::Adopt(const Message* m) noexcept {
   MessagePtr p;
   p.p_ = m;
-  if (m != nullptr) ++m->refs.n;
+  // Nobody owns it: its count is set, not incremented, so that a pooled reply's first line (cold
+  // by the time it is taken again) is written without being read first.
+  if (m != nullptr) m->refs.n = 1;
   return p;
 }
 
