@@ -189,6 +189,7 @@ struct Message {
   };
   mutable Memo memo;
   // An unsealed REPLY: the keys SealedEnvelope seals it with (last: only ever written with it).
+  // They must outlive the reply, as the simulator's key ring outlives every message of its run.
   const KeyRing* reply_keys = nullptr;
 };
 
