@@ -320,6 +320,13 @@ uint8_t* PutField(uint32_t field, uint64_t v, uint8_t* p) {
   *p++ = static_cast<uint8_t>(field << 3);
   return CodedOutputStream::WriteVarint64ToArray(v, p);
 }
+// What PutField writes for a field (tags 1-15 take one byte).
+size_t FieldSize(uint64_t v) { return v == 0 ? 0 : 1 + VarintSize(v); }
+// WriteReplyBody's length, without writing the body: a FAST reply's size is final when it is
+// built, its bytes are written only if something reads them (SealedEnvelope).
+size_t ReplyBodySize(uint64_t view, NodeId client, uint64_t timestamp, NodeId replica, uint64_t result) {
+  return FieldSize(view) + FieldSize(client) + FieldSize(timestamp) + FieldSize(replica) + FieldSize(result);
+}
 }  // namespace
 
 size_t WriteReplyBody(uint64_t view, NodeId client, uint64_t timestamp, NodeId replica, uint64_t result, uint8_t* out) {
@@ -356,12 +363,11 @@ MessagePtr SealReply(uint64_t view, NodeId client, uint64_t timestamp, uint64_t 
   m.reply_client = client;
   m.reply_result = result;
   m.reply_from_sender = true;
-  uint8_t body[kMaxReplyBody];
-  const size_t n = WriteReplyBody(view, client, timestamp, id.self(), result, body);
+  const size_t n = ReplyBodySize(view, client, timestamp, id.self(), result);
   m.body_bytes = static_cast<uint32_t>(n);
   ops.hashed_bytes += n + m.payload_bytes;
   ++ops.macs;
-  const size_t sender = id.self() == 0 ? 0 : 1 + VarintSize(id.self());
+  const size_t sender = FieldSize(id.self());
   const size_t tag = 1 + VarintSize(kMacSize) + kMacSize;
   m.wire_size = static_cast<uint32_t>(sender + 1 + VarintSize(n) + n + tag) + m.payload_bytes;
   m.reply_keys = id.keys();

@@ -119,7 +119,7 @@ struct Message {
   // Why: its client reads the header alone (see SealedTag), and writing the rest was most of
   // building a reply — four cold lines and a digest and a MAC nobody reads, for two thirds of a
   // GeoBFT run's messages. It is charged the same work either way.
-  mutable bool reply_unsealed = false;
+  bool reply_unsealed = false;  // (written by SealedEnvelope through a shared, const message)
   MsgType type = MsgType::BODY_NOT_SET;
   NodeId sender = 0;
   uint32_t wire_size = 0;      // serialized envelope + payload: what the network carries
