@@ -30,7 +30,7 @@ void Client::Step(TimeNs now, const Input& in, Effects& out) {
 
 void Client::Submit(TimeNs now, Effects& out) {
   uint64_t ts = ++next_timestamp_;
-  NewMessage built = MakeMessage();
+  NewMessage built = MakeRequestMessage();
   wire::Request* r = built.m->env.mutable_request();
   r->set_client(identity_.self());
   r->set_timestamp(ts);

@@ -104,10 +104,12 @@ struct Message {
   // A REPLY's receiver reads nothing else (see SealedTag): replies are two thirds of a GeoBFT
   // run's messages, and their client read the body and the tag, two lines more, for each.
   mutable RefCount refs;
-  // Built by SealReply: when its last owner lets go it is kept for the next reply (ReleaseMessage).
-  // A copy is another message (tests and Byzantine behaviours alter copies): it is freed.
+  // Built by SealReply (or MakeRequestMessage): when its last owner lets go it is kept for the next
+  // reply (request) (ReleaseMessage). A copy is another message (tests and Byzantine behaviours
+  // alter copies): it is freed.
   struct PoolMark {
-    bool reply = false;
+    enum class Kind : uint8_t { kNone, kReply, kRequest };
+    Kind kind = Kind::kNone;
     PoolMark() = default;
     PoolMark(const PoolMark&) {}
     PoolMark& operator=(const PoolMark&) { return *this; }
@@ -197,7 +199,8 @@ struct Message {
 inline MessagePtr::MessagePtr(const MessagePtr& o) noexcept : p_(o.p_) {
   if (p_ != nullptr) ++p_->refs.n;
 }
-// Frees a message nobody owns any more, or keeps a reply for the next SealReply.
+// Frees a message nobody owns any more, or keeps a reply (request) for the next SealReply
+// (MakeRequestMessage).
 void ReleaseMessage(const Message* m) noexcept;
 inline MessagePtr::~MessagePtr() {
   if (p_ != nullptr && --p_->refs.n == 0) ReleaseMessage(p_);
@@ -220,6 +223,10 @@ inline NewMessage MakeMessage() {
   auto* m = new Message();
   return {MessagePtr::Adopt(m), m};
 }
+// A new REQUEST, its envelope's body an empty wire::Request, filled in through `m` and then sealed
+// (Seal). It may be a message whose last owner let go, kept for this: see ReleaseMessage.
+NewMessage MakeRequestMessage();
+
 // The envelope of `m` with its body digest and tag, as Seal makes them: a lazily sealed REPLY's
 // are written first (see Message::reply_unsealed). What reads a message beyond its header and
 // could be given a reply reads it through this.

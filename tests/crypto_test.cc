@@ -157,6 +157,48 @@ TEST_P(CryptoModes, AReplyIsTheMessageSealWouldMake) {
   }
 }
 
+// A request taken again from the pool (MakeRequestMessage) is the message a new one would be: what
+// the previous request held (its reply evidence, signature, sizes, digest) cannot show, whether or
+// not the new one carries evidence.
+TEST_P(CryptoModes, APooledRequestIsTheMessageANewOneWouldBe) {
+  KeyRing keys(10, GetParam());
+  const Identity client(&keys, 9);
+  auto fill = [](wire::Request* r, uint64_t ts, bool evidence) {
+    r->set_client(9);
+    r->set_timestamp(ts);
+    r->set_payload_size(128);
+    if (evidence) {
+      r->set_answered_ts(ts - 1);
+      r->set_answered(std::string("\x3f\x01", 2));
+    }
+  };
+  const Message* previous = nullptr;
+  for (uint64_t ts = 2; ts < 8; ++ts) {
+    const bool evidence = ts % 3 == 0;  // with, without, without, with, ...
+    OpCounts want_ops, got_ops;
+    NewMessage fresh = MakeMessage();
+    fill(fresh.m->env.mutable_request(), ts, evidence);
+    MessagePtr want = Seal(std::move(fresh), client, Auth::Signature(), want_ops);
+    NewMessage built = MakeRequestMessage();
+    if (previous != nullptr) EXPECT_EQ(built.m, previous);  // the one let go of just before
+    fill(built.m->env.mutable_request(), ts, evidence);
+    MessagePtr got = Seal(std::move(built), client, Auth::Signature(), got_ops);
+    ASSERT_EQ(EncodeMessage(*got), EncodeMessage(*want)) << ts;
+    EXPECT_EQ(got->type, MsgType::kRequest);
+    EXPECT_EQ(got->seq, ts);
+    EXPECT_EQ(got->wire_size, want->wire_size);
+    EXPECT_EQ(got->body_bytes, want->body_bytes);
+    EXPECT_EQ(got->body_digest, want->body_digest);
+    EXPECT_EQ(got->payload_bytes, want->payload_bytes);
+    EXPECT_EQ(got->sealed_tag.receiver, want->sealed_tag.receiver);
+    EXPECT_EQ(got_ops.signs, want_ops.signs);
+    EXPECT_EQ(got_ops.hashed_bytes, want_ops.hashed_bytes);
+    OpCounts check;
+    EXPECT_TRUE(CheckAuth(*got, Identity(&keys, 0), 0, check));
+    previous = got.get();  // let go of here (the last owner): kept for the next request
+  }
+}
+
 // A tag Seal made is trusted without being read (Message::SealedTag) only by whom it is for, and
 // never in a copy: a copy with its tag or signature altered fails as it would from the wire, and
 // the work charged is the same either way.
