@@ -65,7 +65,7 @@ GeoBftReplica::GeoBftReplica(GeoConfig config, Identity identity)
 // A certificate's batch: from the GLOBAL-SHARE received, or from our own cluster's PRE-PREPARE.
 const Message& GeoBftReplica::CarrierOf(const Certificate& c) { return c.share ? *c.share : *c.own.pre_prepare; }
 
-const wire::Batch& GeoBftReplica::BatchOf(const Certificate& c) { return *CarriedBatch(CarrierOf(c)); }
+const wire::Batch& GeoBftReplica::BatchHeadOf(const Certificate& c) { return *CarriedBatchHead(CarrierOf(c)); }
 
 int GeoBftReplica::LocalIndexOf(NodeId n) const {
   const auto& m = config_.clusters[config_.cluster];
@@ -453,10 +453,7 @@ bool GeoBftReplica::ExecuteReadyRounds(TimeNs now, Effects& out) {
     const uint64_t every = std::max<uint64_t>(1, config_.local.checkpoint_interval);
     if (done % every == 0) TakeGlobalSnapshot();
     certs_.erase(it);
-    // (Four windows: a replica that fell behind and caught its local PBFT up by state transfer
-    // fetches the certificates it skipped from here. They are shared, immutable messages: keeping
-    // them costs pointers, not copies.)
-    while (recent_.size() > kRecentWindows * config_.local.window) recent_.pop_front();
+    TrimRecent();
     auto forget = [done](auto& m) {
       for (auto i = m.begin(); i != m.end();) i = i->first.second <= done ? m.erase(i) : std::next(i);
     };
@@ -470,6 +467,23 @@ bool GeoBftReplica::ExecuteReadyRounds(TimeNs now, Effects& out) {
     progressed = true;
   }
   return progressed;
+}
+
+// Keeps four windows of executed rounds, the older three with their batches compacted.
+void GeoBftReplica::TrimRecent() {
+  // (Four windows: a replica that fell behind and caught its local PBFT up by state transfer
+  // fetches the certificates it skipped from here. They are shared, immutable messages: keeping
+  // them costs pointers, not copies.)
+  while (recent_.size() > kRecentWindows * config_.local.window) recent_.pop_front();
+  // A window back, the certificates are kept for repairs alone: their batches go compact (put back
+  // if a repair reads one). Every replica compacts the round when it gets there; the first does it.
+  if (recent_.size() > config_.local.window) {
+    const ExecutedRound& kept = recent_[recent_.size() - 1 - config_.local.window];
+    if (kept.own.own.pre_prepare) CompactBatch(*kept.own.own.pre_prepare, identity_.mode());
+    for (const MessagePtr& share : kept.shares) {
+      if (share) CompactBatch(*share, identity_.mode());
+    }
+  }
 }
 
 std::string GeoBftReplica::Describe() const {

@@ -116,8 +116,9 @@ class GeoBftReplica : public Replica {
   };
   using Round = std::vector<Certificate>;  // indexed by cluster; digest all-zero = missing
 
-  static const Message& CarrierOf(const Certificate& c);  // the message carrying its batch
-  static const wire::Batch& BatchOf(const Certificate& c);
+  static const Message& CarrierOf(const Certificate& c);        // the message carrying its batch
+  static const wire::Batch& BatchHeadOf(const Certificate& c);  // its requests may be compacted away
+  void TrimRecent();
   void Settle(TimeNs now, Effects& out, bool rounds_may_be_ready = false);
   bool TakeLocalOutcome(TimeNs now, Effects& out);
   void OnDecided(TimeNs now, LocalDecision d, Effects& out);

@@ -41,7 +41,7 @@ bool GeoBftReplica::SignedByCommittee(const Certificate& c, uint32_t cluster, ui
 void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effects& out) {
   for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     const Certificate& c = r[cl];
-    const wire::Batch& batch = BatchOf(c);
+    const wire::Batch& batch = BatchHeadOf(c);
     // The cluster's representative for this round: the leader of the view it committed in.
     NodeId rep = config_.clusters[cl][rep_.cluster_roles[cl].At(round).Leader(c.view)];
     if (rep != rep_.representative[cl] && round > 1) ++rep_.representative_changes;
@@ -63,7 +63,7 @@ void GeoBftReplica::ScoreRound(TimeNs now, uint64_t round, const Round& r, Effec
   uint64_t fingerprint = rep_.scores->Fingerprint();
   for (uint32_t cl = 0; cl < num_clusters_; ++cl) {
     const Certificate& c = r[cl];
-    const wire::Batch& batch = BatchOf(c);
+    const wire::Batch& batch = BatchHeadOf(c);
     // The incumbent: the leader of the latest proposal's view under the roles of this round.
     // (Defence: under the latest epoch, the one the new epoch follows; the older rule reads this
     // round's.)

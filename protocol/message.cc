@@ -424,8 +424,41 @@ MessagePtr SealReply(uint64_t view, NodeId client, uint64_t timestamp, uint64_t 
   return std::move(built.ptr);
 }
 
+namespace {
+// The PRE-PREPARE whose batch `m` carries (itself, or a GLOBAL-SHARE's source), or null.
+const Message* BatchOwner(const Message& m) {
+  if (m.type == MsgType::kGlobalShare && m.batch_source) return m.batch_source.get();
+  return m.type == MsgType::kPrePrepare ? &m : nullptr;
+}
+
+// Puts back what CompactBatch took from `pp` (a PRE-PREPARE), as it was: requests parsed from their
+// own bytes, their digests taken again (as DecodeMessage does), their ids read again; results are
+// worked out again when asked for (BatchResults). (Written through a shared, const message, as
+// SealedEnvelope writes a reply: nothing runs in between, the simulator is single-threaded.)
+void RestoreBatch(const Message& pp) {
+  Message::Memo::BatchReading& reading = *pp.memo.batch;
+  Message& w = const_cast<Message&>(pp);
+  wire::Batch* batch = w.env.mutable_pre_prepare()->mutable_batch();
+  batch->MergeFromString(reading.compacted_requests);  // (the field's records: appended in order)
+  w.request_digests.reserve(static_cast<size_t>(batch->requests_size()));
+  for (const wire::SignedRequest& sr : batch->requests()) {
+    w.request_digests.push_back(BodyDigest(sr.request().SerializeAsString(), reading.mode));
+  }
+  std::string().swap(reading.compacted_requests);
+  reading.compacted = false;
+}
+
+void RestoreIfCompacted(const Message& m) {
+  const Message* pp = BatchOwner(m);
+  if (pp != nullptr && pp->memo.batch && pp->memo.batch->compacted) RestoreBatch(*pp);
+}
+}  // namespace
+
 const wire::Envelope& SealedEnvelope(const Message& m) {
-  if (!m.reply_unsealed) return m.env;
+  if (!m.reply_unsealed) {
+    RestoreIfCompacted(m);
+    return m.env;
+  }
   // (The message was made non-const and is shared read-only; nothing runs in between: the
   // simulator is single-threaded. Every field is written from the header, so what a pooled reply
   // held before cannot show.)
@@ -453,7 +486,7 @@ MessagePtr SealShare(wire::Envelope env, const MessagePtr& source, const Identit
   // so that everything computed from the bytes is what a copy would give, then given back. The
   // source is shared and immutable, and stays so for everyone else: nothing runs in between (the
   // simulator is single-threaded).
-  auto* lent = const_cast<wire::Batch*>(&source->env.pre_prepare().batch());
+  auto* lent = const_cast<wire::Batch*>(&SealedEnvelope(*source).pre_prepare().batch());
   wire::Batch* carried = m->env.mutable_global_share()->mutable_batch();
   carried->Swap(lent);
   SealInPlace(*m, id, Auth::Signature(), ops, source.get());
@@ -597,7 +630,7 @@ bool CheckEmbeddedSignatures(const Message& m, const Identity& self, OpCounts& o
 uint32_t FirstUnsignedRequest(const Message& m, const Identity& self) {
   int32_t& first = m.memo.first_unsigned_request;
   if (first < 0) {
-    const auto& requests = m.env.pre_prepare().batch().requests();
+    const auto& requests = SealedEnvelope(m).pre_prepare().batch().requests();
     first = 0;
     while (first < requests.size() && static_cast<size_t>(first) < m.request_digests.size() &&
            self.Verify(requests[first].request().client(), m.request_digests[first], SignatureOf(requests[first]))) {
@@ -608,6 +641,11 @@ uint32_t FirstUnsignedRequest(const Message& m, const Identity& self) {
 }
 
 const wire::Batch* CarriedBatch(const Message& m) {
+  RestoreIfCompacted(m);
+  return CarriedBatchHead(m);
+}
+
+const wire::Batch* CarriedBatchHead(const Message& m) {
   if (m.type == MsgType::kPrePrepare) return &m.env.pre_prepare().batch();
   if (m.type == MsgType::kGlobalShare) {
     return m.batch_source ? &m.batch_source->env.pre_prepare().batch() : &m.env.global_share().batch();
@@ -635,6 +673,21 @@ Message::Memo::BatchReading& BatchReadingOf(const Message& m) {
 }  // namespace
 
 const std::vector<RequestId>& BatchRequestIds(const Message& m) { return BatchReadingOf(m).request_ids; }
+
+void CompactBatch(const Message& m, CryptoMode mode) {
+  const Message* pp = BatchOwner(m);
+  if (pp == nullptr) return;
+  Message::Memo::BatchReading& reading = BatchReadingOf(*pp);  // (its tally stays: a few counters)
+  if (reading.compacted || pp->env.pre_prepare().batch().requests_size() == 0) return;
+  Message& w = const_cast<Message&>(*pp);  // (see RestoreBatch)
+  wire::Batch requests_only;
+  requests_only.mutable_requests()->Swap(w.env.mutable_pre_prepare()->mutable_batch()->mutable_requests());
+  requests_only.SerializeToString(&reading.compacted_requests);
+  reading.compacted_requests.shrink_to_fit();
+  reading.compacted = true;
+  reading.mode = mode;
+  std::vector<Digest>().swap(w.request_digests);
+}
 
 const std::vector<uint64_t>& BatchResults(const Message& m, uint64_t position) {
   Message::Memo::BatchReading& reading = BatchReadingOf(m);

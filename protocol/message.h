@@ -181,6 +181,12 @@ struct Message {
       ReplyTally tally;
       uint64_t results_position = 0;  // what `results` were worked out for (0: not yet)
       std::vector<uint64_t> results;
+      // PRE-PREPARE, while compacted (see CompactBatch): its batch's requests as serialized, and
+      // the mode its request digests are taken in. The requests, their digests, ids and results
+      // are gone meanwhile; whatever reads them puts them back first.
+      bool compacted = false;
+      CryptoMode mode = CryptoMode::kFast;
+      std::string compacted_requests;
     };
     std::unique_ptr<BatchReading> batch;
     Memo() = default;
@@ -228,8 +234,9 @@ inline NewMessage MakeMessage() {
 NewMessage MakeRequestMessage();
 
 // The envelope of `m` with its body digest and tag, as Seal makes them: a lazily sealed REPLY's
-// are written first (see Message::reply_unsealed). What reads a message beyond its header and
-// could be given a reply reads it through this.
+// are written first (see Message::reply_unsealed), a compacted PRE-PREPARE's batch is put back
+// (see CompactBatch). What reads a message beyond its header and could be given a reply or a kept
+// proposal reads it through this.
 const wire::Envelope& SealedEnvelope(const Message& m);
 
 inline NewMessage MakeMessage(const Message& copy) {
@@ -251,6 +258,18 @@ struct Auth {
 
 // The batch a PRE-PREPARE or GLOBAL-SHARE carries; null for other messages.
 const wire::Batch* CarriedBatch(const Message& m);
+// The same, for what it holds besides its requests (proposer view, evidence, proofs, complaints):
+// without them when they are compacted (see CompactBatch), as reading them does not need them.
+const wire::Batch* CarriedBatchHead(const Message& m);
+
+// Keeps the batch a PRE-PREPARE (or the PRE-PREPARE a GLOBAL-SHARE was made from) carries in a
+// compact form: its requests as their serialized bytes (about a hundred per request, where the
+// protobuf objects, their request digests, ids and results took three times that), put back as
+// they were the first time anything reads them (CarriedBatch, SealedEnvelope, BatchRequestIds;
+// `mode` is what their digests are taken in). For certificates kept for repairs only: a GeoBFT
+// replica keeps four windows of rounds, most of a run's peak memory, and each fresh page of it
+// cost a kernel fault. Nothing a reader sees changes: the bytes, sizes and digests are the same.
+void CompactBatch(const Message& m, CryptoMode mode);
 
 // The requests of the batch a PRE-PREPARE or GLOBAL-SHARE carries, in batch order; empty for other
 // messages. Read from the envelope once per message and shared: every replica executes every

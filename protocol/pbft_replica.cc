@@ -277,7 +277,7 @@ void PbftReplica::AdoptEarlyProposals(TimeNs now, Effects& out) {
 }
 
 void PbftReplica::OnPrePrepare(TimeNs now, const MessagePtr& m, Effects& out) {
-  const wire::PrePrepare& pp = m->env.pre_prepare();
+  const wire::PrePrepare& pp = SealedEnvelope(*m).pre_prepare();  // (a repair may bring a kept one)
   if (pp.view() != view_ || view_changing_ || !InWindow(pp.seq())) {
     // Above our window in our view: the group moved its low watermark and we missed the proof
     // (lost CHECKPOINTs). Ask: the answer to STATUS carries it.

@@ -137,7 +137,7 @@ void PbftReplica::StartViewChange(TimeNs now, uint64_t new_view, Effects& out) {
       p->set_seq(seq);
       p->set_view(slot.prepared_view);
       p->set_digest(std::string(slot.prepared_digest.view()));
-      *vc->add_batches() = slot.prepared_batch->env.pre_prepare().batch();
+      *vc->add_batches() = SealedEnvelope(*slot.prepared_batch).pre_prepare().batch();
     }
     for (const auto& [digest, view] : slot.pre_prepared) {
       wire::SlotClaim* q = vc->add_pre_prepared();
@@ -304,7 +304,7 @@ void PbftReplica::KeepProposedRequests() {
 absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> PbftReplica::DroppedRequests() const {
   absl::btree_map<std::pair<NodeId, uint64_t>, MessagePtr> requests;
   for (const auto& [seq, pp] : vc_.dropped_proposals) {
-    const wire::Batch& batch = pp->env.pre_prepare().batch();
+    const wire::Batch& batch = SealedEnvelope(*pp).pre_prepare().batch();
     for (int i = 0; i < batch.requests_size() && static_cast<size_t>(i) < pp->request_digests.size(); ++i) {
       const wire::Request& r = batch.requests(i).request();
       if (ExecutedHere(r.client(), r.timestamp()) || requests.contains({r.client(), r.timestamp()})) continue;

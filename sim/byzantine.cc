@@ -24,7 +24,7 @@ MessagePtr Reseal(wire::Envelope env, const Identity& self, const std::vector<No
 // The same proposal with a different batch (its last request dropped, or one request added twice).
 MessagePtr AlternativeProposal(const Message& pp, const Identity& self, const std::vector<NodeId>& group,
                                OpCounts& ops) {
-  const wire::PrePrepare& p = pp.env.pre_prepare();
+  const wire::PrePrepare& p = SealedEnvelope(pp).pre_prepare();
   std::vector<MessagePtr> requests;
   for (int i = 0; i < p.batch().requests_size(); ++i) {
     auto [r_ptr, r] = MakeMessage();
@@ -94,7 +94,8 @@ void ByzantineBehaviour::Apply(TimeNs now, uint64_t rounds, const Identity& self
         }
         break;
       case scenario::Byzantine::EQUIVOCATE:
-        if (t == MsgType::kPrePrepare && o.to == kToGroup && o.msg->env.pre_prepare().batch().requests_size() > 0) {
+        if (t == MsgType::kPrePrepare && o.to == kToGroup &&
+            SealedEnvelope(*o.msg).pre_prepare().batch().requests_size() > 0) {
           // Half the backups get the real proposal, the other half another batch for the same slot.
           MessagePtr other = AlternativeProposal(*o.msg, self, group, fx.ops);
           for (size_t i = 0; i < group.size(); ++i) {

@@ -316,5 +316,92 @@ TEST(Message, AShareBorrowingItsProposalsBatchIsTheShareACopyWouldMake) {
   EXPECT_EQ((*decoded)->batch_digest, share->batch_digest);
 }
 
+// A kept proposal compacted (CompactBatch) holds its requests as bytes, and is the message it was
+// to every reader: its requests' ids, results and reply reports are still there without putting the
+// requests back; what reads the batch itself (CarriedBatch, SealedEnvelope, a share sealed around
+// it, a copy) gets it back exactly (the same bytes, request digests, and first unsigned request).
+TEST_P(CryptoModes, ACompactedProposalIsTheProposalItWas) {
+  KeyRing keys(102, GetParam());
+  Identity leader(&keys, 0);
+  std::vector<MessagePtr> requests;
+  for (uint64_t ts = 1; ts <= 6; ++ts) {
+    wire::Envelope r;
+    r.mutable_request()->set_client(100 + ts % 2);
+    r.mutable_request()->set_timestamp(ts);
+    r.mutable_request()->set_payload_size(128);
+    if (ts % 3 == 0) {  // reply evidence on some
+      r.mutable_request()->set_answered_ts(ts - 1);
+      r.mutable_request()->set_answered(std::string("\x2d", 1));
+    }
+    OpCounts ignored;
+    requests.push_back(Seal(r, Identity(&keys, static_cast<NodeId>(100 + ts % 2)), Auth::Signature(), ignored));
+  }
+  // A request whose signature is not its client's: the batch's first unsigned one.
+  NewMessage forged = MakeMessage(*requests[2]);
+  forged.m->env.set_signature(std::string(64, 'x'));
+  requests.push_back(std::move(forged.ptr));
+  std::vector<NodeId> group = {0, 1, 2, 3};
+  OpCounts ignored;
+  wire::Batch extras;
+  extras.set_proposer_view(3);
+  MessagePtr pp = SealPrePrepare(0, 1, requests, leader, &group, ignored, &extras, false);
+  const std::string bytes = EncodeMessage(*pp);
+  const std::vector<Digest> digests = pp->request_digests;
+  const std::vector<RequestId> ids = BatchRequestIds(*pp);
+  const std::vector<uint64_t> results = BatchResults(*pp, 7);
+  const ReplyTally tally = BatchReplyTally(*pp);
+  ASSERT_EQ(ids.size(), 7u);
+  ASSERT_EQ(tally.reports, 3u);  // (the forged request is a copy of one with evidence)
+
+  wire::Envelope env;
+  env.mutable_global_share()->set_round(1);
+  OpCounts want_ops;
+  const std::string want_share = EncodeMessage(*SealShare(env, pp, leader, want_ops));
+
+  auto compact_and_check_kept = [&] {
+    CompactBatch(*pp, GetParam());
+    EXPECT_EQ(pp->env.pre_prepare().batch().requests_size(), 0);  // the objects are gone
+    EXPECT_TRUE(pp->request_digests.empty());
+    const std::vector<RequestId>& kept = BatchRequestIds(*pp);  // read without putting them back
+    ASSERT_EQ(kept.size(), ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      EXPECT_EQ(kept[i].client, ids[i].client);
+      EXPECT_EQ(kept[i].timestamp, ids[i].timestamp);
+    }
+    EXPECT_EQ(BatchResults(*pp, 7), results);
+    EXPECT_EQ(BatchReplyTally(*pp).reports, tally.reports);
+    EXPECT_EQ(BatchReplyTally(*pp).answered, tally.answered);
+    EXPECT_EQ(CarriedBatchHead(*pp)->proposer_view(), 3u);
+    EXPECT_EQ(pp->env.pre_prepare().batch().requests_size(), 0);  // (still compact)
+  };
+  compact_and_check_kept();
+  EXPECT_EQ(FirstUnsignedRequest(*pp, Identity(&keys, 1)), 6u);  // (its first reading)
+  EXPECT_EQ(pp->request_digests, digests);
+  EXPECT_EQ(EncodeMessage(*pp), bytes);
+
+  compact_and_check_kept();
+  EXPECT_EQ(EncodeMessage(*pp), bytes);
+  EXPECT_EQ(pp->request_digests, digests);
+
+  compact_and_check_kept();
+  ASSERT_NE(CarriedBatch(*pp), nullptr);
+  EXPECT_EQ(CarriedBatch(*pp)->requests_size(), 7);
+  EXPECT_EQ(pp->request_digests, digests);
+
+  compact_and_check_kept();
+  OpCounts got_ops;
+  MessagePtr share = SealShare(env, pp, leader, got_ops);
+  EXPECT_EQ(EncodeMessage(*share), want_share);
+  EXPECT_EQ(got_ops.hashed_bytes, want_ops.hashed_bytes);
+
+  // Compacted through a share made from it; a copy starts with the whole batch.
+  CompactBatch(*share, GetParam());
+  EXPECT_EQ(pp->env.pre_prepare().batch().requests_size(), 0);
+  NewMessage copy = MakeMessage(*pp);
+  EXPECT_EQ(copy.m->env.pre_prepare().batch().requests_size(), 7);
+  EXPECT_EQ(copy.m->request_digests, digests);
+  EXPECT_EQ(EncodeMessage(*pp), bytes);
+}
+
 }  // namespace
 }  // namespace geopbft
