@@ -43,25 +43,25 @@ void Simulation::Run(const std::function<void(double)>& progress) {
 void Simulation::OnTimerEvent(const Event& ev) {
   bool client = IsClient(ev.target);
   Timers& timers = client ? clients_[ev.target - replicas_.size()].timers : Host(ev.target, ev.instance).timers;
-  auto it = timers.pending.find(ev.timer_id);
+  auto it = timers.pending.find(ev.timer_id());
   if (it == timers.pending.end() || it->second != ev.generation) return;  // cancelled/replaced
   if (client) {
     timers.pending.erase(it);
-    return StepClient(ev.target - static_cast<uint32_t>(replicas_.size()), Input::Timer(ev.timer_id));
+    return StepClient(ev.target - static_cast<uint32_t>(replicas_.size()), Input::Timer(ev.timer_id()));
   }
   // Still pending until the replica takes it: the step on its CPU now (or queued before it) may
   // replace or cancel it, and then it must not fire (found by the swarm, seed 109 of
   // --protocol=pbft: a view-change timer re-armed by the step that joined a view change fired
   // anyway, 1 ms later, and the new primary abandoned its view).
-  return OnReplicaInput(ev.target, ev.instance, Input::Timer(ev.timer_id, ev.generation), 0);
+  return OnReplicaInput(ev.target, ev.instance, Input::Timer(ev.timer_id(), ev.generation), 0);
 }
 
 void Simulation::Dispatch(Event& ev) {
   // Every event goes to the trace (its digest is the run's fingerprint), whether or not it is written.
-  obs_->all.Event(now_, {ev.kind, ev.target, ev.source, ev.timer_id, ev.msg.get(), ev.instance});
+  obs_->all.Event(now_, {ev.kind, ev.target, ev.source, ev.timer_id(), ev.msg(), ev.instance});
   switch (ev.kind) {
     case EventKind::kDeliver:
-      return Deliver(ev.target, ev.instance, ev.msg);
+      return Deliver(ev.target, ev.instance, ev.msg_ptr());
     case EventKind::kTimer:
       return OnTimerEvent(ev);
     case EventKind::kCpuDone: {
@@ -81,13 +81,13 @@ void Simulation::Dispatch(Event& ev) {
       if (!stop_) Schedule(now_ + opts_.interval, {EventKind::kSample, 0, 0, 0, 0, 0, nullptr});
       return;
     case EventKind::kFault:
-      return ApplyFault(faults_->transitions()[ev.timer_id]);
+      return ApplyFault(faults_->transitions()[ev.timer_id()]);
     case EventKind::kDelayedSend: {
       ReplicaHost& h = Host(ev.source, ev.instance);
       if (h.crashed || ev.generation != static_cast<uint32_t>(h.epoch)) return;
-      if (ev.target != kToGroup) return Transmit(ev.source, ev.instance, ev.target, ev.msg, h.rng);
+      if (ev.target != kToGroup) return Transmit(ev.source, ev.instance, ev.target, ev.msg_ptr(), h.rng);
       for (NodeId member : *h.group) {
-        if (member != ev.source) Transmit(ev.source, ev.instance, member, ev.msg, h.rng);
+        if (member != ev.source) Transmit(ev.source, ev.instance, member, ev.msg_ptr(), h.rng);
       }
       return;
     }
