@@ -117,9 +117,11 @@ class BatchAnswers {
   // Adds them to `kept_of(client)` (a KeptAnswers&) for each client, then forgets them.
   template <typename KeptOf>
   void KeepIn(KeptOf&& kept_of, size_t cap) {
-    std::sort(answers_.begin(), answers_.end(), [](const Answer& a, const Answer& b) {
-      return a.client != b.client ? a.client < b.client : a.timestamp < b.timestamp;
-    });
+    if (!SortByPlacing()) {
+      std::sort(answers_.begin(), answers_.end(), [](const Answer& a, const Answer& b) {
+        return a.client != b.client ? a.client < b.client : a.timestamp < b.timestamp;
+      });
+    }
     for (size_t i = 0; i < answers_.size();) {
       size_t end = i + 1;
       while (end < answers_.size() && answers_[end].client == answers_[i].client) ++end;
@@ -130,7 +132,67 @@ class BatchAnswers {
   }
 
  private:
-  std::vector<Answer> answers_;  // (its storage is kept from batch to batch)
+  // Sorts the answers by (client, timestamp) without comparing them: each goes to its place, the
+  // clients' groups in client order and within each the slot its timestamp names. A batch holds
+  // the requests of few clients, each a short run of timestamps (shuffled by the network's
+  // jitter), and std::sort on those hundred answers was 2.7 % of a default run (every replica sorts
+  // every batch of its cluster twice, for its local and global layers). The order is the one
+  // std::sort gives, keys being distinct; false (nothing moved) where placing does not fit: more
+  // than kMaxClients clients, a run sparser than its size allows, or a key twice.
+  bool SortByPlacing() {
+    constexpr size_t kMaxClients = 8;
+    struct Group {
+      NodeId client;
+      uint32_t count;
+      uint64_t low, high;
+      size_t first_slot;
+    };
+    Group groups[kMaxClients];
+    size_t n_groups = 0;
+    uint8_t group_of_last = 0;
+    for (const Answer& a : answers_) {
+      size_t g = group_of_last;
+      if (g >= n_groups || groups[g].client != a.client) {
+        for (g = 0; g < n_groups && groups[g].client != a.client; ++g) {
+        }
+        if (g == n_groups) {
+          if (n_groups == kMaxClients) return false;
+          groups[n_groups++] = {a.client, 0, a.timestamp, a.timestamp, 0};
+        }
+        group_of_last = static_cast<uint8_t>(g);
+      }
+      Group& group = groups[g];
+      ++group.count;
+      group.low = std::min(group.low, a.timestamp);
+      group.high = std::max(group.high, a.timestamp);
+    }
+    std::sort(groups, groups + n_groups, [](const Group& a, const Group& b) { return a.client < b.client; });
+    size_t slots = 0;
+    for (size_t g = 0; g < n_groups; ++g) {
+      if (groups[g].high - groups[g].low >= 4 * uint64_t{groups[g].count} + 64) return false;
+      groups[g].first_slot = slots;
+      slots += static_cast<size_t>(groups[g].high - groups[g].low) + 1;
+    }
+    slot_.assign(slots, UINT32_MAX);
+    for (size_t i = 0; i < answers_.size(); ++i) {
+      const Answer& a = answers_[i];
+      size_t g = 0;
+      while (groups[g].client != a.client) ++g;
+      uint32_t& slot = slot_[groups[g].first_slot + static_cast<size_t>(a.timestamp - groups[g].low)];
+      if (slot != UINT32_MAX) return false;  // (a key twice)
+      slot = static_cast<uint32_t>(i);
+    }
+    placed_.clear();
+    for (uint32_t i : slot_) {
+      if (i != UINT32_MAX) placed_.push_back(answers_[i]);
+    }
+    answers_.swap(placed_);
+    return true;
+  }
+
+  std::vector<Answer> answers_;  // (its storage is kept from batch to batch, as the scratch below)
+  std::vector<uint32_t> slot_;   // SortByPlacing: index of the answer each slot holds
+  std::vector<Answer> placed_;
 };
 
 }  // namespace geopbft

@@ -128,37 +128,64 @@ TEST(KeptAnswers, MatchesTheHighestTimestampsOfAMap) {
 // A batch's answers kept at its end (BatchAnswers, KeptAnswers::AddSorted) leave every client's
 // kept answers exactly as adding them one by one in execution order does: batches of interleaved
 // clients shuffled as jitter shuffles them, late answers far below the newest, a full ring (the
-// lowest evicted), and answers already kept (Add's rule: the new result replaces the old).
-TEST(KeptAnswers, ABatchKeptAtItsEndIsKeptOneByOne) {
+// lowest evicted), and answers already kept (Add's rule: the new result replaces the old). Both
+// ways a batch is sorted: placed (one to eight clients) and std::sort (more clients, or a run of
+// timestamps too sparse for its size: a late answer far below a small batch's).
+void KeepBatchesAndCompare(NodeId clients, uint64_t max_gap, bool repeats, uint64_t seed) {
   constexpr size_t kCap = 32;
   std::map<NodeId, KeptAnswers> batched, one_by_one;
   BatchAnswers batch;
-  Rng rng(21);
-  uint64_t next[3] = {1, 1, 1};
+  Rng rng(seed);
+  std::vector<uint64_t> next(clients, 1);
   for (int round = 0; round < 3000; ++round) {
     std::vector<BatchAnswers::Answer> answers;
-    for (NodeId client = 0; client < 3; ++client) {
+    for (NodeId client = 0; client < clients; ++client) {
       const uint64_t n = rng.Below(12);
-      for (uint64_t i = 0; i < n; ++i) answers.push_back({client, next[client]++, rng.Below(1000)});
+      for (uint64_t i = 0; i < n; ++i) {
+        answers.push_back({client, next[client], rng.Below(1000)});
+        next[client] += 1 + (max_gap > 0 ? rng.Below(max_gap) : 0);
+      }
       if (rng.Below(20) == 0 && next[client] > 80) {
         answers.push_back({client, next[client] - 40 - rng.Below(40), 5});  // late, or already kept
       }
+      if (repeats && n > 0 && rng.Below(4) == 0) answers.push_back({client, next[client] - 1, 7});
     }
     for (size_t i = answers.size(); i > 1; --i) std::swap(answers[i - 1], answers[rng.Below(i)]);
+    if (repeats) {
+      // The later of two answers for one request wins in both (the batch's order is not stable
+      // among equal keys): keep the last one only, as at-most-once would have.
+      std::map<std::pair<NodeId, uint64_t>, size_t> last;
+      for (size_t i = 0; i < answers.size(); ++i) last[{answers[i].client, answers[i].timestamp}] = i;
+      std::vector<BatchAnswers::Answer> unique;
+      for (size_t i = 0; i < answers.size(); ++i) {
+        if (last[{answers[i].client, answers[i].timestamp}] == i) unique.push_back(answers[i]);
+      }
+      answers.swap(unique);
+    }
     for (const auto& a : answers) {
       one_by_one[a.client].Add(a.timestamp, a.result, kCap);
       batch.Add(a.client, a.timestamp, a.result);
     }
     batch.KeepIn([&](NodeId client) -> KeptAnswers& { return batched[client]; }, kCap);
-    for (NodeId client = 0; client < 3; ++client) {
+    for (NodeId client = 0; client < clients; ++client) {
       ASSERT_EQ(batched[client].size(), one_by_one[client].size()) << "round " << round;
-      for (uint64_t ts = next[client] > 100 ? next[client] - 100 : 1; ts < next[client]; ++ts) {
+      const uint64_t span = 100 * (1 + max_gap);
+      for (uint64_t ts = next[client] > span ? next[client] - span : 1; ts < next[client]; ++ts) {
         const uint64_t *got = batched[client].Find(ts), *want = one_by_one[client].Find(ts);
         ASSERT_EQ(got != nullptr, want != nullptr) << "round " << round << " client " << client << " ts " << ts;
         if (got) ASSERT_EQ(*got, *want) << "round " << round << " client " << client << " ts " << ts;
       }
     }
   }
+}
+
+TEST(KeptAnswers, ABatchKeptAtItsEndIsKeptOneByOne) {
+  KeepBatchesAndCompare(3, 0, false, 21);  // placed (and sorted where a late answer makes a run sparse)
+  KeepBatchesAndCompare(1, 0, false, 22);
+  KeepBatchesAndCompare(8, 0, false, 23);
+  KeepBatchesAndCompare(12, 0, false, 24);  // more clients than are placed
+  KeepBatchesAndCompare(3, 2, false, 25);   // runs with gaps (a client's timestamps are dense, but)
+  KeepBatchesAndCompare(3, 2, true, 26);    // a request twice in a batch
 }
 
 // The client's timestamp-keyed tables behave as a map under the client's pattern: keys inserted
