@@ -288,76 +288,6 @@ MessagePtr Seal(NewMessage built, const Identity& id, Auth auth, OpCounts& ops) 
 }
 
 namespace {
-// Replies whose last owner let go, kept whole (envelope, body and tag storage) for the next reply.
-// Why: replies are two thirds of a GeoBFT run's messages and each lives a LAN latency; building
-// and tearing down an envelope with its body and tag (three allocations, the protobuf constructors
-// and destructors) cost more than filling one in. A reply is sealed from scratch whatever it held:
-// every field it carries is set again (SealReply), so reuse cannot show in any output.
-// Requests likewise (MakeRequestMessage): a closed-loop client lets go of a request when it accepts
-// its reply and builds the next at once, and tearing the old one down (cold by then: it was built a
-// WAN round trip ago) and building the new one from nothing were a twentieth of a default run.
-// Per thread, like the allocator's caches (sweep workers are processes), and trivially destructible
-// so that reaching it costs no guard: what a thread leaves here at its end is not freed.
-struct MessagePool {
-  static constexpr uint32_t kMax = 4096;  // replies (requests) let go of and not yet reused are a few hundred
-  Message* free[kMax];
-  uint32_t count = 0;
-};
-thread_local MessagePool reply_pool;
-thread_local MessagePool request_pool;
-}  // namespace
-
-void ReleaseMessage(const Message* m) noexcept {
-  using Kind = Message::PoolMark::Kind;
-  MessagePool* pool = m->pooled.kind == Kind::kReply     ? &reply_pool
-                      : m->pooled.kind == Kind::kRequest ? &request_pool
-                                                         : nullptr;
-  if (pool != nullptr && pool->count < MessagePool::kMax) {
-    pool->free[pool->count++] = const_cast<Message*>(m);
-    return;
-  }
-  delete m;
-}
-
-NewMessage MakeRequestMessage() {
-  if (request_pool.count == 0) {
-    NewMessage built = MakeMessage();
-    built.m->pooled.kind = Message::PoolMark::Kind::kRequest;
-    built.m->env.mutable_request();
-    return built;
-  }
-  Message* m = request_pool.free[--request_pool.count];
-  // Back to what MakeMessage gives, but for the storage: the envelope keeps its body (emptied; its
-  // `answered` string keeps its buffer) and signature string. Only Client::Submit fills these in
-  // and only Seal and readers of requests write the rest, so this is everything they can touch.
-  m->env.mutable_request()->Clear();
-  m->env.clear_sender();
-  m->env.clear_signature();
-  m->env.clear_macs();
-  m->reply_from_sender = false;
-  m->reply_unsealed = false;
-  m->type = MsgType::BODY_NOT_SET;
-  m->sender = 0;
-  m->wire_size = 0;
-  m->body_bytes = 0;
-  m->view = 0;
-  m->seq = 0;
-  m->payload_bytes = 0;
-  m->voter = 0;
-  m->reply_client = 0;
-  m->sealed_tag = Message::SealedTag();
-  m->reply_result = 0;
-  m->body_digest = Digest();
-  m->vote_digest = Digest();
-  m->batch_source = MessagePtr();
-  m->batch_digest = Digest();
-  m->request_digests.clear();
-  m->memo = Message::Memo();
-  m->reply_keys = nullptr;
-  return {MessagePtr::Adopt(m), m};
-}
-
-namespace {
 using google::protobuf::io::CodedOutputStream;
 size_t VarintSize(uint64_t v) { return CodedOutputStream::VarintSize64(v); }
 // A proto3 varint field: omitted when zero.
@@ -386,17 +316,7 @@ size_t WriteReplyBody(uint64_t view, NodeId client, uint64_t timestamp, NodeId r
 
 MessagePtr SealReply(uint64_t view, NodeId client, uint64_t timestamp, uint64_t result, const Identity& id,
                      OpCounts& ops) {
-  NewMessage built;
-  if (reply_pool.count == 0) {
-    built = MakeMessage();
-    built.m->pooled.kind = Message::PoolMark::Kind::kReply;
-  } else {
-    built.m = reply_pool.free[--reply_pool.count];
-    built.ptr = MessagePtr::Adopt(built.m);
-    // Replies go out in bursts (a batch's, at its execution): fetch the next one's first line,
-    // the only one a FAST reply writes, while this one is built.
-    if (reply_pool.count > 0) __builtin_prefetch(reply_pool.free[reply_pool.count - 1], 1);
-  }
+  NewMessage built = MakeReplyMessage();
   Message& m = *built.m;
   // What Seal would work out, written out: the body's bytes as protobuf serializes them, the
   // envelope's size (sender, body, one tag; no signature). Replies are two thirds of a GeoBFT run's
@@ -424,39 +344,9 @@ MessagePtr SealReply(uint64_t view, NodeId client, uint64_t timestamp, uint64_t 
   return std::move(built.ptr);
 }
 
-namespace {
-// The PRE-PREPARE whose batch `m` carries (itself, or a GLOBAL-SHARE's source), or null.
-const Message* BatchOwner(const Message& m) {
-  if (m.type == MsgType::kGlobalShare && m.batch_source) return m.batch_source.get();
-  return m.type == MsgType::kPrePrepare ? &m : nullptr;
-}
-
-// Puts back what CompactBatch took from `pp` (a PRE-PREPARE), as it was: requests parsed from their
-// own bytes, their digests taken again (as DecodeMessage does), their ids read again; results are
-// worked out again when asked for (BatchResults). (Written through a shared, const message, as
-// SealedEnvelope writes a reply: nothing runs in between, the simulator is single-threaded.)
-void RestoreBatch(const Message& pp) {
-  Message::Memo::BatchReading& reading = *pp.memo.batch;
-  Message& w = const_cast<Message&>(pp);
-  wire::Batch* batch = w.env.mutable_pre_prepare()->mutable_batch();
-  batch->MergeFromString(reading.compacted_requests);  // (the field's records: appended in order)
-  w.request_digests.reserve(static_cast<size_t>(batch->requests_size()));
-  for (const wire::SignedRequest& sr : batch->requests()) {
-    w.request_digests.push_back(BodyDigest(sr.request().SerializeAsString(), reading.mode));
-  }
-  std::string().swap(reading.compacted_requests);
-  reading.compacted = false;
-}
-
-void RestoreIfCompacted(const Message& m) {
-  const Message* pp = BatchOwner(m);
-  if (pp != nullptr && pp->memo.batch && pp->memo.batch->compacted) RestoreBatch(*pp);
-}
-}  // namespace
-
 const wire::Envelope& SealedEnvelope(const Message& m) {
   if (!m.reply_unsealed) {
-    RestoreIfCompacted(m);
+    RestoreCompactedBatch(m);
     return m.env;
   }
   // (The message was made non-const and is shared read-only; nothing runs in between: the
@@ -638,94 +528,6 @@ uint32_t FirstUnsignedRequest(const Message& m, const Identity& self) {
     }
   }
   return static_cast<uint32_t>(first);
-}
-
-const wire::Batch* CarriedBatch(const Message& m) {
-  RestoreIfCompacted(m);
-  return CarriedBatchHead(m);
-}
-
-const wire::Batch* CarriedBatchHead(const Message& m) {
-  if (m.type == MsgType::kPrePrepare) return &m.env.pre_prepare().batch();
-  if (m.type == MsgType::kGlobalShare) {
-    return m.batch_source ? &m.batch_source->env.pre_prepare().batch() : &m.env.global_share().batch();
-  }
-  return nullptr;
-}
-
-namespace {
-Message::Memo::BatchReading& BatchReadingOf(const Message& m) {
-  // A share that carries its proposal's batch reads it through the proposal's memo: one reading
-  // of each batch, where the proposal and its certificate each read it.
-  if (m.batch_source) return BatchReadingOf(*m.batch_source);
-  std::unique_ptr<Message::Memo::BatchReading>& reading = m.memo.batch;
-  if (!reading) {
-    reading = std::make_unique<Message::Memo::BatchReading>();
-    if (const wire::Batch* batch = CarriedBatch(m)) {
-      reading->request_ids.reserve(static_cast<size_t>(batch->requests_size()));
-      for (const wire::SignedRequest& sr : batch->requests()) {
-        reading->request_ids.push_back({sr.request().client(), sr.request().timestamp()});
-      }
-    }
-  }
-  return *reading;
-}
-}  // namespace
-
-const std::vector<RequestId>& BatchRequestIds(const Message& m) { return BatchReadingOf(m).request_ids; }
-
-void CompactBatch(const Message& m, CryptoMode mode) {
-  const Message* pp = BatchOwner(m);
-  if (pp == nullptr) return;
-  Message::Memo::BatchReading& reading = BatchReadingOf(*pp);  // (its tally stays: a few counters)
-  if (reading.compacted || pp->env.pre_prepare().batch().requests_size() == 0) return;
-  Message& w = const_cast<Message&>(*pp);  // (see RestoreBatch)
-  wire::Batch requests_only;
-  requests_only.mutable_requests()->Swap(w.env.mutable_pre_prepare()->mutable_batch()->mutable_requests());
-  requests_only.SerializeToString(&reading.compacted_requests);
-  reading.compacted_requests.shrink_to_fit();
-  reading.compacted = true;
-  reading.mode = mode;
-  std::vector<Digest>().swap(w.request_digests);
-}
-
-const std::vector<uint64_t>& BatchResults(const Message& m, uint64_t position) {
-  Message::Memo::BatchReading& reading = BatchReadingOf(m);
-  if (reading.results_position != position || reading.results.size() != reading.request_ids.size()) {
-    reading.results_position = position;
-    reading.results.clear();
-    reading.results.reserve(reading.request_ids.size());
-    for (const RequestId& r : reading.request_ids)
-      reading.results.push_back(ExecutionResult(position, r.client, r.timestamp));
-  }
-  return reading.results;
-}
-
-ReplyTally TallyReplyReports(const wire::Batch& batch) {
-  ReplyTally t;
-  for (const wire::SignedRequest& sr : batch.requests()) {
-    const wire::Request& r = sr.request();
-    if (r.answered_ts() == 0) continue;
-    ++t.reports;
-    // The set bits only (a byte at a time): most replicas answer, few bytes per report.
-    const std::string& bits = r.answered();
-    if (t.answered.size() < 8 * bits.size()) t.answered.resize(8 * bits.size(), 0);
-    for (size_t k = 0; k < bits.size(); ++k) {
-      for (unsigned b = static_cast<unsigned char>(bits[k]); b != 0; b &= b - 1) {
-        ++t.answered[8 * k + static_cast<size_t>(std::countr_zero(b))];
-      }
-    }
-  }
-  return t;
-}
-
-const ReplyTally& BatchReplyTally(const Message& m) {
-  Message::Memo::BatchReading& reading = BatchReadingOf(m);
-  if (!reading.tallied) {
-    reading.tallied = true;
-    if (const wire::Batch* batch = CarriedBatch(m)) reading.tally = TallyReplyReports(*batch);
-  }
-  return reading.tally;
 }
 
 absl::StatusOr<MessagePtr> DecodeMessage(std::string_view bytes, CryptoMode mode) {

@@ -232,6 +232,9 @@ inline NewMessage MakeMessage() {
 // A new REQUEST, its envelope's body an empty wire::Request, filled in through `m` and then sealed
 // (Seal). It may be a message whose last owner let go, kept for this: see ReleaseMessage.
 NewMessage MakeRequestMessage();
+// A new message for SealReply to fill in as a REPLY: one let go of (see ReleaseMessage), its
+// storage kept, or a new one. Every field a reply carries is set again by SealReply.
+NewMessage MakeReplyMessage();
 
 // The envelope of `m` with its body digest and tag, as Seal makes them: a lazily sealed REPLY's
 // are written first (see Message::reply_unsealed), a compacted PRE-PREPARE's batch is put back
@@ -270,6 +273,9 @@ const wire::Batch* CarriedBatchHead(const Message& m);
 // replica keeps four windows of rounds, most of a run's peak memory, and each fresh page of it
 // cost a kernel fault. Nothing a reader sees changes: the bytes, sizes and digests are the same.
 void CompactBatch(const Message& m, CryptoMode mode);
+// Puts back the batch `m` carries (itself a PRE-PREPARE, or a GLOBAL-SHARE's source) if it is
+// compacted; what CarriedBatch and SealedEnvelope do first.
+void RestoreCompactedBatch(const Message& m);
 
 // The requests of the batch a PRE-PREPARE or GLOBAL-SHARE carries, in batch order; empty for other
 // messages. Read from the envelope once per message and shared: every replica executes every
