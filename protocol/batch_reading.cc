@@ -83,8 +83,7 @@ void CompactBatch(const Message& m, CryptoMode mode) {
   Message& w = const_cast<Message&>(*pp);  // (see RestoreBatch)
   wire::Batch requests_only;
   requests_only.mutable_requests()->Swap(w.env.mutable_pre_prepare()->mutable_batch()->mutable_requests());
-  requests_only.SerializeToString(&reading.compacted_requests);
-  reading.compacted_requests.shrink_to_fit();
+  requests_only.SerializeToString(&reading.compacted_requests);  // (sized exactly)
   reading.compacted = true;
   reading.mode = mode;
   std::vector<Digest>().swap(w.request_digests);

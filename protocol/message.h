@@ -182,8 +182,9 @@ struct Message {
       uint64_t results_position = 0;  // what `results` were worked out for (0: not yet)
       std::vector<uint64_t> results;
       // PRE-PREPARE, while compacted (see CompactBatch): its batch's requests as serialized, and
-      // the mode its request digests are taken in. The requests, their digests, ids and results
-      // are gone meanwhile; whatever reads them puts them back first.
+      // the mode its request digests are taken in. The requests and their digests are gone
+      // meanwhile (ids, results and tally stay: late executors read those); whatever reads the
+      // requests puts them back first.
       bool compacted = false;
       CryptoMode mode = CryptoMode::kFast;
       std::string compacted_requests;
@@ -267,9 +268,10 @@ const wire::Batch* CarriedBatchHead(const Message& m);
 
 // Keeps the batch a PRE-PREPARE (or the PRE-PREPARE a GLOBAL-SHARE was made from) carries in a
 // compact form: its requests as their serialized bytes (about a hundred per request, where the
-// protobuf objects, their request digests, ids and results took three times that), put back as
-// they were the first time anything reads them (CarriedBatch, SealedEnvelope, BatchRequestIds;
-// `mode` is what their digests are taken in). For certificates kept for repairs only: a GeoBFT
+// protobuf objects and their request digests took nearly three times that), put back as they were
+// the first time anything reads them (CarriedBatch, SealedEnvelope; `mode` is what their digests
+// are taken in). The request ids, results and reply tally stay: a lagging replica executes from
+// them without putting the requests back. For certificates kept for repairs only: a GeoBFT
 // replica keeps four windows of rounds, most of a run's peak memory, and each fresh page of it
 // cost a kernel fault. Nothing a reader sees changes: the bytes, sizes and digests are the same.
 void CompactBatch(const Message& m, CryptoMode mode);
